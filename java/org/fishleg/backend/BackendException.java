@@ -1,0 +1,8 @@
+package org.fishleg.backend;
+
+/** A backend operation failed (bad shapes, a device error, a closed tensor); the message names the operation. */
+public class BackendException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    public BackendException(String message) { super(message); }
+    public BackendException(String message, Throwable cause) { super(message, cause); }
+}
