@@ -1,0 +1,12 @@
+package org.fishleg.curvature;
+
+import org.fishleg.backend.Tensor;
+import org.fishleg.nn.Mlp;
+
+/** out = (F + damping I) z for a flat direction z, with F estimated on the input batch x. */
+public interface FisherVectorProduct {
+    /** x: batch x input width; z, out: flat 1 x P vectors (must not alias). */
+    void apply(Mlp model, Tensor x, Tensor z, float damping, Tensor out);
+
+    String name();
+}

@@ -1,0 +1,63 @@
+package org.fishleg.nn;
+
+import org.fishleg.backend.LikelihoodKind;
+
+/**
+ * The output distribution p(y | f) of a network: Bernoulli on logits, Gaussian with a fixed or learned
+ * scalar sigma, or softmax categorical on logits. The kernels live in the backend
+ * ({@link org.fishleg.backend.Backend#nll} and friends); this class holds the configuration.
+ */
+public final class Likelihood {
+    public final LikelihoodKind kind;
+    /** Initial (or fixed) sigma for GAUSSIAN. */
+    public final float sigma;
+    /** True when sigma is a trained parameter (the last element of the model's parameter vector). */
+    public final boolean learnSigma;
+    /** Bounds applied to a learned sigma after each update. */
+    public final float sigmaMin, sigmaMax;
+
+    private Likelihood(LikelihoodKind kind, float sigma, boolean learnSigma, float sigmaMin, float sigmaMax) {
+        if (kind == LikelihoodKind.GAUSSIAN && !(sigma > 0))
+            throw new IllegalArgumentException("Gaussian sigma must be > 0, got " + sigma);
+        if (learnSigma && !(sigmaMin > 0 && sigmaMin <= sigma && sigma <= sigmaMax))
+            throw new IllegalArgumentException("learned sigma needs 0 < min <= init <= max, got " + sigmaMin + ", " + sigma + ", " + sigmaMax);
+        this.kind = kind;
+        this.sigma = sigma;
+        this.learnSigma = learnSigma;
+        this.sigmaMin = sigmaMin;
+        this.sigmaMax = sigmaMax;
+    }
+
+    public static Likelihood bernoulli() { return new Likelihood(LikelihoodKind.BERNOULLI, 1f, false, 0, 0); }
+    public static Likelihood softmax() { return new Likelihood(LikelihoodKind.SOFTMAX, 1f, false, 0, 0); }
+    public static Likelihood gaussian(float sigma) { return new Likelihood(LikelihoodKind.GAUSSIAN, sigma, false, 0, 0); }
+    public static Likelihood gaussianLearned(float init, float min, float max) {
+        return new Likelihood(LikelihoodKind.GAUSSIAN, init, true, min, max);
+    }
+
+    /** Parses bernoulli, softmax, gaussian, gaussian:SIGMA, gaussian-learned. */
+    public static Likelihood parse(String s) {
+        String t = s.trim().toLowerCase(java.util.Locale.ROOT);
+        if (t.equals("bernoulli")) return bernoulli();
+        if (t.equals("softmax") || t.equals("categorical")) return softmax();
+        if (t.equals("gaussian")) return gaussian(1f);
+        if (t.startsWith("gaussian:")) {
+            try {
+                return gaussian(Float.parseFloat(t.substring(9)));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("likelihood '" + s + "': sigma is not a number");
+            }
+        }
+        if (t.equals("gaussian-learned")) return gaussianLearned(0.1f, 1e-4f, 1f);
+        throw new IllegalArgumentException("unknown likelihood '" + s + "' (expected bernoulli, softmax, gaussian, gaussian:SIGMA, gaussian-learned)");
+    }
+
+    @Override
+    public String toString() {
+        switch (kind) {
+            case BERNOULLI: return "bernoulli";
+            case SOFTMAX: return "softmax";
+            default: return learnSigma ? "gaussian-learned(init " + sigma + ")" : "gaussian:" + sigma;
+        }
+    }
+}

@@ -1,0 +1,297 @@
+package org.fishleg.nn;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.fishleg.backend.Activation;
+import org.fishleg.backend.Backend;
+import org.fishleg.backend.LikelihoodKind;
+import org.fishleg.backend.Tensor;
+
+/**
+ * A multi-layer perceptron with a likelihood, written once against the {@link Backend} ops.
+ *
+ * <p>All trainable parameters live in ONE flat 1 x P tensor ({@link #params()}); layer l's block is the
+ * "[1, h] W" view of shape (n_in + 1) x n_out with the bias as row 0 (or n_in x n_out without bias),
+ * so the forward pass is a = [1, h] W. A learned Gaussian sigma is the last element. Gradients, optimizer
+ * state and FishLeg's u, z, d vectors use the same flat layout ({@link #block}).
+ *
+ * <p>Per-batch-size work buffers are allocated on first use and reused, so training steps allocate
+ * nothing after the first. Not thread-safe.
+ */
+public final class Mlp implements AutoCloseable {
+
+    private final Backend backend;
+    private final MlpSpec spec;
+    private final Likelihood likelihood;
+    private final long[] offsets;
+    private final long paramCount;
+    private final Tensor params;
+    private final Tensor grads;
+    private final Tensor fixedSigma; // 1x1 when sigma is not learned (GAUSSIAN), else null
+    private final Tensor one;        // 1x1 constant 1
+    private final Map<Integer, Workspace> workspaces = new HashMap<>();
+
+    public Mlp(Backend backend, MlpSpec spec, Likelihood likelihood) {
+        this.backend = backend;
+        this.spec = spec;
+        this.likelihood = likelihood;
+        List<MlpSpec.LayerSpec> ls = spec.layers();
+        offsets = new long[ls.size()];
+        long off = 0;
+        for (int i = 0; i < ls.size(); i++) {
+            offsets[i] = off;
+            off += ls.get(i).paramCount();
+        }
+        if (likelihood.learnSigma) off += 1;
+        if (off > Integer.MAX_VALUE) throw new IllegalArgumentException("model has too many parameters: " + off);
+        paramCount = off;
+        params = backend.zeros(1, (int) off);
+        grads = backend.zeros(1, (int) off);
+        fixedSigma = likelihood.learnSigma ? null : backend.upload(new float[] {likelihood.sigma}, 1, 1);
+        one = backend.upload(new float[] {1f}, 1, 1);
+        if (likelihood.learnSigma) backend.fill(sigma(), likelihood.sigma);
+    }
+
+    public Backend backend() { return backend; }
+    public MlpSpec spec() { return spec; }
+    public Likelihood likelihood() { return likelihood; }
+    public int layerCount() { return offsets.length; }
+    public MlpSpec.LayerSpec layer(int l) { return spec.layers().get(l); }
+    /** Number of trainable scalars P. */
+    public int paramCount() { return (int) paramCount; }
+    /** The flat 1 x P parameter vector. */
+    public Tensor params() { return params; }
+    /** The flat 1 x P gradient vector written by {@link #lossAndGradient}. */
+    public Tensor grads() { return grads; }
+
+    /** Offset of layer l's block in the flat vector. */
+    public long blockOffset(int l) { return offsets[l]; }
+
+    /** Layer l's block ((n_in+1) x n_out, bias row 0) of any flat 1 x P vector. */
+    public Tensor block(Tensor flat, int l) {
+        checkFlat(flat);
+        MlpSpec.LayerSpec s = layer(l);
+        return flat.view(offsets[l], s.blockRows(), s.out);
+    }
+
+    /** The weights block of layer l of the parameters. */
+    public Tensor weights(int l) { return block(params, l); }
+
+    /** True when the flat vector ends with a learned sigma. */
+    public boolean hasSigmaParam() { return likelihood.learnSigma; }
+
+    /** The learned-sigma element (1x1 view) of a flat vector; only when {@link #hasSigmaParam()}. */
+    public Tensor sigmaElement(Tensor flat) {
+        checkFlat(flat);
+        if (!likelihood.learnSigma) throw new IllegalStateException("this model has no learned sigma");
+        return flat.view(paramCount - 1, 1, 1);
+    }
+
+    /** The current sigma as a 1x1 device scalar (a view of the parameters when learned). */
+    public Tensor sigma() {
+        return likelihood.learnSigma ? params.view(paramCount - 1, 1, 1) : fixedSigma;
+    }
+
+    /** A 1x1 tensor holding 1 (for scalar arithmetic on the device). */
+    public Tensor one() { return one; }
+
+    private void checkFlat(Tensor flat) {
+        if (flat.size() != paramCount)
+            throw new IllegalArgumentException("expected a flat vector of " + paramCount + " elements, got " + flat.shape());
+    }
+
+    /** A new zero 1 x P tensor in the flat parameter layout (caller closes it). */
+    public Tensor newFlat() { return backend.zeros(1, (int) paramCount); }
+
+    /**
+     * Initialises from a seed: W ~ N(0, 1/n_in), biases 0, a learned sigma at its initial value. Uses the
+     * backend's Philox stream, so CPU and CUDA get the same weights.
+     */
+    public void init(long seed) {
+        backend.setSeed(seed);
+        for (int l = 0; l < layerCount(); l++) {
+            MlpSpec.LayerSpec s = layer(l);
+            Tensor w = weights(l);
+            if (s.bias) {
+                backend.fill(w.row(0), 0f);
+                backend.randNormal(w.rowRange(1, w.rows()), 0f, (float) (1.0 / Math.sqrt(s.in)));
+            } else {
+                backend.randNormal(w, 0f, (float) (1.0 / Math.sqrt(s.in)));
+            }
+        }
+        if (likelihood.learnSigma) backend.fill(sigma(), likelihood.sigma);
+    }
+
+    /** Keeps a learned sigma inside its bounds (call after each parameter update). */
+    public void projectParams() {
+        if (likelihood.learnSigma) backend.clamp(sigma(), likelihood.sigmaMin, likelihood.sigmaMax);
+    }
+
+    // ------------------------------------------------------------------ work buffers
+
+    /** Buffers for one batch size: pre-activations a, activations h, errors d, their R-op twins. */
+    public final class Workspace implements AutoCloseable {
+        public final int batch;
+        public final Tensor[] a, h, d, ra, rh, rd, t;
+        /** batch x n_out scratch tensors at the output. */
+        public final Tensor outGrad, outTmp, noise, sampled;
+        /** 1x1 scratch scalars. */
+        public final Tensor s0, s1, s2;
+        private final List<Tensor> owned = new ArrayList<>();
+
+        Workspace(int batch) {
+            this.batch = batch;
+            int n = layerCount();
+            a = new Tensor[n]; h = new Tensor[n]; d = new Tensor[n];
+            ra = new Tensor[n]; rh = new Tensor[n]; rd = new Tensor[n]; t = new Tensor[n];
+            for (int l = 0; l < n; l++) {
+                int w = layer(l).out;
+                a[l] = own(batch, w);
+                h[l] = layer(l).activation == Activation.IDENTITY ? a[l] : own(batch, w);
+                d[l] = own(batch, w);
+                ra[l] = own(batch, w);
+                rh[l] = layer(l).activation == Activation.IDENTITY ? ra[l] : own(batch, w);
+                rd[l] = own(batch, w);
+                t[l] = own(batch, w);
+            }
+            int o = spec.outputSize();
+            outGrad = own(batch, o);
+            outTmp = own(batch, o);
+            noise = own(batch, o);
+            sampled = own(batch, o);
+            s0 = own(1, 1); s1 = own(1, 1); s2 = own(1, 1);
+        }
+
+        private Tensor own(int r, int c) {
+            Tensor t = backend.zeros(r, c);
+            owned.add(t);
+            return t;
+        }
+
+        /** The network output f for the last forward pass. */
+        public Tensor output() { return h[h.length - 1]; }
+
+        @Override
+        public void close() {
+            for (Tensor t : owned) t.close();
+            owned.clear();
+        }
+    }
+
+    /** The work buffers for batch size {@code batch} (allocated once per size). */
+    public Workspace workspace(int batch) {
+        return workspaces.computeIfAbsent(batch, Workspace::new);
+    }
+
+    private void checkBatch(Tensor x, Tensor y) {
+        if (x.cols() != spec.inputSize())
+            throw new IllegalArgumentException("input has " + x.cols() + " columns, the model expects " + spec.inputSize());
+        if (y != null && (y.rows() != x.rows() || y.cols() != spec.outputSize()))
+            throw new IllegalArgumentException("targets " + y.shape() + " do not match inputs " + x.shape()
+                    + " and model output width " + spec.outputSize());
+    }
+
+    /** The input of layer l: x for l = 0, else h[l-1]. */
+    public static Tensor input(Workspace ws, Tensor x, int l) { return l == 0 ? x : ws.h[l - 1]; }
+
+    /** Rows of a block that multiply the layer input (all rows without bias, rows 1.. with bias). */
+    public Tensor weightRows(Tensor block, int l) { return layer(l).bias ? block.rowRange(1, block.rows()) : block; }
+
+    /** Forward pass; returns the output f (a view into the workspace, valid until the next call). */
+    public Tensor forward(Tensor x) {
+        checkBatch(x, null);
+        Workspace ws = workspace(x.rows());
+        forward(ws, x);
+        return ws.output();
+    }
+
+    /** Forward pass into the given workspace. */
+    public void forward(Workspace ws, Tensor x) {
+        for (int l = 0; l < layerCount(); l++) {
+            Tensor w = weights(l);
+            backend.gemm(false, false, 1f, input(ws, x, l), weightRows(w, l), 0f, ws.a[l]);
+            if (layer(l).bias) backend.addRowVector(ws.a[l], w.row(0));
+            if (layer(l).activation != Activation.IDENTITY) backend.activation(layer(l).activation, ws.a[l], ws.h[l]);
+        }
+    }
+
+    /** loss(1x1) = mean over the batch of the NLL summed over outputs. */
+    public void loss(Tensor x, Tensor y, Tensor lossOut) {
+        checkBatch(x, y);
+        Workspace ws = workspace(x.rows());
+        forward(ws, x);
+        backend.nll(likelihood.kind, ws.output(), y, sigma(), lossOut);
+    }
+
+    /**
+     * Forward and backward pass: lossOut (1x1, may be null) = mean NLL, gradOut (flat 1 x P) = its
+     * gradient with respect to all parameters (overwritten).
+     */
+    public void lossAndGradient(Tensor x, Tensor y, Tensor lossOut, Tensor gradOut) {
+        checkBatch(x, y);
+        checkFlat(gradOut);
+        Workspace ws = workspace(x.rows());
+        forward(ws, x);
+        Tensor f = ws.output();
+        if (lossOut != null) backend.nll(likelihood.kind, f, y, sigma(), lossOut);
+        float inv = 1f / x.rows();
+        int top = layerCount() - 1;
+        // d NLL / d f, then through the output activation
+        backend.nllGrad(likelihood.kind, f, y, sigma(), inv, ws.outGrad);
+        backend.activationDerivMul(layer(top).activation, ws.a[top], ws.outGrad, ws.d[top]);
+        backward(ws, x, ws.d, gradOut);
+        if (likelihood.learnSigma) backend.gaussianSigmaGrad(f, y, sigma(), inv, sigmaElement(gradOut));
+    }
+
+    /** Gradient into {@link #grads()}. */
+    public void lossAndGradient(Tensor x, Tensor y, Tensor lossOut) { lossAndGradient(x, y, lossOut, grads); }
+
+    /**
+     * Back-propagation given delta[top] (error at the last pre-activation, already divided by the batch
+     * size): fills delta[l] for lower layers and writes every layer block of gradOut (not the sigma
+     * element). Uses the activations of the last forward pass on x.
+     */
+    public void backward(Workspace ws, Tensor x, Tensor[] delta, Tensor gradOut) {
+        for (int l = layerCount() - 1; l >= 0; l--) {
+            Tensor g = block(gradOut, l);
+            Tensor in = input(ws, x, l);
+            backend.gemm(true, false, 1f, in, delta[l], 0f, weightRows(g, l));
+            if (layer(l).bias) backend.columnSums(1f, delta[l], 0f, g.row(0));
+            if (l > 0) {
+                backend.gemm(false, true, 1f, delta[l], weightRows(weights(l), l), 0f, delta[l - 1]);
+                backend.activationDerivMul(layer(l - 1).activation, ws.a[l - 1], delta[l - 1], delta[l - 1]);
+            }
+        }
+    }
+
+    /**
+     * Forward-mode (R-op) pass for a direction z (flat): ra[l] = d a_l / d theta . z and rh[l] likewise,
+     * given the activations of the last forward pass on x.
+     */
+    public void rForward(Workspace ws, Tensor x, Tensor z) {
+        checkFlat(z);
+        for (int l = 0; l < layerCount(); l++) {
+            Tensor zb = block(z, l);
+            backend.gemm(false, false, 1f, input(ws, x, l), weightRows(zb, l), 0f, ws.ra[l]);
+            if (l > 0) backend.gemm(false, false, 1f, ws.rh[l - 1], weightRows(weights(l), l), 1f, ws.ra[l]);
+            if (layer(l).bias) backend.addRowVector(ws.ra[l], zb.row(0));
+            if (layer(l).activation != Activation.IDENTITY)
+                backend.activationDerivMul(layer(l).activation, ws.a[l], ws.ra[l], ws.rh[l]);
+        }
+    }
+
+    @Override
+    public void close() {
+        for (Workspace w : workspaces.values()) w.close();
+        workspaces.clear();
+        params.close();
+        grads.close();
+        if (fixedSigma != null) fixedSigma.close();
+        one.close();
+    }
+
+    /** True when the likelihood is Gaussian. */
+    public boolean gaussian() { return likelihood.kind == LikelihoodKind.GAUSSIAN; }
+}

@@ -1,0 +1,115 @@
+package org.fishleg.nn;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import org.fishleg.backend.Activation;
+
+/**
+ * The architecture of a multi-layer perceptron: input width and, per dense layer, output width,
+ * activation and whether it has a bias.
+ *
+ * <p>Text form: widths separated by '-', each optionally followed by ':activation' naming the
+ * activation of the layer that produces that width (default relu; the first number is the input and
+ * takes none). Example: {@code 784-1000-500-250-30:linear-250-500-1000-784:linear}. A trailing
+ * {@code /nobias} drops all biases.
+ */
+public final class MlpSpec {
+
+    /** One dense layer. */
+    public static final class LayerSpec {
+        public final int in;
+        public final int out;
+        public final Activation activation;
+        public final boolean bias;
+
+        public LayerSpec(int in, int out, Activation activation, boolean bias) {
+            if (in <= 0 || out <= 0) throw new IllegalArgumentException("layer widths must be positive, got " + in + "-" + out);
+            this.in = in;
+            this.out = out;
+            this.activation = activation;
+            this.bias = bias;
+        }
+
+        /** Rows of the layer's parameter block: in + 1 with the bias as row 0, else in. */
+        public int blockRows() { return bias ? in + 1 : in; }
+
+        public int paramCount() { return blockRows() * out; }
+    }
+
+    private final List<LayerSpec> layers;
+
+    public MlpSpec(List<LayerSpec> layers) {
+        if (layers.isEmpty()) throw new IllegalArgumentException("an MLP needs at least one layer");
+        for (int i = 1; i < layers.size(); i++)
+            if (layers.get(i).in != layers.get(i - 1).out)
+                throw new IllegalArgumentException("layer " + i + " takes " + layers.get(i).in
+                        + " inputs but layer " + (i - 1) + " gives " + layers.get(i - 1).out);
+        this.layers = Collections.unmodifiableList(new ArrayList<>(layers));
+    }
+
+    public List<LayerSpec> layers() { return layers; }
+    public int inputSize() { return layers.get(0).in; }
+    public int outputSize() { return layers.get(layers.size() - 1).out; }
+
+    public long paramCount() {
+        long n = 0;
+        for (LayerSpec l : layers) n += l.paramCount();
+        return n;
+    }
+
+    /** Parses the text form described in the class comment. */
+    public static MlpSpec parse(String text) {
+        String s = text.trim();
+        boolean bias = true;
+        if (s.toLowerCase(Locale.ROOT).endsWith("/nobias")) {
+            bias = false;
+            s = s.substring(0, s.length() - "/nobias".length());
+        }
+        String[] parts = s.split("-");
+        if (parts.length < 2)
+            throw new IllegalArgumentException("model spec '" + text + "' needs at least two widths, e.g. 784-30:linear");
+        List<LayerSpec> layers = new ArrayList<>();
+        int prev = -1;
+        for (int i = 0; i < parts.length; i++) {
+            String p = parts[i].trim();
+            String widthText = p;
+            Activation act = Activation.RELU;
+            int colon = p.indexOf(':');
+            if (colon >= 0) {
+                widthText = p.substring(0, colon);
+                act = Activation.parse(p.substring(colon + 1));
+                if (i == 0) throw new IllegalArgumentException("model spec '" + text + "': the input width takes no activation");
+            }
+            int w;
+            try {
+                w = Integer.parseInt(widthText.trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("model spec '" + text + "': '" + widthText + "' is not a layer width");
+            }
+            if (w <= 0) throw new IllegalArgumentException("model spec '" + text + "': width " + w + " must be positive");
+            if (i > 0) layers.add(new LayerSpec(prev, w, act, bias));
+            prev = w;
+        }
+        return new MlpSpec(layers);
+    }
+
+    /** The text form (parse(toString()) gives an equal spec). */
+    @Override
+    public String toString() {
+        StringBuilder b = new StringBuilder().append(inputSize());
+        for (LayerSpec l : layers) {
+            b.append('-').append(l.out);
+            if (l.activation != Activation.RELU) b.append(':').append(l.activation.specName());
+        }
+        if (!layers.get(0).bias) b.append("/nobias");
+        return b.toString();
+    }
+
+    @Override
+    public boolean equals(Object o) { return o instanceof MlpSpec && o.toString().equals(toString()); }
+
+    @Override
+    public int hashCode() { return toString().hashCode(); }
+}
