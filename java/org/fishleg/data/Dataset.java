@@ -1,0 +1,181 @@
+package org.fishleg.data;
+
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * An immutable host-side data set: {@code n} examples of {@code d} inputs (row-major {@code float[n*d]}),
+ * optional targets of width {@code k} (row-major {@code float[n*k]}) and optional integer labels.
+ *
+ * <p>For an auto-encoder the targets are the inputs ({@link #targetsAreInputs()}); they then share one array.
+ * The arrays are never exposed for writing: use the row copies, {@link #copyX()}, or the read-only buffers.
+ */
+public final class Dataset {
+    private final String name;
+    private final int n;
+    private final int d;
+    private final int k;
+    private final float[] x;
+    private final float[] y;      // null when there are no targets; == x for auto-encoder data
+    private final int[] labels;   // null when there are no labels
+
+    private Dataset(String name, int n, int d, float[] x, int k, float[] y, int[] labels) {
+        this.name = Objects.requireNonNull(name, "name");
+        if (n < 0 || d <= 0) throw new IllegalArgumentException("Dataset " + name + ": bad shape n=" + n + " d=" + d);
+        Objects.requireNonNull(x, "x");
+        if ((long) n * d != x.length)
+            throw new IllegalArgumentException("Dataset " + name + ": x has " + x.length + " values, expected n*d = " + n + "*" + d);
+        if (y != null) {
+            if (k <= 0) throw new IllegalArgumentException("Dataset " + name + ": targets with width k=" + k);
+            if ((long) n * k != y.length)
+                throw new IllegalArgumentException("Dataset " + name + ": y has " + y.length + " values, expected n*k = " + n + "*" + k);
+        } else if (k != 0) {
+            throw new IllegalArgumentException("Dataset " + name + ": k=" + k + " but no targets");
+        }
+        if (labels != null && labels.length != n)
+            throw new IllegalArgumentException("Dataset " + name + ": " + labels.length + " labels for " + n + " examples");
+        this.n = n;
+        this.d = d;
+        this.k = k;
+        this.x = x;
+        this.y = y;
+        this.labels = labels;
+    }
+
+    /** A data set with targets {@code y} (n x k) and optional labels; the arrays are copied. */
+    public static Dataset of(String name, float[] x, int n, int d, float[] y, int k, int[] labels) {
+        return new Dataset(name, n, d, x.clone(), y == null ? 0 : k, y == null ? null : y.clone(),
+                labels == null ? null : labels.clone());
+    }
+
+    /** Auto-encoder data (targets = inputs) with optional labels; the arrays are copied. */
+    public static Dataset autoencoder(String name, float[] x, int n, int d, int[] labels) {
+        return owningAutoencoder(name, x.clone(), n, d, labels == null ? null : labels.clone());
+    }
+
+    /** Auto-encoder data that takes ownership of {@code x} and {@code labels}: callers must not touch them afterwards. */
+    static Dataset owningAutoencoder(String name, float[] x, int n, int d, int[] labels) {
+        return new Dataset(name, n, d, x, d, x, labels);
+    }
+
+    /** Data that takes ownership of the arrays: callers must not touch them afterwards. */
+    static Dataset owning(String name, float[] x, int n, int d, float[] y, int k, int[] labels) {
+        return new Dataset(name, n, d, x, y == null ? 0 : k, y, labels);
+    }
+
+    public String name() { return name; }
+
+    /** Number of examples. */
+    public int n() { return n; }
+
+    /** Input width. */
+    public int d() { return d; }
+
+    /** Target width (0 when there are no targets). */
+    public int k() { return k; }
+
+    public boolean hasTargets() { return y != null; }
+
+    public boolean hasLabels() { return labels != null; }
+
+    /** True for auto-encoder data, whose targets are its inputs. */
+    public boolean targetsAreInputs() { return y == x; }
+
+    public float x(int i, int j) {
+        Objects.checkIndex(i, n);
+        Objects.checkIndex(j, d);
+        return x[i * d + j];
+    }
+
+    public float y(int i, int j) {
+        if (y == null) throw new IllegalStateException("Dataset " + name + " has no targets");
+        Objects.checkIndex(i, n);
+        Objects.checkIndex(j, k);
+        return y[i * k + j];
+    }
+
+    public int label(int i) {
+        if (labels == null) throw new IllegalStateException("Dataset " + name + " has no labels");
+        return labels[Objects.checkIndex(i, n)];
+    }
+
+    /** Copies input row {@code i} into {@code out[off .. off+d)}. */
+    public void copyXRow(int i, float[] out, int off) {
+        System.arraycopy(x, Objects.checkIndex(i, n) * d, out, off, d);
+    }
+
+    /** Copies target row {@code i} into {@code out[off .. off+k)}. */
+    public void copyYRow(int i, float[] out, int off) {
+        if (y == null) throw new IllegalStateException("Dataset " + name + " has no targets");
+        System.arraycopy(y, Objects.checkIndex(i, n) * k, out, off, k);
+    }
+
+    public float[] copyX() { return x.clone(); }
+
+    public float[] copyY() {
+        if (y == null) throw new IllegalStateException("Dataset " + name + " has no targets");
+        return y.clone();
+    }
+
+    public int[] copyLabels() {
+        if (labels == null) throw new IllegalStateException("Dataset " + name + " has no labels");
+        return labels.clone();
+    }
+
+    /** A read-only view of all inputs (row-major n x d), without copying. */
+    public FloatBuffer xBuffer() { return FloatBuffer.wrap(x).asReadOnlyBuffer(); }
+
+    /** A read-only view of all targets (row-major n x k), without copying. */
+    public FloatBuffer yBuffer() {
+        if (y == null) throw new IllegalStateException("Dataset " + name + " has no targets");
+        return FloatBuffer.wrap(y).asReadOnlyBuffer();
+    }
+
+    /** Examples {@code from} (inclusive) to {@code to} (exclusive), in order. */
+    public Dataset slice(int from, int to) {
+        Objects.checkFromToIndex(from, to, n);
+        float[] xs = Arrays.copyOfRange(x, from * d, to * d);
+        int[] ls = labels == null ? null : Arrays.copyOfRange(labels, from, to);
+        if (targetsAreInputs()) return owningAutoencoder(name, xs, to - from, d, ls);
+        float[] ys = y == null ? null : Arrays.copyOfRange(y, from * k, to * k);
+        return owning(name, xs, to - from, d, ys, k, ls);
+    }
+
+    /** The examples at the given indices, in that order (indices may repeat). */
+    public Dataset select(int[] indices) {
+        int m = indices.length;
+        float[] xs = new float[m * d];
+        int[] ls = labels == null ? null : new int[m];
+        for (int r = 0; r < m; r++) {
+            int i = Objects.checkIndex(indices[r], n);
+            System.arraycopy(x, i * d, xs, r * d, d);
+            if (ls != null) ls[r] = labels[i];
+        }
+        if (targetsAreInputs()) return owningAutoencoder(name, xs, m, d, ls);
+        float[] ys = null;
+        if (y != null) {
+            ys = new float[m * k];
+            for (int r = 0; r < m; r++) System.arraycopy(y, indices[r] * k, ys, r * k, k);
+        }
+        return owning(name, xs, m, d, ys, k, ls);
+    }
+
+    /** The same data under another name. */
+    public Dataset withName(String newName) {
+        return new Dataset(newName, n, d, x, k, y, labels);
+    }
+
+    // package-private raw access for the batcher (no copies)
+    float[] rawX() { return x; }
+
+    float[] rawY() { return y; }
+
+    int[] rawLabels() { return labels; }
+
+    @Override
+    public String toString() {
+        return name + " [n=" + n + ", d=" + d + (y == null ? "" : targetsAreInputs() ? ", y=x" : ", k=" + k)
+                + (labels == null ? "" : ", labels") + "]";
+    }
+}

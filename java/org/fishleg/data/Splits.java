@@ -1,0 +1,13 @@
+package org.fishleg.data;
+
+import java.util.Objects;
+
+/** Train / validation / test parts of a data set; {@code validation} is null where the data set has none. */
+public record Splits(Dataset train, Dataset validation, Dataset test) {
+    public Splits {
+        Objects.requireNonNull(train, "train");
+        Objects.requireNonNull(test, "test");
+    }
+
+    public boolean hasValidation() { return validation != null; }
+}
