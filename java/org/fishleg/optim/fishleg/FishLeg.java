@@ -1,0 +1,510 @@
+package org.fishleg.optim.fishleg;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.fishleg.backend.Backend;
+import org.fishleg.backend.Tensor;
+import org.fishleg.curvature.FisherVectorProduct;
+import org.fishleg.curvature.GaussNewton;
+import org.fishleg.curvature.SampledHessian;
+import org.fishleg.nn.Mlp;
+import org.fishleg.nn.MlpSpec;
+import org.fishleg.optim.Optimizer;
+import org.fishleg.optim.OptimizerState;
+
+/**
+ * FishLeg (Garcia et al., ICLR 2023): natural-gradient descent with a learned Kronecker-factored
+ * approximation Q(lambda) of the damped inverse Fisher (F + gamma I)^-1, trained online by
+ * minimising the auxiliary loss A(lambda; u) = 1/2 z^T (F + gamma I) z - u^T z, z = Q(lambda) u.
+ *
+ * <p>Per dense layer l, Q_l(U) = P_l U S_l with P_l = L_l^T L_l and S_l = R_l^T R_l (L, R full, or L
+ * upper and R lower triangular); a learned Gaussian sigma gets the scalar block Q = lambda^2. The
+ * gradients of A are the closed forms grad_L = L (X + X^T), X = U S D^T and grad_R = R (Y + Y^T),
+ * Y = D^T P U with D = (F + gamma I) z - u (fishleg-algorithm.md section 2), and lambda takes one Adam
+ * step per auxiliary update. P and S are cached after each update.
+ *
+ * <p>When u and the preconditioned vector are the current batch gradient (the OCaml ordering with
+ * decoupled or no weight decay), every layer's gradient is G = A^T Delta with A = [1, h] (batch x
+ * (n_in+1)) and Delta the back-propagated errors, so Q G = (A P)^T (Delta S) and the L, R gradients
+ * are computed from these factors in O(n^2 B) without any dense n^3 product ({@link FishLegConfig#lowRank}).
+ *
+ * <p>Everything runs on the model's backend; nothing is copied to the host during a step.
+ */
+public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
+
+    private final Mlp model;
+    private final Backend b;
+    private final FishLegConfig cfg;
+    private final AuxBatchSource aux;
+    private final FisherVectorProduct fvp;
+    private final int layers;
+
+    // lambda = [L_0, R_0, L_1, R_1, ..., (sigma lambda)], Adam moments, gradient, cached P/S at the same offsets
+    private final Tensor lambda, lamM, lamV, lamGrad, ps;
+    private final Tensor[] L, R, P, S, gL, gR;
+    private final Tensor sigmaLam, sigmaGrad;
+
+    private final Tensor gbar;   // EMA of gradients (when needed)
+    private final Tensor mom;    // EMA of natural gradients (variant ordering)
+    private final Tensor u, z, fz, qg;
+    private final Tensor scalar, scalar2;
+    private final Tensor scratchSq1, scratchSq2, scratchRect; // dense-path scratch
+    private final Tensor xAux;
+    private final List<Tensor> owned = new ArrayList<>();
+
+    private LowRank lowRank; // per-batch-size buffers for the low-rank path
+    private long step;
+    private long auxSteps;
+
+    public FishLeg(Mlp model, FishLegConfig cfg, AuxBatchSource aux) {
+        this.model = model;
+        this.b = model.backend();
+        this.cfg = cfg;
+        this.aux = aux;
+        this.fvp = cfg.fisher == FishLegConfig.FisherProduct.GAUSS_NEWTON ? new GaussNewton() : new SampledHessian();
+        this.layers = model.layerCount();
+
+        long size = 0;
+        long maxSq = 1, maxRect = 1;
+        for (int l = 0; l < layers; l++) {
+            MlpSpec.LayerSpec s = model.layer(l);
+            long n1 = s.blockRows(), n2 = s.out;
+            size += n1 * n1 + n2 * n2;
+            maxSq = Math.max(maxSq, Math.max(n1 * n1, n2 * n2));
+            maxRect = Math.max(maxRect, n1 * n2);
+        }
+        if (model.hasSigmaParam()) size += 1;
+        if (size > Integer.MAX_VALUE) throw new IllegalArgumentException("FishLeg factors too large: " + size);
+        lambda = own(1, (int) size);
+        lamM = own(1, (int) size);
+        lamV = own(1, (int) size);
+        lamGrad = own(1, (int) size);
+        ps = own(1, (int) size);
+        L = new Tensor[layers]; R = new Tensor[layers]; P = new Tensor[layers]; S = new Tensor[layers];
+        gL = new Tensor[layers]; gR = new Tensor[layers];
+        long off = 0;
+        for (int l = 0; l < layers; l++) {
+            MlpSpec.LayerSpec s = model.layer(l);
+            int n1 = s.blockRows(), n2 = s.out;
+            L[l] = lambda.view(off, n1, n1); P[l] = ps.view(off, n1, n1); gL[l] = lamGrad.view(off, n1, n1);
+            off += (long) n1 * n1;
+            R[l] = lambda.view(off, n2, n2); S[l] = ps.view(off, n2, n2); gR[l] = lamGrad.view(off, n2, n2);
+            off += (long) n2 * n2;
+        }
+        sigmaLam = model.hasSigmaParam() ? lambda.view(off, 1, 1) : null;
+        sigmaGrad = model.hasSigmaParam() ? lamGrad.view(off, 1, 1) : null;
+
+        boolean needGbar = cfg.ordering == FishLegConfig.Ordering.MOMENTUM_ON_GRADIENT
+                || cfg.auxDirection == FishLegConfig.AuxDirection.MOMENTUM_GRADIENT;
+        gbar = needGbar ? own(1, model.paramCount()) : null;
+        mom = cfg.ordering == FishLegConfig.Ordering.MOMENTUM_ON_NATURAL_GRADIENT ? own(1, model.paramCount()) : null;
+        u = own(1, model.paramCount());
+        z = own(1, model.paramCount());
+        fz = own(1, model.paramCount());
+        qg = own(1, model.paramCount());
+        scalar = own(1, 1);
+        scalar2 = own(1, 1);
+        scratchSq1 = own(1, (int) maxSq);
+        scratchSq2 = own(1, (int) maxSq);
+        scratchRect = own(1, (int) maxRect);
+        xAux = own(cfg.auxBatchSize, model.spec().inputSize());
+        resetFactors();
+    }
+
+    private Tensor own(int r, int c) {
+        Tensor t = b.zeros(r, c);
+        owned.add(t);
+        return t;
+    }
+
+    /** L = R = s^(1/4) I, sigma block lambda = s^(1/2), so Q_0 = s I; Adam moments cleared. */
+    public void resetFactors() {
+        float q = (float) Math.pow(cfg.initScale, 0.25);
+        for (int l = 0; l < layers; l++) {
+            b.setIdentity(L[l], q);
+            b.setIdentity(R[l], q);
+        }
+        if (sigmaLam != null) b.fill(sigmaLam, (float) Math.sqrt(cfg.initScale));
+        b.fill(lamM, 0f);
+        b.fill(lamV, 0f);
+        auxSteps = 0;
+        refreshPS();
+    }
+
+    /** P = L^T L, S = R^T R for every layer. */
+    private void refreshPS() {
+        for (int l = 0; l < layers; l++) {
+            b.gemm(true, false, 1f, L[l], L[l], 0f, P[l]);
+            b.gemm(true, false, 1f, R[l], R[l], 0f, S[l]);
+        }
+    }
+
+    public FishLegConfig config() { return cfg; }
+    public Mlp model() { return model; }
+
+    @Override
+    public String name() { return "fishleg"; }
+
+    @Override
+    public String describe() { return "fishleg " + cfg; }
+
+    @Override
+    public long stepCount() { return step; }
+
+    /** Number of auxiliary (lambda) updates done. */
+    public long auxStepCount() { return auxSteps; }
+
+    /** The flat lambda vector [L_0, R_0, ..., sigma lambda] (a live backend tensor). */
+    public Tensor lambda() { return lambda; }
+
+    /** Layer l's factor L (live view). */
+    public Tensor factorL(int l) { return L[l]; }
+
+    /** Layer l's factor R (live view). */
+    public Tensor factorR(int l) { return R[l]; }
+
+    /** The flat gradient of the last auxiliary loss evaluation. */
+    public Tensor lambdaGradient() { return lamGrad; }
+
+    private boolean lowRankApplies() {
+        return cfg.lowRank && cfg.ordering == FishLegConfig.Ordering.MOMENTUM_ON_NATURAL_GRADIENT
+                && cfg.auxDirection == FishLegConfig.AuxDirection.CURRENT_GRADIENT
+                && (cfg.decoupledWeightDecay || cfg.weightDecay == 0f);
+    }
+
+    // ------------------------------------------------------------------ step
+
+    @Override
+    public void step(Mlp m, Tensor x, Tensor y, Tensor lossOut) {
+        if (m != model) throw new IllegalArgumentException("this FishLeg instance was built for another model");
+        Tensor g = model.grads();
+        model.lossAndGradient(x, y, lossOut, g);
+        boolean lr = lowRankApplies();
+        if (!cfg.decoupledWeightDecay && cfg.weightDecay != 0f) b.axpy(cfg.weightDecay, model.params(), g);
+        if (gbar != null) b.axpby(1f - cfg.beta, g, cfg.beta, gbar);
+        boolean auxNow = cfg.auxLr > 0 && (step > 0 || cfg.auxAtStepZero) && (step % cfg.auxEvery == 0);
+
+        if (lr) {
+            LowRank f = lowRank(x.rows());
+            f.capture(x);
+            if (auxNow) {
+                b.sumSquares(g, scalar);
+                f.factors();            // AP, Delta S with the current lambda
+                f.applyQ(qg, g);        // Q g (dense result from factors)
+                b.scaleByScalar(qg, scalar, -0.5f, 1f, z);   // z = Q u
+                b.scaleByScalar(g, scalar, -0.5f, 1f, u);    // u = g / ||g||
+                auxFromZ();
+                f.lambdaGradient(scalar);
+                finishAuxUpdate();
+            }
+            f.factors();
+            f.applyQ(qg, g);
+        } else {
+            if (auxNow) {
+                Tensor src = cfg.auxDirection == FishLegConfig.AuxDirection.MOMENTUM_GRADIENT ? gbar : g;
+                b.sumSquares(src, scalar);
+                b.scaleByScalar(src, scalar, -0.5f, 1f, u);
+                auxUpdateDense();
+            }
+            applyQ(cfg.ordering == FishLegConfig.Ordering.MOMENTUM_ON_GRADIENT ? gbar : g, qg);
+        }
+
+        if (cfg.ordering == FishLegConfig.Ordering.MOMENTUM_ON_GRADIENT) {
+            b.axpy(-cfg.lr, qg, model.params());
+        } else {
+            b.axpby(1f - cfg.beta, qg, cfg.beta, mom);
+            b.axpy(-cfg.lr, mom, model.params());
+        }
+        if (cfg.decoupledWeightDecay && cfg.weightDecay != 0f) b.scale(1f - cfg.lr * cfg.weightDecay, model.params());
+        model.projectParams();
+        step++;
+    }
+
+    // ------------------------------------------------------------------ Q and the auxiliary loss (dense form)
+
+    /** out = Q(lambda) in for flat vectors (out must not alias in). */
+    public void applyQ(Tensor in, Tensor out) {
+        for (int l = 0; l < layers; l++) {
+            Tensor ub = model.block(in, l), ob = model.block(out, l);
+            Tensor tmp = scratchRect.view(0, ub.rows(), ub.cols());
+            b.gemm(false, false, 1f, ub, S[l], 0f, tmp);
+            b.gemm(false, false, 1f, P[l], tmp, 0f, ob);
+        }
+        if (sigmaLam != null) {
+            b.scalarMulAdd(1f, sigmaLam, sigmaLam, 0f, scalar2);
+            b.scalarMulAdd(1f, scalar2, model.sigmaElement(in), 0f, model.sigmaElement(out));
+        }
+    }
+
+    /** Samples the next auxiliary batch and computes fz = (F + gamma I) z on it, then d = fz - u (in fz). */
+    private void auxFromZ() {
+        aux.next(xAux);
+        fvp.apply(model, xAux, z, cfg.damping, fz);
+        b.axpy(-1f, u, fz); // fz now holds d
+    }
+
+    /**
+     * The auxiliary loss A = 1/2 z^T (F + gamma I) z - u^T z at the current lambda for a given u and
+     * auxiliary inputs (for tests and diagnostics; uses the configured Fisher product). Reads two
+     * scalars to the host.
+     */
+    public double auxiliaryLoss(Tensor xA, Tensor uIn) {
+        applyQ(uIn, z);
+        fvp.apply(model, xA, z, cfg.damping, fz);
+        b.dot(z, fz, scalar);
+        double quad = b.readScalar(scalar);
+        b.dot(uIn, z, scalar);
+        return 0.5 * quad - b.readScalar(scalar);
+    }
+
+    /**
+     * Computes grad_lambda A for the given u and auxiliary inputs into {@link #lambdaGradient()} (dense
+     * closed forms), without updating lambda.
+     */
+    public void auxiliaryGradient(Tensor xA, Tensor uIn) {
+        b.copy(uIn, u);
+        applyQ(u, z);
+        fvp.apply(model, xA, z, cfg.damping, fz);
+        b.axpy(-1f, u, fz);
+        denseLambdaGradient();
+    }
+
+    /**
+     * One auxiliary update only (lambda, not theta) for a given direction u (normalised by the caller or
+     * not) on the next auxiliary batch: the building block of auxiliary-only training on a frozen network.
+     */
+    public void auxiliaryStep(Tensor uIn) {
+        b.copy(uIn, u);
+        auxUpdateDense();
+    }
+
+    private void auxUpdateDense() {
+        applyQ(u, z);
+        auxFromZ();
+        denseLambdaGradient();
+        finishAuxUpdate();
+    }
+
+    /** grad_L = L (X + X^T), X = U S D^T; grad_R = R (Y + Y^T), Y = D^T P U; sigma: 2 lambda u d. (d in fz.) */
+    private void denseLambdaGradient() {
+        for (int l = 0; l < layers; l++) {
+            Tensor ub = model.block(u, l), db = model.block(fz, l);
+            int n1 = ub.rows(), n2 = ub.cols();
+            Tensor tmp = scratchRect.view(0, n1, n2);
+            Tensor x = scratchSq1.view(0, n1, n1);
+            b.gemm(false, false, 1f, ub, S[l], 0f, tmp);      // U S
+            b.gemm(false, true, 1f, tmp, db, 0f, x);          // X = U S D^T
+            b.gemm(false, false, 1f, L[l], x, 0f, gL[l]);
+            b.gemm(false, true, 1f, L[l], x, 1f, gL[l]);
+            Tensor y = scratchSq2.view(0, n2, n2);
+            b.gemm(false, false, 1f, P[l], ub, 0f, tmp);      // P U
+            b.gemm(true, false, 1f, db, tmp, 0f, y);          // Y = D^T P U
+            b.gemm(false, false, 1f, R[l], y, 0f, gR[l]);
+            b.gemm(false, true, 1f, R[l], y, 1f, gR[l]);
+        }
+        sigmaLambdaGradient();
+    }
+
+    private void sigmaLambdaGradient() {
+        if (sigmaLam == null) return;
+        // A_sigma = 1/2 d_s... : dA/dlambda = d_sigma * dz_sigma/dlambda = d_sigma * 2 lambda u_sigma
+        b.scalarMulAdd(2f, model.sigmaElement(fz), model.sigmaElement(u), 0f, scalar2);
+        b.scalarMulAdd(1f, scalar2, sigmaLam, 0f, sigmaGrad);
+    }
+
+    /** Triangular masks, one Adam step on lambda, refresh of P and S. */
+    private void finishAuxUpdate() {
+        if (cfg.factor == FishLegConfig.Factor.TRIANGULAR) {
+            for (int l = 0; l < layers; l++) {
+                b.triangularMask(gL[l], true);
+                b.triangularMask(gR[l], false);
+            }
+        }
+        auxSteps++;
+        float bc1 = (float) (1 - Math.pow(cfg.auxBeta1, auxSteps));
+        float bc2 = (float) (1 - Math.pow(cfg.auxBeta2, auxSteps));
+        b.adamStep(lambda, lamGrad, lamM, lamV, cfg.auxLr, cfg.auxBeta1, cfg.auxBeta2, cfg.auxEps,
+                cfg.auxWeightDecay, 0f, bc1, bc2);
+        refreshPS();
+    }
+
+    // ------------------------------------------------------------------ low-rank path
+
+    private LowRank lowRank(int batch) {
+        if (lowRank == null || lowRank.batch != batch) {
+            if (lowRank != null) lowRank.close();
+            lowRank = new LowRank(batch);
+        }
+        return lowRank;
+    }
+
+    /**
+     * Factors of the batch gradient G_l = A_l^T Delta_l: A_l = [1, h_{l-1}] (bias column 0 = 1) and
+     * Delta_l, copied from the model's work buffers after the backward pass, plus scratch for
+     * AP = A P and DS = Delta S.
+     */
+    private final class LowRank implements AutoCloseable {
+        final int batch;
+        final Tensor[] a, delta, ap, ds;
+        final Tensor w1, w2, t1, t2;
+        final List<Tensor> mine = new ArrayList<>();
+
+        LowRank(int batch) {
+            this.batch = batch;
+            a = new Tensor[layers]; delta = new Tensor[layers]; ap = new Tensor[layers]; ds = new Tensor[layers];
+            int maxN = 1;
+            for (int l = 0; l < layers; l++) {
+                MlpSpec.LayerSpec s = model.layer(l);
+                int n1 = s.blockRows(), n2 = s.out;
+                maxN = Math.max(maxN, Math.max(n1, n2));
+                a[l] = mk(batch, n1);
+                if (s.bias) for (int i = 0; i < batch; i++) b.fill(a[l].row(i).view(0, 1, 1), 1f);
+                delta[l] = mk(batch, n2);
+                ap[l] = mk(batch, n1);
+                ds[l] = mk(batch, n2);
+            }
+            w1 = mk(1, batch * maxN);
+            w2 = mk(1, batch * maxN);
+            t1 = mk(1, batch * maxN);
+            t2 = mk(1, batch * maxN);
+        }
+
+        private Tensor mk(int r, int c) {
+            Tensor t = b.zeros(r, c);
+            mine.add(t);
+            return t;
+        }
+
+        /** Copies [1, h_{l-1}] and Delta_l of the last lossAndGradient on x. */
+        void capture(Tensor x) {
+            Mlp.Workspace ws = model.workspace(x.rows());
+            for (int l = 0; l < layers; l++) {
+                Tensor in = Mlp.input(ws, x, l);
+                if (model.layer(l).bias) b.copyIntoColumns(in, a[l], 1);
+                else b.copy(in, a[l]);
+                b.copy(ws.d[l], delta[l]);
+            }
+        }
+
+        /** AP = A P, DS = Delta S with the current cached P, S. */
+        void factors() {
+            for (int l = 0; l < layers; l++) {
+                b.gemm(false, false, 1f, a[l], P[l], 0f, ap[l]);
+                b.gemm(false, false, 1f, delta[l], S[l], 0f, ds[l]);
+            }
+        }
+
+        /** out = Q g = (A P)^T (Delta S) per layer; the sigma block from the dense g. */
+        void applyQ(Tensor out, Tensor g) {
+            for (int l = 0; l < layers; l++) b.gemm(true, false, 1f, ap[l], ds[l], 0f, model.block(out, l));
+            if (sigmaLam != null) {
+                b.scalarMulAdd(1f, sigmaLam, sigmaLam, 0f, scalar2);
+                b.scalarMulAdd(1f, scalar2, model.sigmaElement(g), 0f, model.sigmaElement(out));
+            }
+        }
+
+        /**
+         * Lambda gradient with u = G / ||G||, c = ||G||^-1 from sumSq (device scalar), d in fz:
+         * grad_L = c [(L A^T) W + (L W^T) A], W = (Delta S) D^T; grad_R = c [(R V^T) Delta + (R Delta^T) V], V = (A P) D.
+         */
+        void lambdaGradient(Tensor sumSq) {
+            for (int l = 0; l < layers; l++) {
+                Tensor db = model.block(fz, l);
+                int n1 = db.rows(), n2 = db.cols();
+                Tensor w = w1.view(0, batch, n1);
+                Tensor lat = t1.view(0, n1, batch);
+                Tensor lwt = t2.view(0, n1, batch);
+                b.gemm(false, true, 1f, ds[l], db, 0f, w);           // W = (Delta S) D^T     B x n1
+                b.scaleByScalar(w, sumSq, -0.5f, 1f, w);             // * c
+                b.gemm(false, true, 1f, L[l], a[l], 0f, lat);        // L A^T               n1 x B
+                b.gemm(false, true, 1f, L[l], w, 0f, lwt);           // L W^T               n1 x B
+                b.gemm(false, false, 1f, lat, w, 0f, gL[l]);
+                b.gemm(false, false, 1f, lwt, a[l], 1f, gL[l]);
+                Tensor v = w2.view(0, batch, n2);
+                Tensor rvt = t1.view(0, n2, batch);
+                Tensor rdt = t2.view(0, n2, batch);
+                b.gemm(false, false, 1f, ap[l], db, 0f, v);          // V = (A P) D          B x n2
+                b.scaleByScalar(v, sumSq, -0.5f, 1f, v);             // * c
+                b.gemm(false, true, 1f, R[l], v, 0f, rvt);           // R V^T               n2 x B
+                b.gemm(false, true, 1f, R[l], delta[l], 0f, rdt);    // R Delta^T           n2 x B
+                b.gemm(false, false, 1f, rvt, delta[l], 0f, gR[l]);
+                b.gemm(false, false, 1f, rdt, v, 1f, gR[l]);
+            }
+            sigmaLambdaGradient();
+        }
+
+        @Override
+        public void close() {
+            for (Tensor t : mine) t.close();
+            mine.clear();
+        }
+    }
+
+    // ------------------------------------------------------------------ FLOPs
+
+    /**
+     * Floating-point operations of one step at batch size B (multiply-add = 2): forward + backward
+     * (about 6 B weights), Q applied to the gradient (dense: 2 (n1^2 n2 + n1 n2^2) per layer; low-rank:
+     * 2 B (n1^2 + n2^2 + n1 n2)), and the auxiliary update amortised over its period (its Fisher-vector
+     * product at the auxiliary batch, Q u, the lambda gradients, P/S refresh).
+     */
+    @Override
+    public double flopsPerStep(int batch) {
+        double fwdBwd = 0, qDense = 0, qLow = 0, gradDense = 0, gradLow = 0, refresh = 0;
+        for (int l = 0; l < layers; l++) {
+            MlpSpec.LayerSpec s = model.layer(l);
+            double n1 = s.blockRows(), n2 = s.out;
+            fwdBwd += 6 * batch * n1 * n2;
+            qDense += 2 * (n1 * n1 * n2 + n1 * n2 * n2);
+            qLow += 2 * batch * (n1 * n1 + n2 * n2 + n1 * n2);
+            gradDense += 4 * (n1 * n2 * n2 + n1 * n1 * n2 + n1 * n1 * n1 + n2 * n2 * n2);
+            gradLow += 2 * batch * (4 * n1 * n1 + 4 * n2 * n2 + 2 * n1 * n2);
+            refresh += 2 * (n1 * n1 * n1 + n2 * n2 * n2);
+        }
+        double fvpAux = 0;
+        for (int l = 0; l < layers; l++) {
+            MlpSpec.LayerSpec s = model.layer(l);
+            fvpAux += 8 * cfg.auxBatchSize * (double) s.blockRows() * s.out; // forward, R-forward (2 gemms), backward (2 gemms)
+        }
+        boolean low = lowRankApplies();
+        double perStep = fwdBwd + (low ? qLow : qDense);
+        double auxCost = fvpAux + (low ? qLow + gradLow : qDense + gradDense) + refresh + (low ? qLow : 0);
+        return perStep + (cfg.auxLr > 0 ? auxCost / cfg.auxEvery : 0);
+    }
+
+    // ------------------------------------------------------------------ state
+
+    @Override
+    public OptimizerState state() {
+        OptimizerState s = new OptimizerState(name());
+        s.put("step", step).put("aux_steps", auxSteps);
+        s.put("lambda", b.download(lambda)).put("lambda_m", b.download(lamM)).put("lambda_v", b.download(lamV));
+        if (gbar != null) s.put("gbar", b.download(gbar));
+        if (mom != null) s.put("momentum", b.download(mom));
+        return s;
+    }
+
+    @Override
+    public void loadState(OptimizerState s) {
+        if (!name().equals(s.optimizer()))
+            throw new IllegalArgumentException("checkpoint holds " + s.optimizer() + " state, not fishleg");
+        float[] lam = s.array("lambda");
+        if (lam.length != lambda.size())
+            throw new IllegalArgumentException("checkpoint FishLeg factors have " + lam.length + " values, this model needs " + lambda.size());
+        b.upload(lam, lambda);
+        b.upload(s.array("lambda_m"), lamM);
+        b.upload(s.array("lambda_v"), lamV);
+        if (gbar != null) b.upload(s.array("gbar"), gbar);
+        if (mom != null) b.upload(s.array("momentum"), mom);
+        step = (long) s.number("step");
+        auxSteps = (long) s.number("aux_steps");
+        refreshPS();
+    }
+
+    @Override
+    public void close() {
+        if (lowRank != null) lowRank.close();
+        for (Tensor t : owned) t.close();
+        owned.clear();
+    }
+}

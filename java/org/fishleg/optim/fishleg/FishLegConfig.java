@@ -1,0 +1,171 @@
+package org.fishleg.optim.fishleg;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Immutable FishLeg hyper-parameters (fishleg-algorithm.md sections 4-5). Defaults are the authors'
+ * JAX MNIST auto-encoder configuration; {@link #preset} gives the other published configurations.
+ */
+public final class FishLegConfig {
+
+    /** How Q's per-layer factors L, R are parameterised. */
+    public enum Factor {
+        /** Full matrices (JAX paper code). */
+        FULL,
+        /** L upper-triangular, R lower-triangular (OCaml paper code). */
+        TRIANGULAR
+    }
+
+    /** Step ordering. */
+    public enum Ordering {
+        /** JAX: gbar = beta gbar + (1-beta) g; theta -= eta Q gbar. */
+        MOMENTUM_ON_GRADIENT,
+        /** OCaml / PyTorch library: m = beta m + (1-beta) Q g; theta -= eta (m + wd theta). */
+        MOMENTUM_ON_NATURAL_GRADIENT
+    }
+
+    /** Which vector u feeds the auxiliary loss. */
+    public enum AuxDirection {
+        /** u = gbar / ||gbar|| (JAX). */
+        MOMENTUM_GRADIENT,
+        /** u = g / ||g|| of the current batch (OCaml). */
+        CURRENT_GRADIENT
+    }
+
+    /** Fisher-vector product used in the auxiliary update. */
+    public enum FisherProduct {
+        /** Generalised Gauss-Newton J^T H J z (deterministic, PSD). */
+        GAUSS_NEWTON,
+        /** Hessian-vector product of the NLL on targets sampled from the model (the paper's estimator). */
+        SAMPLED_HESSIAN
+    }
+
+    public final float lr;
+    /** Q_0 = s I (L = R = s^(1/4) I). */
+    public final float initScale;
+    public final float auxLr, auxBeta1, auxBeta2, auxEps, auxWeightDecay;
+    public final float damping;
+    public final float beta;
+    public final float weightDecay;
+    /** true: theta -= eta wd theta outside Q; false: wd/2 |theta|^2 added to the loss (gradient preconditioned). */
+    public final boolean decoupledWeightDecay;
+    public final int auxEvery;
+    public final boolean auxAtStepZero;
+    public final int auxBatchSize;
+    public final Factor factor;
+    public final Ordering ordering;
+    public final AuxDirection auxDirection;
+    public final FisherProduct fisher;
+    /** Use the low-rank form of Q g when u/g is the current batch gradient (variant ordering). */
+    public final boolean lowRank;
+
+    private FishLegConfig(Builder b) {
+        lr = b.lr; initScale = b.initScale; auxLr = b.auxLr; auxBeta1 = b.auxBeta1; auxBeta2 = b.auxBeta2;
+        auxEps = b.auxEps; auxWeightDecay = b.auxWeightDecay; damping = b.damping; beta = b.beta;
+        weightDecay = b.weightDecay; decoupledWeightDecay = b.decoupledWeightDecay; auxEvery = b.auxEvery;
+        auxAtStepZero = b.auxAtStepZero; auxBatchSize = b.auxBatchSize; factor = b.factor; ordering = b.ordering;
+        auxDirection = b.auxDirection; fisher = b.fisher; lowRank = b.lowRank;
+        if (!(lr > 0)) throw new IllegalArgumentException("FishLeg lr must be > 0, got " + lr);
+        if (!(initScale > 0)) throw new IllegalArgumentException("FishLeg init scale must be > 0, got " + initScale);
+        if (!(auxLr >= 0)) throw new IllegalArgumentException("FishLeg aux lr must be >= 0, got " + auxLr);
+        if (!(beta >= 0 && beta < 1)) throw new IllegalArgumentException("FishLeg beta must be in [0, 1), got " + beta);
+        if (!(damping >= 0)) throw new IllegalArgumentException("FishLeg damping must be >= 0, got " + damping);
+        if (auxEvery < 1) throw new IllegalArgumentException("FishLeg aux period must be >= 1, got " + auxEvery);
+        if (auxBatchSize < 1) throw new IllegalArgumentException("FishLeg aux batch size must be >= 1, got " + auxBatchSize);
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.lr = lr; b.initScale = initScale; b.auxLr = auxLr; b.auxBeta1 = auxBeta1; b.auxBeta2 = auxBeta2;
+        b.auxEps = auxEps; b.auxWeightDecay = auxWeightDecay; b.damping = damping; b.beta = beta;
+        b.weightDecay = weightDecay; b.decoupledWeightDecay = decoupledWeightDecay; b.auxEvery = auxEvery;
+        b.auxAtStepZero = auxAtStepZero; b.auxBatchSize = auxBatchSize; b.factor = factor; b.ordering = ordering;
+        b.auxDirection = auxDirection; b.fisher = fisher; b.lowRank = lowRank;
+        return b;
+    }
+
+    public static Builder builder() { return new Builder(); }
+
+    /** JAX MNIST auto-encoder settings (the default). */
+    public static FishLegConfig defaults() { return builder().build(); }
+
+    /** Names accepted by {@link #preset}. */
+    public static Map<String, String> presets() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("jax-mnist", "JAX MNIST AE: lr 0.05, Q0 0.2 I, aux lr 1e-4, batch/aux 1000/1000, damping 1e-3, wd 1e-5 in loss, full factors");
+        m.put("jax-faces", "JAX FACES AE: lr 0.05, Q0 0.2 I, aux lr 1e-3, aux batch 1000, damping 1e-3");
+        m.put("ocaml-mnist", "OCaml MNIST AE: lr 0.01, Q0 3 I, aux lr 1e-3 (eps 1e-4, wd 1e-3), aux batch 10 every 10, no damping, triangular, momentum on Q g");
+        m.put("ocaml-faces", "OCaml FACES AE: lr 0.05, Q0 0.2 I, aux lr 1e-4 (eps 1e-4, wd 1e-3), aux batch 10 every 10, no damping, triangular");
+        m.put("ocaml-dln", "OCaml deep linear: lr 0.04, Q0 0.025 I, aux lr 1e-3 every step (wd 1e-4), aux batch 40, no damping, triangular");
+        return m;
+    }
+
+    /** A published configuration by name (see {@link #presets()}). */
+    public static FishLegConfig preset(String name) {
+        Builder b = builder();
+        switch (name.toLowerCase(Locale.ROOT)) {
+            case "jax-mnist": case "default": return b.build();
+            case "jax-faces": return b.auxLr(1e-3f).build();
+            case "ocaml-mnist":
+                return ocaml(b).lr(0.01f).initScale(3f).auxLr(1e-3f).auxWeightDecay(1e-3f).auxBatchSize(10).auxEvery(10).build();
+            case "ocaml-faces":
+                return ocaml(b).lr(0.05f).initScale(0.2f).auxLr(1e-4f).auxWeightDecay(1e-3f).auxBatchSize(10).auxEvery(10).build();
+            case "ocaml-dln":
+                return ocaml(b).lr(0.04f).initScale(0.025f).auxLr(1e-3f).auxWeightDecay(1e-4f).auxBatchSize(40).auxEvery(1)
+                        .weightDecay(0f).build();
+            default:
+                throw new IllegalArgumentException("unknown FishLeg preset '" + name + "' (expected one of " + presets().keySet() + ")");
+        }
+    }
+
+    private static Builder ocaml(Builder b) {
+        return b.factor(Factor.TRIANGULAR).ordering(Ordering.MOMENTUM_ON_NATURAL_GRADIENT)
+                .auxDirection(AuxDirection.CURRENT_GRADIENT).damping(0f).auxEps(1e-4f).decoupledWeightDecay(true)
+                .weightDecay(0f).lowRank(true);
+    }
+
+    @Override
+    public String toString() {
+        return String.format(Locale.ROOT,
+                "lr=%g s=%g aux_lr=%g aux_betas=(%g,%g) aux_eps=%g aux_wd=%g damping=%g beta=%g wd=%g%s "
+                        + "aux_every=%d aux_at_0=%b aux_batch=%d factor=%s ordering=%s u=%s fisher=%s low_rank=%b",
+                lr, initScale, auxLr, auxBeta1, auxBeta2, auxEps, auxWeightDecay, damping, beta, weightDecay,
+                decoupledWeightDecay ? "(decoupled)" : "(in loss)", auxEvery, auxAtStepZero, auxBatchSize,
+                factor.name().toLowerCase(Locale.ROOT), ordering.name().toLowerCase(Locale.ROOT),
+                auxDirection.name().toLowerCase(Locale.ROOT), fisher.name().toLowerCase(Locale.ROOT), lowRank);
+    }
+
+    /** Builder with the JAX MNIST defaults. */
+    public static final class Builder {
+        private float lr = 0.05f, initScale = 0.2f, auxLr = 1e-4f, auxBeta1 = 0.9f, auxBeta2 = 0.999f, auxEps = 1e-8f;
+        private float auxWeightDecay = 0f, damping = 1e-3f, beta = 0.9f, weightDecay = 1e-5f;
+        private boolean decoupledWeightDecay = false, auxAtStepZero = true, lowRank = true;
+        private int auxEvery = 10, auxBatchSize = 1000;
+        private Factor factor = Factor.FULL;
+        private Ordering ordering = Ordering.MOMENTUM_ON_GRADIENT;
+        private AuxDirection auxDirection = AuxDirection.MOMENTUM_GRADIENT;
+        private FisherProduct fisher = FisherProduct.GAUSS_NEWTON;
+
+        public Builder lr(float v) { lr = v; return this; }
+        public Builder initScale(float v) { initScale = v; return this; }
+        public Builder auxLr(float v) { auxLr = v; return this; }
+        public Builder auxBetas(float b1, float b2) { auxBeta1 = b1; auxBeta2 = b2; return this; }
+        public Builder auxEps(float v) { auxEps = v; return this; }
+        public Builder auxWeightDecay(float v) { auxWeightDecay = v; return this; }
+        public Builder damping(float v) { damping = v; return this; }
+        public Builder beta(float v) { beta = v; return this; }
+        public Builder weightDecay(float v) { weightDecay = v; return this; }
+        public Builder decoupledWeightDecay(boolean v) { decoupledWeightDecay = v; return this; }
+        public Builder auxEvery(int v) { auxEvery = v; return this; }
+        public Builder auxAtStepZero(boolean v) { auxAtStepZero = v; return this; }
+        public Builder auxBatchSize(int v) { auxBatchSize = v; return this; }
+        public Builder factor(Factor v) { factor = v; return this; }
+        public Builder ordering(Ordering v) { ordering = v; return this; }
+        public Builder auxDirection(AuxDirection v) { auxDirection = v; return this; }
+        public Builder fisher(FisherProduct v) { fisher = v; return this; }
+        public Builder lowRank(boolean v) { lowRank = v; return this; }
+        public FishLegConfig build() { return new FishLegConfig(this); }
+    }
+}

@@ -1,0 +1,361 @@
+package org.fishleg.optim.fishleg;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.Random;
+import org.fishleg.backend.Backend;
+import org.fishleg.backend.Tensor;
+import org.fishleg.backend.cpu.CpuBackend;
+import org.fishleg.nn.Likelihood;
+import org.fishleg.nn.Mlp;
+import org.fishleg.nn.MlpSpec;
+import org.fishleg.optim.OptimizerState;
+import org.fishleg.testutil.Fixtures;
+import org.fishleg.testutil.RefMlp;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** FishLeg against explicit matrices and double-precision references on tiny networks. */
+class FishLegTest {
+    static Backend cpu;
+
+    @BeforeAll static void open() { cpu = new CpuBackend(); }
+    @AfterAll static void close() { cpu.close(); }
+
+    /** Cycles deterministically through fixed auxiliary batches. */
+    static final class FixedAux implements AuxBatchSource {
+        final float[][] batches; int next;
+        FixedAux(float[]... batches) { this.batches = batches; }
+        @Override public void next(Tensor x) { cpu.upload(batches[next++ % batches.length], x); }
+    }
+
+    static final MlpSpec SPEC = MlpSpec.parse("4-5:tanh-3:linear");
+
+    static float[] randomLambda(FishLeg fl, Random r) {
+        float[] lam = new float[fl.lambda().size()];
+        for (int i = 0; i < lam.length; i++) lam[i] = (float) (0.5 * r.nextGaussian());
+        // keep factors well away from singular: add identity
+        int off = 0;
+        for (int l = 0; l < fl.model().layerCount(); l++) {
+            for (Tensor t : new Tensor[] {fl.factorL(l), fl.factorR(l)}) {
+                int n = t.rows();
+                for (int i = 0; i < n; i++) lam[off + i * n + i] += 1f;
+                off += n * n;
+            }
+        }
+        return lam;
+    }
+
+    /** Explicit Q = blockdiag(P_l (x) S_l [, lambda^2]) in double from the flat lambda. */
+    static double[][] explicitQ(Mlp m, float[] lam) {
+        int n = m.paramCount();
+        double[][] q = new double[n][n];
+        int off = 0, poff = 0;
+        for (int l = 0; l < m.layerCount(); l++) {
+            int n1 = m.layer(l).blockRows(), n2 = m.layer(l).out;
+            double[][] L = sq(lam, off, n1); off += n1 * n1;
+            double[][] R = sq(lam, off, n2); off += n2 * n2;
+            double[][] P = mtm(L), S = mtm(R);
+            // vec_r(P U S)[i*n2+j] = sum_{a,b} P[i][a] U[a][b] S[b][j]  => K[(i,j),(a,b)] = P[i][a] S[b][j]
+            for (int i = 0; i < n1; i++) for (int j = 0; j < n2; j++)
+                for (int a = 0; a < n1; a++) for (int c = 0; c < n2; c++)
+                    q[poff + i * n2 + j][poff + a * n2 + c] = P[i][a] * S[c][j];
+            poff += n1 * n2;
+        }
+        if (m.hasSigmaParam()) q[n - 1][n - 1] = (double) lam[off] * lam[off];
+        return q;
+    }
+
+    static double[][] sq(float[] a, int off, int n) {
+        double[][] r = new double[n][n];
+        for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) r[i][j] = a[off + i * n + j];
+        return r;
+    }
+
+    static double[][] mtm(double[][] a) {
+        int n = a.length;
+        double[][] r = new double[n][n];
+        for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) { double s = 0; for (int k = 0; k < n; k++) s += a[k][i] * a[k][j]; r[i][j] = s; }
+        return r;
+    }
+
+    static double dot(double[] a, double[] b) { double s = 0; for (int i = 0; i < a.length; i++) s += a[i] * b[i]; return s; }
+
+    /** A = 1/2 z^T (G + gamma I) z - u^T z, z = Q(lam) u, all in double. */
+    static double refAuxLoss(Mlp m, float[] lam, double[][] g, double gamma, double[] u) {
+        double[] z = RefMlp.matVec(explicitQ(m, lam), u);
+        double[] gz = RefMlp.matVec(g, z);
+        for (int i = 0; i < z.length; i++) gz[i] += gamma * z[i];
+        return 0.5 * dot(z, gz) - dot(u, z);
+    }
+
+    @Test
+    void qIsTheExplicitKroneckerProduct() {
+        Random r = new Random(1);
+        for (Likelihood lik : Fixtures.allLikelihoods()) {
+            try (Mlp m = new Mlp(cpu, SPEC, lik); FishLeg fl = new FishLeg(m, FishLegConfig.defaults(), new FixedAux())) {
+                float[] lam = randomLambda(fl, r);
+                cpu.upload(lam, fl.lambda());
+                fl.loadState(stateWithLambda(fl, lam));
+                float[] us = Fixtures.gaussian(r, m.paramCount(), 1);
+                try (Tensor u = cpu.upload(us, 1, us.length); Tensor out = m.newFlat()) {
+                    cpu.fill(out, Float.NaN);
+                    fl.applyQ(u, out);
+                    double[] want = RefMlp.matVec(explicitQ(m, lam), RefMlp.toDouble(us));
+                    double err = RefMlp.relErr(RefMlp.toDouble(cpu.download(out)), want, 1e-3);
+                    assertTrue(err < 1e-5, lik + ": Q u vs explicit Kronecker matrix, relative error " + err);
+                }
+            }
+        }
+    }
+
+    /** A state whose lambda is lam (moments zero), so that P and S get refreshed. */
+    static OptimizerState stateWithLambda(FishLeg fl, float[] lam) {
+        OptimizerState s = fl.state();
+        s.put("lambda", lam);
+        return s;
+    }
+
+    @Test
+    void lambdaGradientMatchesFiniteDifferencesOfTheAuxiliaryLoss() {
+        Random r = new Random(2);
+        for (Likelihood lik : Fixtures.allLikelihoods()) {
+            int na = 7;
+            float[] xa = Fixtures.gaussian(r, na * 4, 1);
+            FishLegConfig cfg = FishLegConfig.builder().damping(0.05f).auxBatchSize(na).build();
+            try (Mlp m = new Mlp(cpu, SPEC, lik); FishLeg fl = new FishLeg(m, cfg, new FixedAux(xa));
+                 Tensor x = cpu.upload(xa, na, 4)) {
+                m.init(3);
+                float[] lam = randomLambda(fl, r);
+                fl.loadState(stateWithLambda(fl, lam));
+                float[] us = Fixtures.gaussian(r, m.paramCount(), 1);
+                try (Tensor u = cpu.upload(us, 1, us.length)) {
+                    cpu.fill(fl.lambdaGradient(), Float.NaN);
+                    fl.auxiliaryGradient(x, u);
+                    double[] got = RefMlp.toDouble(cpu.download(fl.lambdaGradient()));
+                    RefMlp ref = new RefMlp(SPEC, lik);
+                    double[][] g = ref.gaussNewton(RefMlp.toDouble(cpu.download(m.params())), RefMlp.rows(xa, na, 4));
+                    double[] ud = RefMlp.toDouble(us);
+                    double[] fd = new double[lam.length];
+                    // central differences in double of the double-precision auxiliary loss
+                    double h = 1e-3;
+                    for (int i = 0; i < lam.length; i++) {
+                        fd[i] = fdAt(m, lam, i, h, g, 0.05, ud);
+                    }
+                    double err = RefMlp.relErr(got, fd, 1e-3);
+                    assertTrue(err < 2e-4, lik + ": lambda gradient vs finite differences, relative error " + err);
+                    // and the float auxiliary loss itself equals the double reference
+                    double a = fl.auxiliaryLoss(x, u);
+                    double aref = refAuxLoss(m, lam, g, 0.05, ud);
+                    assertEquals(aref, a, 1e-4 * Math.max(1, Math.abs(aref)));
+                }
+            }
+        }
+    }
+
+    /** Central difference of refAuxLoss in lambda[i] with lambda held in double. */
+    static double fdAt(Mlp m, float[] lam, int i, double h, double[][] g, double gamma, double[] u) {
+        // the aux loss is a polynomial (degree <= 8) in lambda_i: 4-point stencil is exact to O(h^4)
+        double[] vals = new double[4];
+        double[] offs = {-2 * h, -h, h, 2 * h};
+        for (int k = 0; k < 4; k++) vals[k] = auxLossDouble(m, lam, i, offs[k], g, gamma, u);
+        return (vals[0] - 8 * vals[1] + 8 * vals[2] - vals[3]) / (12 * h);
+    }
+
+    static double auxLossDouble(Mlp m, float[] lam, int i, double delta, double[][] g, double gamma, double[] u) {
+        double[] ld = RefMlp.toDouble(lam);
+        ld[i] += delta;
+        int n = m.paramCount();
+        double[][] q = new double[n][n];
+        int off = 0, poff = 0;
+        for (int l = 0; l < m.layerCount(); l++) {
+            int n1 = m.layer(l).blockRows(), n2 = m.layer(l).out;
+            double[][] L = new double[n1][n1], R = new double[n2][n2];
+            for (int a = 0; a < n1; a++) for (int c = 0; c < n1; c++) L[a][c] = ld[off + a * n1 + c];
+            off += n1 * n1;
+            for (int a = 0; a < n2; a++) for (int c = 0; c < n2; c++) R[a][c] = ld[off + a * n2 + c];
+            off += n2 * n2;
+            double[][] P = mtm(L), S = mtm(R);
+            for (int a = 0; a < n1; a++) for (int j = 0; j < n2; j++)
+                for (int c = 0; c < n1; c++) for (int e = 0; e < n2; e++)
+                    q[poff + a * n2 + j][poff + c * n2 + e] = P[a][c] * S[e][j];
+            poff += n1 * n2;
+        }
+        if (m.hasSigmaParam()) q[n - 1][n - 1] = ld[off] * ld[off];
+        double[] z = RefMlp.matVec(q, u);
+        double[] gz = RefMlp.matVec(g, z);
+        for (int k = 0; k < z.length; k++) gz[k] += gamma * z[k];
+        return 0.5 * dot(z, gz) - dot(u, z);
+    }
+
+    @Test
+    void firstStepIsAnSgdStepWithRateEtaTimesS() {
+        Random r = new Random(4);
+        int n = 8;
+        float[] xs = Fixtures.gaussian(r, n * 4, 1);
+        float[] ys = Fixtures.targets(r, Likelihood.bernoulli(), n, 3);
+        for (FishLegConfig.Ordering ord : FishLegConfig.Ordering.values()) {
+            FishLegConfig cfg = FishLegConfig.builder().lr(0.05f).initScale(0.2f).beta(0.9f).weightDecay(0f)
+                    .auxAtStepZero(false).ordering(ord).auxDirection(FishLegConfig.AuxDirection.CURRENT_GRADIENT).build();
+            try (Mlp m = new Mlp(cpu, SPEC, Likelihood.bernoulli()); FishLeg fl = new FishLeg(m, cfg, new FixedAux(xs));
+                 Tensor x = cpu.upload(xs, n, 4); Tensor y = cpu.upload(ys, n, 3); Tensor loss = cpu.zeros(1, 1)) {
+                m.init(5);
+                float[] p0 = cpu.download(m.params());
+                m.lossAndGradient(x, y, loss);
+                float[] g0 = cpu.download(m.grads());
+                fl.step(m, x, y, loss);
+                float[] p1 = cpu.download(m.params());
+                // SGD-momentum (EMA form) first step with rate eta * s: p0 - eta s (1 - beta) g0
+                double[] want = new double[p0.length];
+                for (int i = 0; i < p0.length; i++) want[i] = p0[i] - 0.05 * 0.2 * (1 - 0.9) * g0[i];
+                // equal up to float32 rounding of the parameters (a few ulps), and the step is far larger than that
+                double maxAbs = 0, maxErr = 0, maxStep = 0;
+                for (int i = 0; i < p0.length; i++) {
+                    maxAbs = Math.max(maxAbs, Math.abs(p0[i]));
+                    maxErr = Math.max(maxErr, Math.abs(p1[i] - want[i]));
+                    maxStep = Math.max(maxStep, Math.abs(want[i] - p0[i]));
+                }
+                double ulps = maxErr / Math.ulp((float) maxAbs);
+                assertTrue(ulps <= 4, ord + ": first FishLeg step vs SGD step differs by " + ulps + " ulps");
+                assertTrue(maxStep > 1000 * Math.ulp((float) maxAbs), "the step is not trivially small");
+            }
+        }
+    }
+
+    @Test
+    void lowRankPathEqualsDensePath() {
+        Random r = new Random(6);
+        int n = 6, na = 3;
+        float[] xs = Fixtures.gaussian(r, n * 4, 1), ys = Fixtures.targets(r, Likelihood.bernoulli(), n, 3);
+        float[] xa1 = Fixtures.gaussian(r, na * 4, 1), xa2 = Fixtures.gaussian(r, na * 4, 1);
+        float[][] results = new float[2][];
+        float[][] grads = new float[2][];
+        for (int k = 0; k < 2; k++) {
+            FishLegConfig cfg = FishLegConfig.preset("ocaml-mnist").toBuilder().auxBatchSize(na).auxEvery(2)
+                    .auxLr(0.05f).lowRank(k == 0).build();
+            try (Mlp m = new Mlp(cpu, SPEC, Likelihood.bernoulli()); FishLeg fl = new FishLeg(m, cfg, new FixedAux(xa1, xa2));
+                 Tensor x = cpu.upload(xs, n, 4); Tensor y = cpu.upload(ys, n, 3); Tensor loss = cpu.zeros(1, 1)) {
+                m.init(9);
+                for (int s = 0; s < 5; s++) fl.step(m, x, y, loss);
+                results[k] = cpu.download(m.params());
+                grads[k] = cpu.download(fl.lambdaGradient());
+            }
+        }
+        double e1 = RefMlp.relErr(RefMlp.toDouble(grads[0]), RefMlp.toDouble(grads[1]), 1e-6);
+        assertTrue(e1 < 1e-4, "low-rank vs dense lambda gradient: " + e1);
+        double e2 = RefMlp.relErr(RefMlp.toDouble(results[0]), RefMlp.toDouble(results[1]), 1e-6);
+        assertTrue(e2 < 1e-5, "low-rank vs dense parameters after 5 steps: " + e2);
+    }
+
+    @Test
+    void triangularFactorsStayTriangular() {
+        Random r = new Random(7);
+        int n = 5;
+        float[] xs = Fixtures.gaussian(r, n * 4, 1), ys = Fixtures.targets(r, Likelihood.bernoulli(), n, 3);
+        FishLegConfig cfg = FishLegConfig.preset("ocaml-mnist").toBuilder().auxBatchSize(n).auxEvery(1).auxLr(0.01f).build();
+        try (Mlp m = new Mlp(cpu, SPEC, Likelihood.bernoulli()); FishLeg fl = new FishLeg(m, cfg, new FixedAux(xs));
+             Tensor x = cpu.upload(xs, n, 4); Tensor y = cpu.upload(ys, n, 3); Tensor loss = cpu.zeros(1, 1)) {
+            m.init(1);
+            for (int s = 0; s < 4; s++) fl.step(m, x, y, loss);
+            for (int l = 0; l < m.layerCount(); l++) {
+                float[] L = cpu.download(fl.factorL(l)), R = cpu.download(fl.factorR(l));
+                int n1 = fl.factorL(l).rows(), n2 = fl.factorR(l).rows();
+                boolean changed = false;
+                for (int i = 0; i < n1; i++) for (int j = 0; j < n1; j++) {
+                    if (j < i) assertEquals(0f, L[i * n1 + j], "L must stay upper-triangular");
+                    if (j > i && L[i * n1 + j] != 0f) changed = true;
+                }
+                for (int i = 0; i < n2; i++) for (int j = i + 1; j < n2; j++) assertEquals(0f, R[i * n2 + j], "R must stay lower-triangular");
+                assertTrue(changed, "the auxiliary updates changed L's upper triangle");
+            }
+        }
+    }
+
+    @Test
+    void auxiliaryOnlyTrainingReachesTheInverseFisher() {
+        // frozen one-layer network, fixed u and auxiliary batch: Q u -> (G + gamma I)^-1 u
+        Random r = new Random(8);
+        MlpSpec spec = MlpSpec.parse("3-2:linear");
+        int na = 6;
+        float[] xa = Fixtures.gaussian(r, na * 3, 1);
+        double gamma = 0.1;
+        FishLegConfig cfg = FishLegConfig.builder().damping((float) gamma).auxBatchSize(na).auxLr(0.01f).initScale(1f).build();
+        try (Mlp m = new Mlp(cpu, spec, Likelihood.gaussian(1f)); FishLeg fl = new FishLeg(m, cfg, new FixedAux(xa));
+             Tensor x = cpu.upload(xa, na, 3)) {
+            m.init(2);
+            float[] us = Fixtures.gaussian(r, m.paramCount(), 1);
+            double nu = Math.sqrt(dot(RefMlp.toDouble(us), RefMlp.toDouble(us)));
+            for (int i = 0; i < us.length; i++) us[i] /= nu;
+            double[] ud = RefMlp.toDouble(us);
+            double[][] g = new RefMlp(spec, m.likelihood()).gaussNewton(RefMlp.toDouble(cpu.download(m.params())), RefMlp.rows(xa, na, 3));
+            for (int i = 0; i < g.length; i++) g[i][i] += gamma;
+            double[] target = solve(g, ud);
+            double optimum = -0.5 * dot(ud, target);
+            try (Tensor u = cpu.upload(us, 1, us.length); Tensor z = m.newFlat()) {
+                double a0 = fl.auxiliaryLoss(x, u);
+                for (int it = 0; it < 4000; it++) fl.auxiliaryStep(u);
+                double a = fl.auxiliaryLoss(x, u);
+                fl.applyQ(u, z);
+                double[] zd = RefMlp.toDouble(cpu.download(z));
+                double num = 0, den = 0;
+                for (int i = 0; i < zd.length; i++) { num += (zd[i] - target[i]) * (zd[i] - target[i]); den += target[i] * target[i]; }
+                double rel = Math.sqrt(num / den);
+                // stated bounds: within 1% of the optimum's gap from the start and 5% of the target vector
+                assertTrue(a >= optimum - 1e-6, "aux loss below its optimum: " + a + " < " + optimum);
+                assertTrue((a - optimum) < 0.01 * (a0 - optimum), "aux loss " + a + " not close to optimum " + optimum + " (start " + a0 + ")");
+                assertTrue(rel < 0.05, "||Q u - (F+gI)^-1 u|| / ||(F+gI)^-1 u|| = " + rel);
+            }
+        }
+    }
+
+    static double[] solve(double[][] a, double[] b) {
+        int n = b.length;
+        double[][] m = new double[n][n + 1];
+        for (int i = 0; i < n; i++) { System.arraycopy(a[i], 0, m[i], 0, n); m[i][n] = b[i]; }
+        for (int c = 0; c < n; c++) {
+            int p = c;
+            for (int i = c + 1; i < n; i++) if (Math.abs(m[i][c]) > Math.abs(m[p][c])) p = i;
+            double[] t = m[c]; m[c] = m[p]; m[p] = t;
+            for (int i = 0; i < n; i++) if (i != c) {
+                double f = m[i][c] / m[c][c];
+                for (int j = c; j <= n; j++) m[i][j] -= f * m[c][j];
+            }
+        }
+        double[] x = new double[n];
+        for (int i = 0; i < n; i++) x[i] = m[i][n] / m[i][i];
+        return x;
+    }
+
+    @Test
+    void stateRoundTripContinuesExactly() {
+        Random r = new Random(9);
+        int n = 6;
+        float[] xs = Fixtures.gaussian(r, n * 4, 1), ys = Fixtures.targets(r, Likelihood.softmax(), n, 3);
+        float[] xa = Fixtures.gaussian(r, 4 * 4, 1);
+        FishLegConfig cfg = FishLegConfig.builder().auxBatchSize(4).auxEvery(2).auxLr(0.01f).build();
+        float[] saved, savedParams, direct;
+        OptimizerState st;
+        try (Mlp m = new Mlp(cpu, SPEC, Likelihood.softmax()); FishLeg fl = new FishLeg(m, cfg, new FixedAux(xa));
+             Tensor x = cpu.upload(xs, n, 4); Tensor y = cpu.upload(ys, n, 3); Tensor loss = cpu.zeros(1, 1)) {
+            m.init(3);
+            for (int s = 0; s < 3; s++) fl.step(m, x, y, loss);
+            st = fl.state();
+            savedParams = cpu.download(m.params());
+            for (int s = 0; s < 4; s++) fl.step(m, x, y, loss);
+            direct = cpu.download(m.params());
+        }
+        try (Mlp m = new Mlp(cpu, SPEC, Likelihood.softmax()); FishLeg fl = new FishLeg(m, cfg, new FixedAux(xa));
+             Tensor x = cpu.upload(xs, n, 4); Tensor y = cpu.upload(ys, n, 3); Tensor loss = cpu.zeros(1, 1)) {
+            cpu.upload(savedParams, m.params());
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            try {
+                st.write(new java.io.DataOutputStream(bytes));
+                fl.loadState(OptimizerState.read(new java.io.DataInputStream(new java.io.ByteArrayInputStream(bytes.toByteArray()))));
+            } catch (java.io.IOException e) { throw new AssertionError(e); }
+            assertEquals(3, fl.stepCount());
+            for (int s = 0; s < 4; s++) fl.step(m, x, y, loss);
+            assertArrayEquals(direct, cpu.download(m.params()), "restored run must continue bit-exactly");
+        }
+    }
+}
