@@ -91,7 +91,7 @@ public interface Backend extends AutoCloseable {
     /** Called by {@link Tensor#close()} on the owning tensor; do not call directly. */
     void release(Tensor owner);
 
-    /** Bytes of backend memory currently held by live tensors (and the backend's caches, if any). */
+    /** Bytes of backend memory held by live (not yet closed) tensors; blocks a backend caches for reuse are not counted. */
     long bytesInUse();
 
     // ------------------------------------------------------------------ BLAS

@@ -1,0 +1,32 @@
+// Fused optimizer updates. CPU twins: CpuBackend.momentumStep / adamStep.
+#pragma once
+#include "common.cuh"
+
+// g' = g + wd p; m = mu m + (1 - dampening) g'; p = p - lr (nesterov ? g' + mu m : m).
+extern "C" __global__ void fl_momentum_step(int n, float* p, const float* g, float* m, float lr, float mu,
+                                            float dampening, float wd, int nesterov) {
+    FL_FOR_EACH(i, n) {
+        const float pi = p[i];
+        const float gi = g[i] + wd * pi;
+        const float mi = mu * m[i] + (1.0f - dampening) * gi;
+        m[i] = mi;
+        p[i] = pi - lr * (nesterov ? gi + mu * mi : mi);
+    }
+}
+
+// g' = g + l2 p; m = b1 m + (1-b1) g'; v = b2 v + (1-b2) g'^2;
+// p = p - lr ((m ib1) / (sqrt(v ib2) + eps) + dwd p) with ib1 = 1/bc1, ib2 = 1/bc2 from the host
+// (float, as the CPU twin computes them).
+extern "C" __global__ void fl_adam_step(int n, float* p, const float* g, float* m, float* v, float lr, float b1,
+                                        float b2, float eps, float l2, float dwd, float ib1, float ib2) {
+    const float c1 = 1.0f - b1, c2 = 1.0f - b2;
+    FL_FOR_EACH(i, n) {
+        const float pi = p[i];
+        const float gi = g[i] + l2 * pi;
+        const float mi = b1 * m[i] + c1 * gi;
+        const float vi = b2 * v[i] + c2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = pi - lr * ((mi * ib1) / (sqrtf(vi * ib2) + eps) + dwd * pi);
+    }
+}

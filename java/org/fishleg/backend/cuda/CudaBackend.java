@@ -1,0 +1,812 @@
+package org.fishleg.backend.cuda;
+
+import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
+import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRelease;
+import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
+import static jcuda.driver.JCudaDriver.cuMemAllocHost;
+import static jcuda.driver.JCudaDriver.cuMemFreeHost;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
+import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
+import static jcuda.driver.JCudaDriver.cuStreamCreate;
+import static jcuda.driver.JCudaDriver.cuStreamDestroy;
+import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import jcuda.Pointer;
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUgraph;
+import jcuda.driver.CUgraphExec;
+import jcuda.driver.CUresult;
+import jcuda.driver.CUstreamCaptureMode;
+import jcuda.driver.JCudaDriver;
+import jcuda.driver.CUstream;
+import jcuda.driver.CUstream_flags;
+import jcuda.jcublas.JCublas2;
+import jcuda.jcublas.cublasHandle;
+import jcuda.jcublas.cublasMath;
+import jcuda.jcublas.cublasPointerMode;
+import jcuda.jcublas.cublasStatus;
+import jcuda.runtime.cudaStream_t;
+import org.fishleg.backend.Activation;
+import org.fishleg.backend.Backend;
+import org.fishleg.backend.BackendException;
+import org.fishleg.backend.LikelihoodKind;
+import org.fishleg.backend.Tensor;
+
+/**
+ * The CUDA backend: JCuda driver API on the device's primary context, every operation queued on
+ * the backend's own (non-blocking) stream, cuBLAS (JCublas2) for matrix products, the project's
+ * kernels (cuda/*.cu, {@link Kernels}) for everything else, device memory from a caching
+ * {@link DevicePool}. Only {@link #download}, {@link #readScalar}, {@link #rngOffset} and
+ * {@link #synchronize} wait for the stream; no other operation copies data to or from the host.
+ *
+ * <p>Semantics are those of {@code CpuBackend} (its twin): same shape checks and messages, same
+ * formulas (double-precision math where the CPU uses double), deterministic reductions (two passes,
+ * fixed order, no float atomics). The Philox stream state (seed, offset) lives in device memory and
+ * is advanced by a kernel, so a captured CUDA graph draws fresh numbers on every replay.
+ *
+ * <p>An instance is used from one thread at a time (like a CUDA stream); the primary context is
+ * made current on whichever thread calls.
+ *
+ * <p>TF32 for GEMM is off (CUBLAS_DEFAULT_MATH: full FP32); -Dfishleg.cuda.tf32=true or
+ * FISHLEG_CUDA_TF32=1 allows it (CUBLAS_TF32_TENSOR_OP_MATH).
+ */
+public final class CudaBackend implements Backend {
+    /** Floats per host staging chunk (pinned memory) for upload/download. */
+    private static final int STAGING_FLOATS = 1 << 20;
+    /** cuBLAS workspace (NVIDIA recommends 32 MiB on Hopper, 4 MiB before). */
+    private static final long CUBLAS_WORKSPACE_BYTES = 32L << 20;
+
+    private final int ordinal;
+    private final CUdevice device = new CUdevice();
+    private final CUcontext context = new CUcontext();
+    private final CUstream stream = new CUstream();
+    private final cublasHandle cublas = new cublasHandle();
+    private final Kernels kernels;
+    private final DevicePool pool;
+    private final String description;
+    private final boolean tf32;
+    private final ThreadLocal<Boolean> bound = ThreadLocal.withInitial(() -> Boolean.FALSE);
+
+    private final Map<Tensor, DeviceBuffer> live = new IdentityHashMap<>();
+    private final DeviceBuffer partials;   // MAX_PARTIALS doubles for two-pass reductions
+    private final DeviceBuffer rngState;   // 2 x u64: seed, offset (counters consumed)
+    private final DeviceBuffer cublasWorkspace; // cuBLAS never allocates inside a captured graph
+    private final Pointer staging = new Pointer();
+    private final FloatBuffer stagingFloats;
+    private final LongBuffer stagingLongs;
+    private long seed;
+    private boolean closed;
+
+    /** Opens device {@code ordinal}; CudaSupport.open() is the normal entry (it probes first). */
+    CudaBackend(int ordinal, String description) {
+        this.ordinal = ordinal;
+        check(jcuda.driver.JCudaDriver.cuDeviceGet(device, ordinal), "cuDeviceGet(" + ordinal + ")");
+        check(cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain");
+        Kernels k = null;
+        DevicePool p = null;
+        boolean ok = false;
+        try {
+            bindThread();
+            check(cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+            k = new Kernels();
+            checkBlas(JCublas2.cublasCreate(cublas), "cublasCreate");
+            checkBlas(JCublas2.cublasSetStream(cublas, new cudaStream_t(stream)), "cublasSetStream");
+            checkBlas(JCublas2.cublasSetPointerMode(cublas, cublasPointerMode.CUBLAS_POINTER_MODE_HOST), "cublasSetPointerMode");
+            tf32 = tf32Requested();
+            checkBlas(JCublas2.cublasSetMathMode(cublas, tf32 ? cublasMath.CUBLAS_TF32_TENSOR_OP_MATH : cublasMath.CUBLAS_DEFAULT_MATH),
+                    "cublasSetMathMode");
+            p = new DevicePool(this::syncStream);
+            check(cuMemAllocHost(staging, (long) STAGING_FLOATS * Float.BYTES), "cuMemAllocHost");
+            ByteBuffer bb = staging.getByteBuffer(0, (long) STAGING_FLOATS * Float.BYTES).order(ByteOrder.nativeOrder());
+            stagingFloats = bb.asFloatBuffer();
+            stagingLongs = bb.asLongBuffer();
+            ok = true;
+        } finally {
+            if (!ok) {
+                if (k != null) k.close();
+                cuDevicePrimaryCtxRelease(device);
+            }
+        }
+        kernels = k;
+        pool = p;
+        partials = pool.allocate(2L * Kernels.MAX_PARTIALS);
+        rngState = pool.allocate(4);
+        cublasWorkspace = pool.allocate(CUBLAS_WORKSPACE_BYTES / Float.BYTES);
+        checkBlas(JCublas2.cublasSetWorkspace(cublas, cublasWorkspace.pointer(0), CUBLAS_WORKSPACE_BYTES), "cublasSetWorkspace");
+        this.description = description + (tf32 ? ", TF32 on" : "");
+        setSeed(0L);
+    }
+
+    static boolean tf32Requested() {
+        String p = System.getProperty("fishleg.cuda.tf32");
+        if (p == null || p.isBlank()) p = System.getenv("FISHLEG_CUDA_TF32");
+        if (p == null) return false;
+        String v = p.trim().toLowerCase(Locale.ROOT);
+        return v.equals("1") || v.equals("true") || v.equals("yes") || v.equals("on");
+    }
+
+    @Override public String name() { return "cuda"; }
+
+    @Override public String description() { return description; }
+
+    /** The stream all work is queued on (for CUDA graph capture by callers in this package). */
+    CUstream stream() { return stream; }
+
+    /** Device allocations made so far (cuMemAlloc calls, not pool hits). */
+    public long deviceAllocations() { return pool.allocations(); }
+
+    /** Frees the pool's cached blocks. */
+    public void trimCache() { bindThread(); pool.trim(); }
+
+    // =================================================================================== CUDA graphs
+
+    /**
+     * A captured sequence of this backend's operations, replayed with one cuGraphLaunch on the
+     * backend's stream. Random fills inside it read and advance the device-side Philox offset, so
+     * every replay draws fresh numbers. Tensors used inside must be allocated before capture and
+     * stay open while the graph lives; operations that wait (download, readScalar, rngOffset,
+     * upload, synchronize) fail during capture.
+     */
+    public final class Graph implements AutoCloseable {
+        private final CUgraph graph;
+        private final CUgraphExec exec;
+        private boolean closed;
+
+        private Graph(CUgraph graph, CUgraphExec exec) {
+            this.graph = graph;
+            this.exec = exec;
+        }
+
+        /** Queues one replay on the backend's stream (asynchronous). */
+        public void launch() {
+            if (closed) throw new BackendException("cuda: graph is closed");
+            bindThread();
+            check(JCudaDriver.cuGraphLaunch(exec, stream), "cuGraphLaunch");
+        }
+
+        @Override
+        public void close() {
+            if (closed) return;
+            closed = true;
+            bindThread();
+            JCudaDriver.cuGraphExecDestroy(exec);
+            JCudaDriver.cuGraphDestroy(graph);
+        }
+    }
+
+    /** Captures what {@code work} queues on this backend (stream capture, relaxed mode) into a graph. */
+    public Graph captureGraph(Runnable work) {
+        if (closed) throw new BackendException("captureGraph: cuda backend is closed");
+        bindThread();
+        CUgraph graph = new CUgraph();
+        check(JCudaDriver.cuStreamBeginCapture(stream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_RELAXED), "cuStreamBeginCapture");
+        try {
+            work.run();
+        } catch (RuntimeException | Error e) {
+            if (JCudaDriver.cuStreamEndCapture(stream, graph) == CUresult.CUDA_SUCCESS) JCudaDriver.cuGraphDestroy(graph);
+            throw e;
+        }
+        check(JCudaDriver.cuStreamEndCapture(stream, graph), "cuStreamEndCapture");
+        CUgraphExec exec = new CUgraphExec();
+        int rc = JCudaDriver.cuGraphInstantiate(exec, graph, 0L);
+        if (rc != CUresult.CUDA_SUCCESS) {
+            JCudaDriver.cuGraphDestroy(graph);
+            throw new BackendException("cuda: cuGraphInstantiate failed: " + CUresult.stringFor(rc));
+        }
+        return new Graph(graph, exec);
+    }
+
+    // =================================================================================== plumbing
+
+    private void bindThread() {
+        if (!bound.get()) {
+            check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
+            bound.set(Boolean.TRUE);
+        }
+    }
+
+    private void syncStream() { check(cuStreamSynchronize(stream), "cuStreamSynchronize"); }
+
+    private static void check(int rc, String what) {
+        if (rc != CUresult.CUDA_SUCCESS) throw new BackendException("cuda: " + what + " failed: " + CUresult.stringFor(rc));
+    }
+
+    private static void checkBlas(int rc, String what) {
+        if (rc != cublasStatus.CUBLAS_STATUS_SUCCESS)
+            throw new BackendException("cuda: " + what + " failed: " + cublasStatus.stringFor(rc));
+    }
+
+    private DeviceBuffer st(Tensor t, String op) {
+        if (t == null) throw new BackendException(op + ": null tensor");
+        if (t.backend() != this)
+            throw new BackendException(op + ": tensor " + t.shape() + " belongs to another backend ("
+                    + t.backend().name() + "), not this cuda backend");
+        if (closed) throw new BackendException(op + ": cuda backend is closed");
+        Tensor.Storage s;
+        try {
+            s = t.storage();
+        } catch (BackendException e) {
+            throw new BackendException(op + ": " + e.getMessage(), e);
+        }
+        if (!(s instanceof DeviceBuffer))
+            throw new BackendException(op + ": tensor " + t.shape() + " has foreign storage " + s.getClass().getName());
+        DeviceBuffer d = (DeviceBuffer) s;
+        if (d.isFreed()) throw new BackendException(op + ": tensor " + t.shape() + " used after its storage was freed");
+        bindThread();
+        return d;
+    }
+
+    private static long addr(DeviceBuffer d, Tensor t) { return d.address(t.offset()); }
+
+    private static void sameShape(String op, String na, Tensor a, String nb, Tensor b) {
+        if (a.rows() != b.rows() || a.cols() != b.cols())
+            throw new BackendException(op + ": shape mismatch, " + na + " is " + a.shape() + " but " + nb + " is " + b.shape());
+    }
+
+    private static void sameSize(String op, String na, Tensor a, String nb, Tensor b) {
+        if (a.size() != b.size())
+            throw new BackendException(op + ": size mismatch, " + na + " is " + a.shape() + " (" + a.size() + " elements) but "
+                    + nb + " is " + b.shape() + " (" + b.size() + " elements)");
+    }
+
+    private static void scalar(String op, String n, Tensor t) {
+        if (t.rows() != 1 || t.cols() != 1)
+            throw new BackendException(op + ": " + n + " must be a 1x1 device scalar but is " + t.shape());
+    }
+
+    private static void square(String op, Tensor t) {
+        if (t.rows() != t.cols()) throw new BackendException(op + ": tensor must be square but is " + t.shape());
+    }
+
+    private static boolean overlaps(Tensor a, Tensor b) {
+        if (a.size() == 0 || b.size() == 0) return false;
+        long a0 = a.offset(), a1 = a0 + a.size(), b0 = b.offset(), b1 = b0 + b.size();
+        return a0 < b1 && b0 < a1;
+    }
+
+    /** Elementwise ops allow exact aliasing (same offset) but not a partial overlap. */
+    private static void noPartialOverlap(String op, String na, Tensor a, DeviceBuffer sa, String nb, Tensor b, DeviceBuffer sb) {
+        if (sa != sb || a.offset() == b.offset()) return;
+        if (overlaps(a, b))
+            throw new BackendException(op + ": " + na + " " + a + " and " + nb + " " + b + " overlap partially");
+    }
+
+    private void launch(String kernel, long n, Object... args) {
+        kernels.launch(kernel, Kernels.blocksFor(n), Kernels.THREADS, stream, args);
+    }
+
+    private void launchRows(String kernel, int rows, Object... args) {
+        kernels.launch(kernel, Kernels.rowBlocks(rows), Kernels.THREADS, stream, args);
+    }
+
+    // =================================================================================== memory
+
+    @Override
+    public Tensor zeros(int rows, int cols) {
+        Tensor t = allocate(rows, cols, "zeros");
+        DeviceBuffer d = (DeviceBuffer) t.storage();
+        if (t.size() > 0) check(cuMemsetD32Async(d.pointer(0), 0, t.size(), stream), "cuMemsetD32Async");
+        return t;
+    }
+
+    private Tensor allocate(int rows, int cols, String op) {
+        if (closed) throw new BackendException(op + ": cuda backend is closed");
+        if (rows < 0 || cols < 0) throw new BackendException(op + ": negative shape " + rows + "x" + cols);
+        long n = (long) rows * cols;
+        if (n > Integer.MAX_VALUE - 8) throw new BackendException(op + ": " + rows + "x" + cols + " is too large");
+        bindThread();
+        DeviceBuffer d = pool.allocate(n);
+        Tensor t = new Tensor(this, d, rows, cols);
+        synchronized (live) { live.put(t, d); }
+        return t;
+    }
+
+    @Override
+    public Tensor upload(float[] host, int rows, int cols) {
+        if (host == null) throw new BackendException("upload: null host array");
+        if ((long) rows * cols != host.length)
+            throw new BackendException("upload: host array of " + host.length + " floats does not match " + rows + "x" + cols);
+        Tensor t = allocate(rows, cols, "upload");
+        upload(host, t);
+        return t;
+    }
+
+    @Override
+    public void upload(float[] host, Tensor dst) {
+        DeviceBuffer d = st(dst, "upload");
+        if (host == null) throw new BackendException("upload: null host array");
+        if (host.length != dst.size())
+            throw new BackendException("upload: host array of " + host.length + " floats does not match " + dst.shape());
+        synchronized (staging) {
+            // staging is idle here (every user of it waits for its copy); wait after each chunk so
+            // the next one may overwrite it and the caller may reuse host afterwards
+            for (int from = 0; from < host.length; from += STAGING_FLOATS) {
+                int len = Math.min(STAGING_FLOATS, host.length - from);
+                stagingFloats.put(0, host, from, len);
+                check(cuMemcpyHtoDAsync(d.pointer(dst.offset() + from), staging, (long) len * Float.BYTES, stream),
+                        "cuMemcpyHtoDAsync (upload " + dst.shape() + ")");
+                syncStream();
+            }
+        }
+    }
+
+    @Override
+    public void download(Tensor src, float[] dst) {
+        DeviceBuffer d = st(src, "download");
+        if (dst == null) throw new BackendException("download: null host array");
+        if (dst.length < src.size())
+            throw new BackendException("download: host array of " + dst.length + " floats is smaller than " + src.shape());
+        synchronized (staging) {
+            int n = src.size();
+            if (n == 0) { syncStream(); return; }
+            for (int from = 0; from < n; from += STAGING_FLOATS) {
+                int len = Math.min(STAGING_FLOATS, n - from);
+                check(cuMemcpyDtoHAsync(staging, d.pointer(src.offset() + from), (long) len * Float.BYTES, stream),
+                        "cuMemcpyDtoHAsync (download " + src.shape() + ")");
+                syncStream();
+                stagingFloats.get(0, dst, from, len);
+            }
+        }
+    }
+
+    @Override
+    public float readScalar(Tensor scalar) {
+        DeviceBuffer d = st(scalar, "readScalar");
+        if (scalar.size() < 1) throw new BackendException("readScalar: empty tensor " + scalar.shape());
+        synchronized (staging) {
+            check(cuMemcpyDtoHAsync(staging, d.pointer(scalar.offset()), Float.BYTES, stream), "cuMemcpyDtoHAsync (readScalar)");
+            syncStream();
+            return stagingFloats.get(0);
+        }
+    }
+
+    @Override
+    public void copy(Tensor src, Tensor dst) {
+        DeviceBuffer ss = st(src, "copy"), sd = st(dst, "copy");
+        sameSize("copy", "src", src, "dst", dst);
+        int n = src.size();
+        if (n == 0 || (ss == sd && src.offset() == dst.offset())) return;
+        long bytes = (long) n * Float.BYTES;
+        if (ss == sd && overlaps(src, dst)) { // memmove through a pooled temporary
+            DeviceBuffer tmp = pool.allocate(n);
+            try {
+                check(cuMemcpyDtoDAsync(tmp.pointer(0), ss.pointer(src.offset()), bytes, stream), "cuMemcpyDtoDAsync (copy)");
+                check(cuMemcpyDtoDAsync(sd.pointer(dst.offset()), tmp.pointer(0), bytes, stream), "cuMemcpyDtoDAsync (copy)");
+            } finally {
+                tmp.free();
+            }
+            return;
+        }
+        check(cuMemcpyDtoDAsync(sd.pointer(dst.offset()), ss.pointer(src.offset()), bytes, stream), "cuMemcpyDtoDAsync (copy)");
+    }
+
+    @Override
+    public void fill(Tensor t, float value) {
+        DeviceBuffer d = st(t, "fill");
+        if (t.size() == 0) return;
+        check(cuMemsetD32Async(d.pointer(t.offset()), Float.floatToRawIntBits(value), t.size(), stream), "cuMemsetD32Async (fill)");
+    }
+
+    @Override
+    public void synchronize() {
+        if (closed) return;
+        bindThread();
+        syncStream();
+    }
+
+    @Override
+    public void release(Tensor owner) {
+        if (owner == null) return;
+        DeviceBuffer d;
+        synchronized (live) {
+            d = live.remove(owner);
+        }
+        if (d != null) d.free();
+    }
+
+    /**
+     * Device bytes held by live tensors (rounded up to the pool's size classes) and the backend's own
+     * buffers (reduction partials, RNG state, cuBLAS workspace): it returns to its previous value when
+     * tensors are closed. Freed blocks kept for reuse are reported by {@link #cachedBytes()}.
+     */
+    @Override
+    public long bytesInUse() { return pool.liveBytes(); }
+
+    /** Device bytes of freed blocks the pool keeps for reuse (returned to the driver by {@link #trimCache()}). */
+    public long cachedBytes() { return pool.cachedBytes(); }
+
+    @Override
+    public void close() {
+        List<Tensor> open;
+        synchronized (live) {
+            if (closed) return;
+            open = new ArrayList<>(live.keySet());
+        }
+        bindThread();
+        for (Tensor t : open) t.close();
+        closed = true;
+        try {
+            syncStream();
+        } finally {
+            JCublas2.cublasDestroy(cublas); // before its workspace goes
+            partials.free();
+            rngState.free();
+            cublasWorkspace.free();
+            pool.close();
+            cuMemFreeHost(staging);
+            kernels.close();
+            cuStreamDestroy(stream);
+            cuDevicePrimaryCtxRelease(device);
+        }
+    }
+
+    // =================================================================================== BLAS
+
+    @Override
+    public void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
+        DeviceBuffer sa = st(a, "gemm"), sb = st(b, "gemm"), sc = st(c, "gemm");
+        int m = transA ? a.cols() : a.rows();
+        int k = transA ? a.rows() : a.cols();
+        int kb = transB ? b.cols() : b.rows();
+        int n = transB ? b.rows() : b.cols();
+        if (k != kb || c.rows() != m || c.cols() != n)
+            throw new BackendException("gemm: shape mismatch, op(A) = " + (transA ? "A^T of " : "A ") + a.shape() + " is " + m + "x" + k
+                    + ", op(B) = " + (transB ? "B^T of " : "B ") + b.shape() + " is " + kb + "x" + n + ", C is " + c.shape()
+                    + " (need C " + m + "x" + n + " and matching inner dimensions)");
+        if ((sc == sa && overlaps(c, a)) || (sc == sb && overlaps(c, b)))
+            throw new BackendException("gemm: output C " + c + " aliases an input (A " + a + ", B " + b + ")");
+        if (m == 0 || n == 0) return;
+        if (k == 0 || alpha == 0f) { // C = beta * C, beta == 0 ignores C (even NaN)
+            if (beta == 0f) fill(c, 0f);
+            else if (beta != 1f) launch("fl_axpby", c.size(), c.size(), 0f, addr(sc, c), beta, addr(sc, c));
+            return;
+        }
+        int rc = CublasGemm.sgemmRowMajor(cublas, transA, transB, m, n, k, alpha, sa.pointer(a.offset()), a.cols(),
+                sb.pointer(b.offset()), b.cols(), beta, sc.pointer(c.offset()), c.cols());
+        if (rc != cublasStatus.CUBLAS_STATUS_SUCCESS)
+            throw new BackendException("gemm: cublasSgemm failed: " + cublasStatus.stringFor(rc) + " (op(A) " + m + "x" + k
+                    + " from A " + a.shape() + (transA ? "^T" : "") + ", op(B) " + k + "x" + n + " from B " + b.shape()
+                    + (transB ? "^T" : "") + ", C " + c.shape() + ")");
+    }
+
+    // =================================================================================== elementwise
+
+    @Override
+    public void axpby(float alpha, Tensor x, float beta, Tensor y) {
+        DeviceBuffer sx = st(x, "axpby"), sy = st(y, "axpby");
+        sameSize("axpby", "x", x, "y", y);
+        noPartialOverlap("axpby", "x", x, sx, "y", y, sy);
+        if (y.size() == 0 || (beta == 1f && alpha == 0f)) return;
+        launch("fl_axpby", y.size(), y.size(), alpha, addr(sx, x), beta, addr(sy, y));
+    }
+
+    @Override
+    public void mul(Tensor x, Tensor y, Tensor out) {
+        DeviceBuffer sx = st(x, "mul"), sy = st(y, "mul"), so = st(out, "mul");
+        sameShape("mul", "x", x, "y", y);
+        sameShape("mul", "x", x, "out", out);
+        noPartialOverlap("mul", "x", x, sx, "out", out, so);
+        noPartialOverlap("mul", "y", y, sy, "out", out, so);
+        if (x.size() == 0) return;
+        launch("fl_mul", x.size(), x.size(), addr(sx, x), addr(sy, y), addr(so, out));
+    }
+
+    @Override
+    public void clamp(Tensor x, float lo, float hi) {
+        DeviceBuffer sx = st(x, "clamp");
+        if (!(lo <= hi)) throw new BackendException("clamp: empty interval [" + lo + ", " + hi + "] for " + x.shape());
+        if (x.size() == 0) return;
+        launch("fl_clamp", x.size(), x.size(), addr(sx, x), lo, hi);
+    }
+
+    @Override
+    public void addRowVector(Tensor m, Tensor row) {
+        DeviceBuffer sm = st(m, "addRowVector"), sr = st(row, "addRowVector");
+        if (row.rows() != 1 || row.cols() != m.cols())
+            throw new BackendException("addRowVector: row must be 1x" + m.cols() + " for m " + m.shape() + " but is " + row.shape());
+        if (sm == sr && overlaps(m, row))
+            throw new BackendException("addRowVector: row " + row + " overlaps m " + m);
+        if (m.size() == 0) return;
+        launch("fl_add_row_vector", m.size(), m.rows(), m.cols(), addr(sm, m), addr(sr, row));
+    }
+
+    @Override
+    public void columnSums(float alpha, Tensor m, float beta, Tensor out) {
+        DeviceBuffer sm = st(m, "columnSums"), so = st(out, "columnSums");
+        if (out.rows() != 1 || out.cols() != m.cols())
+            throw new BackendException("columnSums: out must be 1x" + m.cols() + " for m " + m.shape() + " but is " + out.shape());
+        if (so == sm && overlaps(m, out) && !(m.rows() == 1 && m.offset() == out.offset()))
+            throw new BackendException("columnSums: out " + out + " overlaps m " + m);
+        if (m.cols() == 0) return;
+        kernels.launch2d("fl_column_sums", (m.cols() + 31) / 32, 1, 32, 8, stream,
+                m.rows(), m.cols(), alpha, addr(sm, m), beta, addr(so, out));
+    }
+
+    @Override
+    public void activation(Activation phi, Tensor a, Tensor h) {
+        DeviceBuffer sa = st(a, "activation"), sh = st(h, "activation");
+        if (phi == null) throw new BackendException("activation: null activation");
+        sameShape("activation", "a", a, "h", h);
+        noPartialOverlap("activation", "a", a, sa, "h", h, sh);
+        if (a.size() == 0 || (phi == Activation.IDENTITY && sa == sh && a.offset() == h.offset())) return;
+        launch("fl_activation", a.size(), a.size(), phi.ordinal(), addr(sa, a), addr(sh, h));
+    }
+
+    @Override
+    public void activationDerivMul(Activation phi, Tensor a, Tensor g, Tensor out) {
+        activationMul("activationDerivMul", "fl_activation_deriv_mul", phi, a, g, out);
+    }
+
+    @Override
+    public void activationSecondDerivMul(Activation phi, Tensor a, Tensor g, Tensor out) {
+        activationMul("activationSecondDerivMul", "fl_activation_second_mul", phi, a, g, out);
+    }
+
+    private void activationMul(String op, String kernel, Activation phi, Tensor a, Tensor g, Tensor out) {
+        DeviceBuffer sa = st(a, op), sg = st(g, op), so = st(out, op);
+        if (phi == null) throw new BackendException(op + ": null activation");
+        sameShape(op, "a", a, "g", g);
+        sameShape(op, "a", a, "out", out);
+        noPartialOverlap(op, "a", a, sa, "out", out, so);
+        noPartialOverlap(op, "g", g, sg, "out", out, so);
+        if (a.size() == 0) return;
+        launch(kernel, a.size(), a.size(), phi.ordinal(), addr(sa, a), addr(sg, g), addr(so, out));
+    }
+
+    @Override
+    public void triangularMask(Tensor t, boolean upper) {
+        DeviceBuffer s = st(t, "triangularMask");
+        square("triangularMask", t);
+        if (t.size() == 0) return;
+        launch("fl_triangular_mask", t.size(), t.cols(), addr(s, t), upper ? 1 : 0);
+    }
+
+    @Override
+    public void setIdentity(Tensor t, float s) {
+        DeviceBuffer d = st(t, "setIdentity");
+        square("setIdentity", t);
+        if (t.size() == 0) return;
+        launch("fl_set_identity", t.size(), t.cols(), addr(d, t), s);
+    }
+
+    // =================================================================================== reductions
+
+    private static final int RED_DOT = 0, RED_SUMSQ = 1, RED_NONFINITE = 2, RED_SQDIFF = 3;
+
+    private void reduce(int op, int n, long x, long y, double scale, long out) {
+        int blocks = Kernels.reduceBlocks(n);
+        kernels.launch("fl_reduce_partial", blocks, Kernels.THREADS, stream, op, n, x, y, partials.address());
+        kernels.launch("fl_reduce_final", 1, Kernels.THREADS, stream, blocks, partials.address(), scale, out);
+    }
+
+    @Override
+    public void dot(Tensor x, Tensor y, Tensor out) {
+        DeviceBuffer sx = st(x, "dot"), sy = st(y, "dot"), so = st(out, "dot");
+        sameSize("dot", "x", x, "y", y);
+        scalar("dot", "out", out);
+        reduce(RED_DOT, x.size(), addr(sx, x), addr(sy, y), 1.0, addr(so, out));
+    }
+
+    @Override
+    public void sumSquares(Tensor x, Tensor out) {
+        DeviceBuffer sx = st(x, "sumSquares"), so = st(out, "sumSquares");
+        scalar("sumSquares", "out", out);
+        reduce(RED_SUMSQ, x.size(), addr(sx, x), 0L, 1.0, addr(so, out));
+    }
+
+    @Override
+    public void countNonFinite(Tensor x, Tensor out) {
+        DeviceBuffer sx = st(x, "countNonFinite"), so = st(out, "countNonFinite");
+        scalar("countNonFinite", "out", out);
+        reduce(RED_NONFINITE, x.size(), addr(sx, x), 0L, 1.0, addr(so, out));
+    }
+
+    @Override
+    public void scaleByScalar(Tensor x, Tensor s, float power, float alpha, Tensor y) {
+        String op = "scaleByScalar";
+        DeviceBuffer sx = st(x, op), ss = st(s, op), sy = st(y, op);
+        scalar(op, "s", s);
+        sameSize(op, "x", x, "y", y);
+        noPartialOverlap(op, "x", x, sx, "y", y, sy);
+        if (sy == ss && overlaps(y, s) && y.size() > 1)
+            throw new BackendException(op + ": y " + y + " overlaps the scalar s " + s);
+        if (y.size() == 0) return;
+        launch("fl_scale_by_scalar", y.size(), y.size(), addr(sx, x), addr(ss, s), power, alpha, addr(sy, y));
+    }
+
+    @Override
+    public void scalarMulAdd(float alpha, Tensor a, Tensor b, float beta, Tensor out) {
+        String op = "scalarMulAdd";
+        DeviceBuffer sa = st(a, op), sb = st(b, op), so = st(out, op);
+        scalar(op, "a", a);
+        scalar(op, "b", b);
+        scalar(op, "out", out);
+        kernels.launch("fl_scalar_mul_add", 1, 32, stream, alpha, addr(sa, a), addr(sb, b), beta, addr(so, out));
+    }
+
+    // =================================================================================== likelihoods
+
+    /** Device address of sigma for GAUSSIAN (checked 1x1), 0 for the other kinds. */
+    private long sigmaAddr(String op, LikelihoodKind kind, Tensor sigma) {
+        if (kind != LikelihoodKind.GAUSSIAN) return 0L;
+        if (sigma == null) throw new BackendException(op + ": GAUSSIAN needs a 1x1 sigma tensor, got null");
+        DeviceBuffer s = st(sigma, op);
+        scalar(op, "sigma", sigma);
+        return addr(s, sigma);
+    }
+
+    @Override
+    public void nll(LikelihoodKind kind, Tensor f, Tensor y, Tensor sigma, Tensor out) {
+        String op = "nll";
+        if (kind == null) throw new BackendException(op + ": null likelihood kind");
+        DeviceBuffer sf = st(f, op), sy = st(y, op), so = st(out, op);
+        sameShape(op, "f", f, "y", y);
+        scalar(op, "out", out);
+        long sg = sigmaAddr(op, kind, sigma);
+        int rows = f.rows();
+        if (rows == 0) { fill(out, 0f); return; }
+        int blocks = Kernels.rowBlocks(rows);
+        kernels.launch("fl_nll_partial", blocks, Kernels.THREADS, stream, kind.ordinal(), rows, f.cols(),
+                addr(sf, f), addr(sy, y), sg, partials.address());
+        kernels.launch("fl_reduce_final", 1, Kernels.THREADS, stream, blocks, partials.address(), 1.0 / rows, addr(so, out));
+    }
+
+    @Override
+    public void nllGrad(LikelihoodKind kind, Tensor f, Tensor y, Tensor sigma, float scale, Tensor grad) {
+        String op = "nllGrad";
+        if (kind == null) throw new BackendException(op + ": null likelihood kind");
+        DeviceBuffer sf = st(f, op), sy = st(y, op), sg = st(grad, op);
+        sameShape(op, "f", f, "y", y);
+        sameShape(op, "f", f, "grad", grad);
+        noPartialOverlap(op, "f", f, sf, "grad", grad, sg);
+        noPartialOverlap(op, "y", y, sy, "grad", grad, sg);
+        long sig = sigmaAddr(op, kind, sigma);
+        if (f.size() == 0) return;
+        launchRows("fl_nll_grad", f.rows(), kind.ordinal(), f.rows(), f.cols(), addr(sf, f), addr(sy, y), sig, scale, addr(sg, grad));
+    }
+
+    @Override
+    public void gaussianSigmaGrad(Tensor f, Tensor y, Tensor sigma, float scale, Tensor out) {
+        String op = "gaussianSigmaGrad";
+        DeviceBuffer sf = st(f, op), sy = st(y, op), so = st(out, op);
+        sameShape(op, "f", f, "y", y);
+        scalar(op, "out", out);
+        long sig = sigmaAddr(op, LikelihoodKind.GAUSSIAN, sigma);
+        int n = f.size();
+        int blocks = Kernels.reduceBlocks(n);
+        kernels.launch("fl_reduce_partial", blocks, Kernels.THREADS, stream, RED_SQDIFF, n, addr(sf, f), addr(sy, y), partials.address());
+        kernels.launch("fl_sigma_grad_final", 1, Kernels.THREADS, stream, blocks, partials.address(), n, sig, scale, addr(so, out));
+    }
+
+    @Override
+    public void outputHessianVec(LikelihoodKind kind, Tensor f, Tensor sigma, Tensor v, float scale, Tensor out) {
+        String op = "outputHessianVec";
+        if (kind == null) throw new BackendException(op + ": null likelihood kind");
+        DeviceBuffer sf = st(f, op), sv = st(v, op), so = st(out, op);
+        sameShape(op, "f", f, "v", v);
+        sameShape(op, "f", f, "out", out);
+        noPartialOverlap(op, "f", f, sf, "out", out, so);
+        noPartialOverlap(op, "v", v, sv, "out", out, so);
+        long sig = sigmaAddr(op, kind, sigma);
+        if (f.size() == 0) return;
+        launchRows("fl_output_hessian_vec", f.rows(), kind.ordinal(), f.rows(), f.cols(), addr(sf, f), sig, addr(sv, v), scale, addr(so, out));
+    }
+
+    @Override
+    public void sampleTargets(LikelihoodKind kind, Tensor f, Tensor sigma, Tensor noise, Tensor y) {
+        String op = "sampleTargets";
+        if (kind == null) throw new BackendException(op + ": null likelihood kind");
+        DeviceBuffer sf = st(f, op), sn = st(noise, op), sy = st(y, op);
+        sameShape(op, "f", f, "noise", noise);
+        sameShape(op, "f", f, "y", y);
+        noPartialOverlap(op, "f", f, sf, "y", y, sy);
+        noPartialOverlap(op, "noise", noise, sn, "y", y, sy);
+        long sig = sigmaAddr(op, kind, sigma);
+        if (f.size() == 0) return;
+        launchRows("fl_sample_targets", f.rows(), kind.ordinal(), f.rows(), f.cols(), addr(sf, f), sig, addr(sn, noise), addr(sy, y));
+    }
+
+    // =================================================================================== fused optimizer updates
+
+    @Override
+    public void momentumStep(Tensor p, Tensor g, Tensor m, float lr, float mu, float dampening, float wd, boolean nesterov) {
+        String op = "momentumStep";
+        DeviceBuffer sp = st(p, op), sg = st(g, op), sm = st(m, op);
+        sameShape(op, "p", p, "g", g);
+        sameShape(op, "p", p, "m", m);
+        if ((sp == sg && overlaps(p, g)) || (sp == sm && overlaps(p, m)) || (sg == sm && overlaps(g, m)))
+            throw new BackendException(op + ": p " + p + ", g " + g + " and m " + m + " must not overlap");
+        if (p.size() == 0) return;
+        launch("fl_momentum_step", p.size(), p.size(), addr(sp, p), addr(sg, g), addr(sm, m), lr, mu, dampening, wd, nesterov ? 1 : 0);
+    }
+
+    @Override
+    public void adamStep(Tensor p, Tensor g, Tensor m, Tensor v, float lr, float b1, float b2, float eps,
+                         float l2, float decoupledWd, float bc1, float bc2) {
+        String op = "adamStep";
+        DeviceBuffer sp = st(p, op), sg = st(g, op), sm = st(m, op), sv = st(v, op);
+        sameShape(op, "p", p, "g", g);
+        sameShape(op, "p", p, "m", m);
+        sameShape(op, "p", p, "v", v);
+        Tensor[] ts = {p, g, m, v};
+        DeviceBuffer[] ss = {sp, sg, sm, sv};
+        for (int i = 0; i < 4; i++)
+            for (int j = i + 1; j < 4; j++)
+                if (ss[i] == ss[j] && overlaps(ts[i], ts[j]))
+                    throw new BackendException(op + ": p " + p + ", g " + g + ", m " + m + " and v " + v + " must not overlap");
+        if (!(bc1 > 0f) || !(bc2 > 0f))
+            throw new BackendException(op + ": bias corrections must be > 0 (step t >= 1), got bc1 = " + bc1 + ", bc2 = " + bc2);
+        if (p.size() == 0) return;
+        launch("fl_adam_step", p.size(), p.size(), addr(sp, p), addr(sg, g), addr(sm, m), addr(sv, v),
+                lr, b1, b2, eps, l2, decoupledWd, 1f / bc1, 1f / bc2);
+    }
+
+    // =================================================================================== random numbers
+
+    @Override
+    public void setSeed(long seed) { setRngState(seed, 0L); }
+
+    @Override
+    public long seed() { return seed; }
+
+    /** Reads the device-side offset (waits for queued work). */
+    @Override
+    public long rngOffset() {
+        if (closed) throw new BackendException("rngOffset: cuda backend is closed");
+        bindThread();
+        synchronized (staging) {
+            check(cuMemcpyDtoHAsync(staging, rngState.pointer(0), 2L * Long.BYTES, stream), "cuMemcpyDtoHAsync (rngOffset)");
+            syncStream();
+            return stagingLongs.get(1);
+        }
+    }
+
+    @Override
+    public void setRngState(long seed, long offset) {
+        if (offset < 0) throw new BackendException("setRngState: negative offset " + offset);
+        if (closed) throw new BackendException("setRngState: cuda backend is closed");
+        bindThread();
+        synchronized (staging) {
+            stagingLongs.put(0, seed);
+            stagingLongs.put(1, offset);
+            check(cuMemcpyHtoDAsync(rngState.pointer(0), staging, 2L * Long.BYTES, stream), "cuMemcpyHtoDAsync (setRngState)");
+            syncStream();
+        }
+        this.seed = seed;
+    }
+
+    @Override
+    public void randUniform(Tensor t) {
+        DeviceBuffer s = st(t, "randUniform");
+        int n = t.size();
+        if (n == 0) return;
+        long counters = ((long) n + 3) / 4;
+        launch("fl_rand_uniform", counters, n, rngState.address(), addr(s, t));
+        kernels.launch("fl_rng_advance", 1, 32, stream, rngState.address(), counters);
+    }
+
+    @Override
+    public void randNormal(Tensor t, float mean, float std) {
+        DeviceBuffer s = st(t, "randNormal");
+        int n = t.size();
+        if (n == 0) return;
+        long counters = ((long) n + 1) / 2;
+        launch("fl_rand_normal", counters, n, rngState.address(), mean, std, addr(s, t));
+        kernels.launch("fl_rng_advance", 1, 32, stream, rngState.address(), counters);
+    }
+
+    @Override
+    public String toString() { return "CudaBackend[device " + ordinal + ", " + description + "]"; }
+}
