@@ -166,10 +166,22 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
     /** The flat gradient of the last auxiliary loss evaluation. */
     public Tensor lambdaGradient() { return lamGrad; }
 
-    private boolean lowRankApplies() {
-        return cfg.lowRank && cfg.ordering == FishLegConfig.Ordering.MOMENTUM_ON_NATURAL_GRADIENT
+    /**
+     * The low-rank path is used when Q acts on the plain current batch gradient (momentum on Q g,
+     * u = g / ||g||, no weight decay inside the loss), lowRank is on, and it costs fewer operations at
+     * this batch size than the dense products: sum_l B (n1^2 + n2^2 + n1 n2) < sum_l (n1^2 n2 + n1 n2^2).
+     */
+    public boolean lowRankApplies(int batch) {
+        if (!(cfg.lowRank && cfg.ordering == FishLegConfig.Ordering.MOMENTUM_ON_NATURAL_GRADIENT
                 && cfg.auxDirection == FishLegConfig.AuxDirection.CURRENT_GRADIENT
-                && (cfg.decoupledWeightDecay || cfg.weightDecay == 0f);
+                && (cfg.decoupledWeightDecay || cfg.weightDecay == 0f))) return false;
+        double low = 0, dense = 0;
+        for (int l = 0; l < layers; l++) {
+            double n1 = model.layer(l).blockRows(), n2 = model.layer(l).out;
+            low += batch * (n1 * n1 + n2 * n2 + n1 * n2);
+            dense += n1 * n1 * n2 + n1 * n2 * n2;
+        }
+        return low < dense;
     }
 
     // ------------------------------------------------------------------ step
@@ -179,7 +191,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
         if (m != model) throw new IllegalArgumentException("this FishLeg instance was built for another model");
         Tensor g = model.grads();
         model.lossAndGradient(x, y, lossOut, g);
-        boolean lr = lowRankApplies();
+        boolean lr = lowRankApplies(x.rows());
         if (!cfg.decoupledWeightDecay && cfg.weightDecay != 0f) b.axpy(cfg.weightDecay, model.params(), g);
         if (gbar != null) b.axpby(1f - cfg.beta, g, cfg.beta, gbar);
         boolean auxNow = cfg.auxLr > 0 && (step > 0 || cfg.auxAtStepZero) && (step % cfg.auxEvery == 0);
@@ -466,7 +478,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
             MlpSpec.LayerSpec s = model.layer(l);
             fvpAux += 8 * cfg.auxBatchSize * (double) s.blockRows() * s.out; // forward, R-forward (2 gemms), backward (2 gemms)
         }
-        boolean low = lowRankApplies();
+        boolean low = lowRankApplies(batch);
         double perStep = fwdBwd + (low ? qLow : qDense);
         double auxCost = fvpAux + (low ? qLow + gradLow : qDense + gradDense) + refresh + (low ? qLow : 0);
         return perStep + (cfg.auxLr > 0 ? auxCost / cfg.auxEvery : 0);

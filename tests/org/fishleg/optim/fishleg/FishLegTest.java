@@ -225,17 +225,20 @@ class FishLegTest {
 
     @Test
     void lowRankPathEqualsDensePath() {
+        // wide layers and a small batch, so that the low-rank products are the cheaper ones
+        MlpSpec spec = MlpSpec.parse("20-30:tanh-10:linear");
         Random r = new Random(6);
-        int n = 6, na = 3;
-        float[] xs = Fixtures.gaussian(r, n * 4, 1), ys = Fixtures.targets(r, Likelihood.bernoulli(), n, 3);
-        float[] xa1 = Fixtures.gaussian(r, na * 4, 1), xa2 = Fixtures.gaussian(r, na * 4, 1);
+        int n = 4, na = 3;
+        float[] xs = Fixtures.gaussian(r, n * 20, 1), ys = Fixtures.targets(r, Likelihood.bernoulli(), n, 10);
+        float[] xa1 = Fixtures.gaussian(r, na * 20, 1), xa2 = Fixtures.gaussian(r, na * 20, 1);
         float[][] results = new float[2][];
         float[][] grads = new float[2][];
         for (int k = 0; k < 2; k++) {
             FishLegConfig cfg = FishLegConfig.preset("ocaml-mnist").toBuilder().auxBatchSize(na).auxEvery(2)
-                    .auxLr(0.05f).lowRank(k == 0).build();
-            try (Mlp m = new Mlp(cpu, SPEC, Likelihood.bernoulli()); FishLeg fl = new FishLeg(m, cfg, new FixedAux(xa1, xa2));
-                 Tensor x = cpu.upload(xs, n, 4); Tensor y = cpu.upload(ys, n, 3); Tensor loss = cpu.zeros(1, 1)) {
+                    .auxLr(0.05f).weightDecay(1e-3f).lowRank(k == 0).build();
+            try (Mlp m = new Mlp(cpu, spec, Likelihood.bernoulli()); FishLeg fl = new FishLeg(m, cfg, new FixedAux(xa1, xa2));
+                 Tensor x = cpu.upload(xs, n, 20); Tensor y = cpu.upload(ys, n, 10); Tensor loss = cpu.zeros(1, 1)) {
+                assertEquals(k == 0, fl.lowRankApplies(n), "low-rank path chosen");
                 m.init(9);
                 for (int s = 0; s < 5; s++) fl.step(m, x, y, loss);
                 results[k] = cpu.download(m.params());
@@ -246,6 +249,11 @@ class FishLegTest {
         assertTrue(e1 < 1e-4, "low-rank vs dense lambda gradient: " + e1);
         double e2 = RefMlp.relErr(RefMlp.toDouble(results[0]), RefMlp.toDouble(results[1]), 1e-6);
         assertTrue(e2 < 1e-5, "low-rank vs dense parameters after 5 steps: " + e2);
+        // and the low-rank path is not chosen where it costs more (batch larger than the layers)
+        try (Mlp m = new Mlp(cpu, spec, Likelihood.bernoulli());
+             FishLeg fl = new FishLeg(m, FishLegConfig.preset("ocaml-mnist").toBuilder().auxBatchSize(na).build(), new FixedAux(xa1))) {
+            assertFalse(fl.lowRankApplies(200));
+        }
     }
 
     @Test

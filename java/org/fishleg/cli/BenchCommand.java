@@ -1,0 +1,206 @@
+package org.fishleg.cli;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.fishleg.backend.Backend;
+import org.fishleg.backend.Backends;
+import org.fishleg.backend.LikelihoodKind;
+import org.fishleg.backend.Tensor;
+import org.fishleg.backend.cuda.CudaSupport;
+import org.fishleg.bench.GemmBenchmark;
+import org.fishleg.nn.Mlp;
+import org.fishleg.optim.FlopCounter;
+import org.fishleg.optim.Optimizer;
+import org.fishleg.optim.Optimizers;
+import org.fishleg.train.DeviceAuxSource;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code fishleg bench}: timing of full training steps and of matrix products. */
+@Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, usageHelpWidth = 100,
+        description = "Benchmarks: 'steps' times full training steps per optimizer and batch size; 'gemm' times matrix products.",
+        subcommands = {BenchCommand.Steps.class, BenchCommand.Gemm.class})
+final class BenchCommand implements Callable<Integer>, Main.Streams {
+    private PrintStream err = System.err;
+
+    @Override
+    public void streams(PrintStream o, PrintStream e) { err = e; }
+
+    @Override
+    public Integer call() {
+        err.println("fishleg bench: missing benchmark (steps or gemm); see 'fishleg bench --help'");
+        return Main.EXIT_USAGE;
+    }
+
+    /** {@code fishleg bench steps}. */
+    @Command(name = "steps", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, usageHelpWidth = 100, sortOptions = false,
+            description = {"Time full training steps (loss, gradient, optimizer update; FishLeg's auxiliary updates included at their "
+                    + "period) on synthetic random inputs of the model's shape, so no data files are needed. After warm-up, steps run "
+                    + "in timed blocks of --block-steps (the backend is synchronized at the end of each block) for about --seconds per "
+                    + "configuration; the table reports the median ms/step over blocks, steps/s, and the FLOP estimate of optimizers "
+                    + "that provide one (momentum: about 6 x batch x parameters)."})
+    static final class Steps implements Callable<Integer>, Main.Streams {
+        private PrintStream out = System.out, err = System.err;
+
+        @Override
+        public void streams(PrintStream o, PrintStream e) { out = o; err = e; }
+
+        @Option(names = "--backend", paramLabel = "NAME", defaultValue = "auto",
+                description = "auto | cpu | cuda (FISHLEG_BACKEND overrides auto). Default: ${DEFAULT-VALUE}.")
+        String backend;
+
+        @Option(names = "--model", paramLabel = "NAME|SPEC", defaultValue = "mnist-ae",
+                description = "Named model or spec, as for train. Default: ${DEFAULT-VALUE}.")
+        String model;
+
+        @Option(names = "--likelihood", paramLabel = "KIND", description = "Likelihood for a spec model (default bernoulli).")
+        String likelihood;
+
+        @Option(names = "--batch-sizes", paramLabel = "B,B,...", split = ",", defaultValue = "100,1000",
+                description = "Batch sizes. Default: ${DEFAULT-VALUE}.")
+        List<Integer> batchSizes;
+
+        @Option(names = "--optimizers", paramLabel = "NAME,...", split = ",", defaultValue = "momentum,fishleg",
+                description = "Optimizers: sgd, momentum, adam, adamw, fishleg, fishleg-qg (default hyper-parameters of each; "
+                        + "FishLeg: the model's default preset). Default: ${DEFAULT-VALUE}.")
+        List<String> optimizers;
+
+        @Option(names = "--seconds", paramLabel = "S", defaultValue = "3",
+                description = "Timed seconds per configuration (at least 3 blocks). Default: ${DEFAULT-VALUE}.")
+        double seconds;
+
+        @Option(names = "--warmup-steps", paramLabel = "N", defaultValue = "5",
+                description = "Untimed steps first. Default: ${DEFAULT-VALUE}.")
+        int warmup;
+
+        @Option(names = "--block-steps", paramLabel = "N", defaultValue = "10",
+                description = "Steps per timed block (10 covers one FishLeg auxiliary period). Default: ${DEFAULT-VALUE}.")
+        int block;
+
+        @Option(names = "--threads", paramLabel = "N", description = "CPU backend threads. Default: all processors.")
+        Integer threads;
+
+        @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "Seed. Default: ${DEFAULT-VALUE}.")
+        long seed;
+
+        @Override
+        public Integer call() {
+            ModelChoice mc = ModelChoice.parse(model, likelihood);
+            List<String> opts = new ArrayList<>();
+            for (String o : optimizers) {
+                try {
+                    opts.add(Optimizers.canonicalName(o));
+                } catch (IllegalArgumentException e) {
+                    throw new UserException(e.getMessage());
+                }
+            }
+            for (int b : batchSizes) if (b < 1) throw new UserException("--batch-sizes must be >= 1, got " + b);
+            if (!(seconds > 0)) throw new UserException("--seconds must be > 0, got " + seconds);
+            if (warmup < 0) throw new UserException("--warmup-steps must be >= 0, got " + warmup);
+            if (block < 1) throw new UserException("--block-steps must be >= 1, got " + block);
+            String choice;
+            try {
+                choice = Backends.resolveChoice(backend);
+            } catch (IllegalArgumentException e) {
+                throw new UserException(e.getMessage());
+            }
+            if (choice.equals("cuda") && !CudaSupport.probe().usable)
+                throw new UserException("--backend cuda: CUDA is not usable here: " + CudaSupport.probe().reason);
+            if (threads != null) {
+                if (threads < 1) throw new UserException("--threads must be >= 1, got " + threads);
+                System.setProperty("fishleg.threads", Integer.toString(threads));
+            }
+            try (Backend be = Backends.open(choice, out::println)) {
+                out.println("model: " + mc.summary());
+                out.printf(Locale.ROOT, "warm-up %d steps, blocks of %d steps, %.1f s per configuration, synthetic data%n",
+                        warmup, block, seconds);
+                String dev = be.description();
+                int dw = Math.max(6, dev.length());
+                String fmtH = "%-7s  %-" + dw + "s  %6s  %-10s  %10s  %9s  %11s  %9s%n";
+                out.printf(Locale.ROOT, fmtH, "backend", "device", "batch", "optimizer", "ms/step", "steps/s", "GFLOP/step", "GFLOP/s");
+                for (int b : batchSizes) {
+                    for (String o : opts) {
+                        double[] r = time(be, mc, b, o);
+                        String gf = Double.isNaN(r[1]) ? "-" : String.format(Locale.ROOT, "%.3f", r[1] / 1e9);
+                        String gfs = Double.isNaN(r[1]) ? "-" : String.format(Locale.ROOT, "%.1f", r[1] / 1e9 / (r[0] / 1e3));
+                        out.printf(Locale.ROOT, fmtH, be.name(), dev, b, o, String.format(Locale.ROOT, "%.3f", r[0]),
+                                String.format(Locale.ROOT, "%.2f", 1000 / r[0]), gf, gfs);
+                        out.flush();
+                    }
+                }
+            }
+            return Main.EXIT_OK;
+        }
+
+        /** {median ms/step, flops/step or NaN}. */
+        private double[] time(Backend be, ModelChoice mc, int batch, String optName) {
+            int in = mc.spec.inputSize(), outW = mc.spec.outputSize();
+            try (Mlp net = new Mlp(be, mc.spec, mc.likelihood);
+                 Tensor x = be.zeros(batch, in);
+                 Tensor yOwn = (in == outW && mc.likelihood.kind != LikelihoodKind.GAUSSIAN) ? null : be.zeros(batch, outW);
+                 Tensor loss = be.zeros(1, 1)) {
+                net.init(seed);
+                be.randUniform(x);
+                Tensor y = yOwn == null ? x : yOwn;
+                if (yOwn != null) {
+                    if (mc.likelihood.kind == LikelihoodKind.GAUSSIAN) be.randNormal(yOwn, 0f, 1f);
+                    else be.randUniform(yOwn);
+                }
+                // a pool of synthetic inputs for FishLeg's auxiliary batches, gathered like real training does
+                int poolRows = Math.max(2 * batch, 2000);
+                try (Tensor pool = be.zeros(poolRows, in)) {
+                    be.randUniform(pool);
+                    DeviceAuxSource aux = new DeviceAuxSource(be, pool, DeviceAuxSource.seedFor(seed));
+                    Optimizers.Options oo = new Optimizers.Options().modelName(mc.name);
+                    try (Optimizer opt = Optimizers.create(optName, net, oo, aux)) {
+                        for (int i = 0; i < warmup; i++) opt.step(net, x, y, loss);
+                        be.synchronize();
+                        List<Double> perStep = new ArrayList<>();
+                        long start = System.nanoTime();
+                        while (perStep.size() < 3 || (System.nanoTime() - start) / 1e9 < seconds) {
+                            long t = System.nanoTime();
+                            for (int i = 0; i < block; i++) opt.step(net, x, y, loss);
+                            be.synchronize();
+                            perStep.add((System.nanoTime() - t) / 1e6 / block);
+                        }
+                        float last = be.readScalar(loss);
+                        if (!Float.isFinite(last))
+                            err.println("bench: warning: " + optName + " at batch " + batch + " reached a non-finite loss on random data");
+                        double[] a = perStep.stream().mapToDouble(Double::doubleValue).toArray();
+                        Arrays.sort(a);
+                        double med = a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+                        double flops = opt instanceof FlopCounter ? ((FlopCounter) opt).flopsPerStep(batch) : Double.NaN;
+                        return new double[] {med, flops};
+                    }
+                }
+            }
+        }
+    }
+
+    /** {@code fishleg bench gemm}: {@link GemmBenchmark#run}. */
+    @Command(name = "gemm", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, usageHelpWidth = 100,
+            description = "Time float32 matrix products of the auto-encoders' layer shapes on the CPU backend, against plain "
+                    + "cblas_sgemm (org.fishleg.bench.GemmBenchmark).")
+    static final class Gemm implements Callable<Integer>, Main.Streams {
+        private PrintStream out = System.out;
+
+        @Override
+        public void streams(PrintStream o, PrintStream e) { out = o; }
+
+        @Option(names = "--seconds", paramLabel = "S", defaultValue = "2",
+                description = "Time budget in seconds, shared by all shapes. Default: ${DEFAULT-VALUE}.")
+        int seconds;
+
+        @Override
+        public Integer call() {
+            if (seconds < 1) throw new UserException("--seconds must be >= 1, got " + seconds);
+            GemmBenchmark.run(out, seconds);
+            out.flush();
+            return Main.EXIT_OK;
+        }
+    }
+}

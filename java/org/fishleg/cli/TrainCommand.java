@@ -1,0 +1,484 @@
+package org.fishleg.cli;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.fishleg.backend.Backend;
+import org.fishleg.backend.Backends;
+import org.fishleg.backend.cuda.CudaSupport;
+import org.fishleg.data.Splits;
+import org.fishleg.nn.Mlp;
+import org.fishleg.optim.Optimizer;
+import org.fishleg.optim.Optimizers;
+import org.fishleg.optim.SgdMomentum;
+import org.fishleg.optim.fishleg.FishLegConfig;
+import org.fishleg.plot.LossPlot;
+import org.fishleg.train.Checkpoint;
+import org.fishleg.train.DeviceDataset;
+import org.fishleg.train.MetricsWriter;
+import org.fishleg.train.TrainResult;
+import org.fishleg.train.Trainer;
+import org.fishleg.train.TrainerConfig;
+import org.fishleg.train.TrainingProgress;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code fishleg train}: trains a model, writes a metrics CSV, checkpoints and an optional plot. */
+@Command(name = "train", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, usageHelpWidth = 110, sortOptions = false,
+        description = {"Train a model on a data set with one optimizer; the training set and test set live on the "
+                + "backend, mini-batches are gathered there, and the loss is read back only every --log-every steps.",
+                "",
+                "Writes a metrics CSV (step,epoch,wall_seconds,train_loss,test_loss: train_loss is the mean of the batch "
+                + "losses since the previous row, test_loss the mean NLL over the full test set on evaluation rows).",
+                "Baseline defaults are the FishLeg authors': momentum lr 0.03 (EMA form, mu 0.9), Adam lr 1e-4 with "
+                + "betas (0.9, 0.9) and eps 1e-4 on MNIST; Adam 3e-5 on FACES; deep linear: momentum 2e-3, Adam 2e-4.",
+                ""},
+        footerHeading = "%nExamples:%n",
+        footer = {"  ./fishleg train --model mnist-ae --optimizer adam --steps 300 --metrics /tmp/a.csv",
+                "  ./fishleg train --optimizer fishleg --fishleg-preset ocaml-mnist --epochs 5 --plot loss.png",
+                "  ./fishleg train --model 784-512-10 --likelihood softmax --data mnist-labels --optimizer adamw --lr 1e-3",
+                "  ./fishleg train --steps 6000 --checkpoint-dir ck --checkpoint-every 1000 --metrics m.csv",
+                "  ./fishleg train --steps 12000 --resume ck/checkpoint.ckpt --metrics m.csv"})
+final class TrainCommand implements Callable<Integer>, Main.Streams {
+
+    private PrintStream out = System.out, err = System.err;
+
+    @Override
+    public void streams(PrintStream o, PrintStream e) { out = o; err = e; }
+
+    // ---------------------------------------------------------------- model and data
+    @Option(names = "--model", paramLabel = "NAME|SPEC", defaultValue = "mnist-ae",
+            description = "Named model (mnist-ae, curves-ae, faces-ae, dln) or a spec such as "
+                    + "784-1000-500-250-30:linear-250-500-1000-784:linear (widths, ':activation' = linear|relu|sigmoid|tanh|softplus "
+                    + "of the layer producing that width, default relu; '/nobias' drops biases). Default: ${DEFAULT-VALUE}.")
+    String model;
+
+    @Option(names = "--likelihood", paramLabel = "KIND",
+            description = "bernoulli | softmax | gaussian | gaussian:SIGMA | gaussian-learned. Default: the named model's "
+                    + "(mnist-ae, curves-ae: bernoulli; faces-ae: gaussian:1; dln: gaussian-learned), bernoulli for a spec.")
+    String likelihood;
+
+    @Option(names = "--data", paramLabel = "NAME",
+            description = "mnist | mnist-labels (one-hot digit classes, for softmax models) | curves | faces | dln. Default: "
+                    + "from the model (mnist-ae: mnist, curves-ae: curves, faces-ae: faces, dln: dln; a 784-...-784 spec: mnist).")
+    String data;
+
+    @Option(names = "--data-dir", paramLabel = "DIR",
+            description = "MNIST: the folder with the four IDX files (default $FISHLEG_DATA/mnist, else <repository>/data/mnist); "
+                    + "faces: olivettifaces.mat or its folder (default $FISHLEG_OLIVETTI, else ../shared/datasets/olivetti/).")
+    Path dataDir;
+
+    // ---------------------------------------------------------------- optimizer
+    @Option(names = "--optimizer", paramLabel = "NAME", defaultValue = "fishleg",
+            description = "sgd | momentum | adam | adamw | fishleg | fishleg-qg (FishLeg with u = current gradient, momentum "
+                    + "on Q g, low-rank Q g). Default: ${DEFAULT-VALUE}.")
+    String optimizer;
+
+    @Option(names = "--lr", paramLabel = "X",
+            description = "Learning rate. Default: sgd 0.01; momentum 0.03 (dln 2e-3); adam/adamw 1e-4 (faces-ae 3e-5, dln 2e-4); "
+                    + "fishleg: the preset's (jax-mnist 0.05).")
+    Float lr;
+
+    @Option(names = "--momentum", paramLabel = "MU",
+            description = "Momentum of 'momentum' (default 0.9); for FishLeg its gradient/natural-gradient EMA beta (preset, 0.9).")
+    Float momentum;
+
+    @Option(names = "--momentum-form", paramLabel = "FORM", defaultValue = "ema",
+            description = "ema: m = mu m + (1-mu) g (the authors' baseline code) | classic: m = mu m + g (torch.optim.SGD). "
+                    + "Default: ${DEFAULT-VALUE}.")
+    String momentumForm;
+
+    @Option(names = "--nesterov", description = "Nesterov momentum (momentum only). Default: off.")
+    boolean nesterov;
+
+    @Option(names = "--beta1", paramLabel = "B", description = "Adam/AdamW beta1. Default: 0.9.")
+    Float beta1;
+
+    @Option(names = "--beta2", paramLabel = "B", description = "Adam/AdamW beta2. Default: 0.9 (the authors' MNIST baseline; torch uses 0.999).")
+    Float beta2;
+
+    @Option(names = "--eps", paramLabel = "E", description = "Adam/AdamW epsilon. Default: 1e-4.")
+    Float eps;
+
+    @Option(names = "--weight-decay", paramLabel = "WD",
+            description = "Weight decay. sgd/momentum/adam: L2 added to the gradient (default 0); adamw: decoupled, p -= lr wd p "
+                    + "(default 1e-2); fishleg: the preset's (jax-mnist 1e-5, in the loss).")
+    Float weightDecay;
+
+    // ---------------------------------------------------------------- run length and batching
+    @Option(names = "--batch-size", paramLabel = "B", description = "Mini-batch size. Default: 100 (40 for dln).")
+    Integer batchSize;
+
+    @ArgGroup(exclusive = true, multiplicity = "0..1")
+    Length length;
+
+    static final class Length {
+        @Option(names = "--epochs", paramLabel = "N", required = true, description = "Train for N epochs. Default: 10 epochs.")
+        Integer epochs;
+        @Option(names = "--steps", paramLabel = "N", required = true, description = "Train until N optimizer steps in total (a resumed run counts its earlier steps).")
+        Long steps;
+    }
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "1",
+            description = "Seed of the weights, the batch order and FishLeg's auxiliary batches and target samples. Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    // ---------------------------------------------------------------- backend
+    @Option(names = "--backend", paramLabel = "NAME", defaultValue = "auto",
+            description = "auto | cpu | cuda. auto uses CUDA when a usable GPU is found, else the CPU; the environment variable "
+                    + "FISHLEG_BACKEND overrides auto. Default: ${DEFAULT-VALUE}.")
+    String backend;
+
+    @Option(names = "--threads", paramLabel = "N",
+            description = "CPU backend threads (sets -Dfishleg.threads before the backend starts). Default: all processors.")
+    Integer threads;
+
+    // ---------------------------------------------------------------- output
+    @Option(names = "--metrics", paramLabel = "FILE",
+            description = "Metrics CSV, flushed after each row; 'none' writes none. Default: runs/<model>-<optimizer>-<yyyyMMdd-HHmmss>.csv "
+                    + "in the working directory.")
+    String metrics;
+
+    @Option(names = "--log-every", paramLabel = "N", defaultValue = "10",
+            description = "Read the loss (the only device-to-host copy of a step) and write a metrics row every N steps, and at "
+                    + "epoch ends. Default: ${DEFAULT-VALUE}.")
+    int logEvery;
+
+    @Option(names = "--eval-every-epochs", paramLabel = "N", defaultValue = "1",
+            description = "Evaluate the test loss every N epochs (0: only at the start and the end; it is always evaluated at "
+                    + "step 0 and at the last step). Default: ${DEFAULT-VALUE}.")
+    int evalEveryEpochs;
+
+    @Option(names = "--eval-batch-size", paramLabel = "B", defaultValue = "1000",
+            description = "Batch size of the test-set evaluation. Default: ${DEFAULT-VALUE}.")
+    int evalBatchSize;
+
+    @Option(names = "--checkpoint-dir", paramLabel = "DIR",
+            description = "Save " + Checkpoint.LATEST + " (parameters, optimizer state, step, batch order, random state) there every "
+                    + "--checkpoint-every steps and at the end, atomically; never with non-finite values. On divergence the last "
+                    + "finite parameters go to " + Checkpoint.LAST_FINITE + ". Default: no checkpoints.")
+    Path checkpointDir;
+
+    @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "0",
+            description = "Checkpoint period in steps (0: only at the end). Default: ${DEFAULT-VALUE}.")
+    long checkpointEvery;
+
+    @Option(names = "--keep-checkpoints", description = "Also keep every checkpoint as step-N.ckpt beside " + Checkpoint.LATEST + ".")
+    boolean keepCheckpoints;
+
+    @Option(names = "--resume", paramLabel = "FILE",
+            description = "Continue exactly from a checkpoint (same model, optimizer, data and batch size; its batch-order seed is "
+                    + "used). Give the same --metrics file to continue it.")
+    Path resume;
+
+    @Option(names = "--plot", paramLabel = "PNG", description = "Draw the loss curves of this run into a PNG at the end.")
+    Path plot;
+
+    @Option(names = {"-q", "--quiet"}, description = "Print nothing but errors (no progress, no summary).")
+    boolean quiet;
+
+    @Option(names = "--progress", paramLabel = "MODE", defaultValue = "auto",
+            description = "auto (a bar on a terminal, else plain lines) | bar (force the bar) | lines | none. Default: ${DEFAULT-VALUE}.")
+    String progressMode;
+
+    @Option(names = "--print-every", paramLabel = "N", defaultValue = "100",
+            description = "With plain progress lines: a line every N steps (and at each evaluation). Default: ${DEFAULT-VALUE}.")
+    long printEvery;
+
+    // ---------------------------------------------------------------- FishLeg
+    @Option(names = "--fishleg-preset", paramLabel = "NAME",
+            description = "Published FishLeg configuration: jax-mnist | jax-faces | ocaml-mnist | ocaml-faces | ocaml-dln. Default: "
+                    + "jax-mnist (jax-faces for faces-ae, ocaml-dln for dln). The FishLeg options below override it.")
+    String fishlegPreset;
+
+    @Option(names = "--aux-lr", paramLabel = "X", description = "Adam learning rate of the Q factors (lambda). Preset default (jax-mnist 1e-4).")
+    Float auxLr;
+
+    @Option(names = "--aux-eps", paramLabel = "E", description = "Adam epsilon of the Q factors. Preset default (jax 1e-8, ocaml 1e-4).")
+    Float auxEps;
+
+    @Option(names = "--aux-batch-size", paramLabel = "B", description = "Auxiliary mini-batch size. Preset default (jax-mnist 1000).")
+    Integer auxBatchSize;
+
+    @Option(names = "--aux-every", paramLabel = "N", description = "Auxiliary (Q) update period in steps. Preset default (10; ocaml-dln 1).")
+    Integer auxEvery;
+
+    @Option(names = "--aux-at-step0", paramLabel = "true|false", arity = "1",
+            description = "Also update Q at step 0. Preset default (true).")
+    Boolean auxAtStep0;
+
+    @Option(names = "--damping", paramLabel = "GAMMA", description = "Damping gamma in (F + gamma I). Preset default (jax 1e-3, ocaml 0).")
+    Float damping;
+
+    @Option(names = "--init-scale", paramLabel = "S", description = "Q_0 = S I. Preset default (jax-mnist 0.2).")
+    Float initScale;
+
+    @Option(names = "--factor", paramLabel = "KIND", description = "full | triangular Q factors. Preset default (jax full, ocaml triangular).")
+    String factor;
+
+    @Option(names = "--ordering", paramLabel = "KIND",
+            description = "momentum-on-gradient (JAX) | momentum-on-natural-gradient (OCaml). Preset default (jax momentum-on-gradient).")
+    String ordering;
+
+    @Option(names = "--aux-direction", paramLabel = "KIND",
+            description = "momentum (u = gbar/|gbar|, JAX) | current (u = g/|g|, OCaml). Preset default (jax momentum).")
+    String auxDirection;
+
+    @Option(names = "--fisher", paramLabel = "KIND",
+            description = "gauss-newton (deterministic GGN products) | sampled (Hessian on targets sampled from the model). Default: gauss-newton.")
+    String fisher;
+
+    @Option(names = "--aux-weight-decay", paramLabel = "WD", description = "Weight decay on the Q factors. Preset default (jax 0, ocaml 1e-3).")
+    Float auxWeightDecay;
+
+    @Option(names = "--decoupled-weight-decay", paramLabel = "true|false", arity = "0..1", fallbackValue = "true",
+            description = "FishLeg weight decay outside Q (theta -= lr wd theta) instead of in the loss. Preset default (jax false).")
+    Boolean decoupledWeightDecay;
+
+    @Option(names = "--low-rank", paramLabel = "true|false", arity = "1",
+            description = "Low-rank Q g when Q acts on the current batch gradient. Preset default (true).")
+    Boolean lowRank;
+
+    @Override
+    public Integer call() {
+        // ---- validate everything cheap before touching data or the backend
+        ModelChoice mc = ModelChoice.parse(model, likelihood);
+        String optName = canonicalOptimizer(optimizer);
+        boolean isFishLeg = optName.startsWith("fishleg");
+        String dataName = data != null ? DataSources.canonical(data)
+                : DataSources.defaultFor(mc.name, mc.spec.inputSize(), mc.spec.outputSize(), mc.softmax());
+        if (dataName == null)
+            throw new UserException("--data is required for the model " + mc.spec + " (expected one of "
+                    + String.join(", ", DataSources.NAMES) + ")");
+        String backendChoice;
+        try {
+            backendChoice = Backends.resolveChoice(backend);
+        } catch (IllegalArgumentException e) {
+            throw new UserException(e.getMessage() + (backend.equalsIgnoreCase("auto") ? " (from " + Backends.ENV + ")" : ""));
+        }
+        int batch = batchSize != null ? batchSize : "dln".equals(mc.name) ? 40 : 100;
+        positive("--batch-size", batch);
+        positive("--log-every", logEvery);
+        positive("--eval-batch-size", evalBatchSize);
+        if (evalEveryEpochs < 0) throw new UserException("--eval-every-epochs must be >= 0, got " + evalEveryEpochs);
+        if (checkpointEvery < 0) throw new UserException("--checkpoint-every must be >= 0, got " + checkpointEvery);
+        if (printEvery < 1) throw new UserException("--print-every must be >= 1, got " + printEvery);
+        if (threads != null) positive("--threads", threads);
+        if (length != null && length.epochs != null) positive("--epochs", length.epochs);
+        if (length != null && length.steps != null && length.steps < 1) throw new UserException("--steps must be >= 1, got " + length.steps);
+        checkHyperParameters();
+        SgdMomentum.Form form = parse(() -> SgdMomentum.Form.parse(momentumForm));
+        FishLegConfig flc = isFishLeg ? fishLegConfig(mc.name) : null;
+        Path metricsPath = metricsPath(mc, optName);
+        if (metricsPath != null) MetricsWriter.checkWritable(metricsPath);
+        if (plot != null && metricsPath == null) throw new UserException("--plot needs a metrics file (not --metrics none)");
+        if (plot != null) checkPng(plot);
+        if (keepCheckpoints && checkpointDir == null) throw new UserException("--keep-checkpoints needs --checkpoint-dir");
+        if (checkpointDir != null) {
+            try {
+                Files.createDirectories(checkpointDir);
+            } catch (Exception e) {
+                throw new UserException("cannot create checkpoint folder " + checkpointDir + ": " + e.getMessage());
+            }
+            if (!Files.isWritable(checkpointDir)) throw new UserException("checkpoint folder " + checkpointDir + " is not writable");
+        }
+        if (resume != null) checkResume(mc, optName, batch);
+        String progress = progressMode.trim().toLowerCase(Locale.ROOT);
+        if (!List.of("auto", "bar", "lines", "none").contains(progress))
+            throw new UserException("--progress must be auto, bar, lines or none, got '" + progressMode + "'");
+
+        if (backendChoice.equals("cuda")) {
+            CudaSupport.Probe probe = CudaSupport.probe();
+            if (!probe.usable) throw new UserException("--backend cuda: CUDA is not usable here: " + probe.reason);
+        }
+
+        // ---- data, backend, model
+        Splits splits = DataSources.load(dataName, dataDir, seed);
+        info("data: " + dataName + " from " + DataSources.location(dataName, dataDir) + ": train " + splits.train().n()
+                + " x " + splits.train().d() + ", test " + splits.test().n());
+        if (threads != null) System.setProperty("fishleg.threads", Integer.toString(threads));
+        try (Backend be = Backends.open(backendChoice, this::info)) {
+            if (threads != null && be.name().equals("cpu") && !be.description().contains(" " + threads + " thread"))
+                info("warning: --threads " + threads + " was not applied by this CPU backend (" + be.description() + ")");
+            try (DeviceDataset train = DeviceDataset.upload(be, splits.train());
+                 DeviceDataset test = DeviceDataset.upload(be, splits.test());
+                 Mlp net = new Mlp(be, mc.spec, mc.likelihood)) {
+                splits = null; // the host copies are no longer needed
+                net.init(seed);
+                TrainerConfig.Builder tb = TrainerConfig.builder().batchSize(batch).seed(seed).logEvery(logEvery)
+                        .evalEveryEpochs(evalEveryEpochs).evalBatchSize(evalBatchSize).metrics(metricsPath)
+                        .checkpointDir(checkpointDir).checkpointEvery(checkpointEvery).keepCheckpoints(keepCheckpoints).resume(resume);
+                if (length != null && length.steps != null) tb.steps(length.steps);
+                else tb.epochs(length != null && length.epochs != null ? length.epochs : 10);
+                TrainerConfig cfg = tb.build();
+                TrainingProgress prog = progress(progress);
+                try (Trainer trainer = new Trainer(net, train, test, cfg, prog)) {
+                    Optimizers.Options oo = new Optimizers.Options().modelName(mc.name).lr(lr).momentum(momentum)
+                            .momentumForm(form).nesterov(nesterov).betas(beta1, beta2).eps(eps).weightDecay(weightDecay)
+                            .fishLeg(flc);
+                    try (Optimizer opt = Optimizers.create(optName, net, oo, trainer.auxSource())) {
+                        info("model: " + mc.summary());
+                        info("optimizer: " + opt.describe());
+                        info(String.format(Locale.ROOT, "run: %d steps (%d per epoch), batch %d, seed %d%s",
+                                trainer.totalSteps(), trainer.stepsPerEpoch(), batch, seed,
+                                metricsPath != null ? ", metrics " + metricsPath : ""));
+                        TrainResult r = trainer.run(opt);
+                        if (plot != null) {
+                            new LossPlot().title(mc.label() + " / " + opt.name()).write(List.of(metricsPath), plot);
+                            info("plot: " + plot);
+                        }
+                        if (r.diverged) {
+                            if (!(prog instanceof ProgressBar || prog instanceof ProgressLines) || quiet)
+                                err.println("fishleg train: " + r.message);
+                            return Main.EXIT_DIVERGED;
+                        }
+                        info(String.format(Locale.ROOT, "done: %d steps in %.1f s (%.1f s of it test evaluation; training "
+                                        + "%.1f ms/step, %.2f steps/s); train loss %.4f, test loss %.4f%s",
+                                r.steps, r.sessionSeconds, r.evalSeconds, r.msPerStep(), r.stepsPerSecond(),
+                                r.lastTrainLoss, r.lastTestLoss, metricsPath != null ? "; metrics " + metricsPath : ""));
+                        return Main.EXIT_OK;
+                    }
+                }
+            }
+        }
+    }
+
+    private void info(String line) {
+        if (!quiet) {
+            out.println(line);
+            out.flush();
+        }
+    }
+
+    private TrainingProgress progress(String mode) {
+        if (quiet || mode.equals("none")) return TrainingProgress.NONE;
+        boolean terminal = System.console() != null;
+        if (mode.equals("bar") || (mode.equals("auto") && terminal)) return new ProgressBar(err);
+        return new ProgressLines(err, printEvery);
+    }
+
+    private static String canonicalOptimizer(String name) {
+        try {
+            return Optimizers.canonicalName(name);
+        } catch (IllegalArgumentException e) {
+            throw new UserException(e.getMessage());
+        }
+    }
+
+    private static void positive(String opt, long v) {
+        if (v < 1) throw new UserException(opt + " must be >= 1, got " + v);
+    }
+
+    private void checkHyperParameters() {
+        if (lr != null && !(lr > 0 && Float.isFinite(lr))) throw new UserException("--lr must be a positive number, got " + lr);
+        if (momentum != null && !(momentum >= 0 && momentum < 1)) throw new UserException("--momentum must be in [0, 1), got " + momentum);
+        if (beta1 != null && !(beta1 >= 0 && beta1 < 1)) throw new UserException("--beta1 must be in [0, 1), got " + beta1);
+        if (beta2 != null && !(beta2 >= 0 && beta2 < 1)) throw new UserException("--beta2 must be in [0, 1), got " + beta2);
+        if (eps != null && !(eps > 0 && Float.isFinite(eps))) throw new UserException("--eps must be a positive number, got " + eps);
+        if (weightDecay != null && !(weightDecay >= 0 && Float.isFinite(weightDecay)))
+            throw new UserException("--weight-decay must be >= 0, got " + weightDecay);
+    }
+
+    interface Parse<T> { T get(); }
+
+    private static <T> T parse(Parse<T> p) {
+        try {
+            return p.get();
+        } catch (IllegalArgumentException e) {
+            throw new UserException(e.getMessage());
+        }
+    }
+
+    /** The preset (named or the model's default) with every explicit FishLeg option applied. */
+    FishLegConfig fishLegConfig(String modelName) {
+        FishLegConfig base = parse(() -> fishlegPreset != null ? FishLegConfig.preset(fishlegPreset.trim())
+                : Optimizers.defaultFishLegConfig(modelName));
+        FishLegConfig.Builder b = base.toBuilder();
+        if (auxLr != null) b.auxLr(auxLr);
+        if (auxEps != null) b.auxEps(auxEps);
+        if (auxBatchSize != null) b.auxBatchSize(auxBatchSize);
+        if (auxEvery != null) b.auxEvery(auxEvery);
+        if (auxAtStep0 != null) b.auxAtStepZero(auxAtStep0);
+        if (damping != null) b.damping(damping);
+        if (initScale != null) b.initScale(initScale);
+        if (factor != null) b.factor(parse(() -> parseFactor(factor)));
+        if (ordering != null) b.ordering(parse(() -> parseOrdering(ordering)));
+        if (auxDirection != null) b.auxDirection(parse(() -> parseDirection(auxDirection)));
+        if (fisher != null) b.fisher(parse(() -> parseFisher(fisher)));
+        if (auxWeightDecay != null) b.auxWeightDecay(auxWeightDecay);
+        if (decoupledWeightDecay != null) b.decoupledWeightDecay(decoupledWeightDecay);
+        if (lowRank != null) b.lowRank(lowRank);
+        if (lr != null) b.lr(lr);
+        if (weightDecay != null) b.weightDecay(weightDecay);
+        if (momentum != null) b.beta(momentum);
+        return parse(b::build);
+    }
+
+    static FishLegConfig.Factor parseFactor(String s) {
+        switch (s.trim().toLowerCase(Locale.ROOT)) {
+            case "full": return FishLegConfig.Factor.FULL;
+            case "triangular": case "tri": return FishLegConfig.Factor.TRIANGULAR;
+            default: throw new IllegalArgumentException("--factor must be full or triangular, got '" + s + "'");
+        }
+    }
+
+    static FishLegConfig.Ordering parseOrdering(String s) {
+        switch (s.trim().toLowerCase(Locale.ROOT)) {
+            case "momentum-on-gradient": case "jax": return FishLegConfig.Ordering.MOMENTUM_ON_GRADIENT;
+            case "momentum-on-natural-gradient": case "ocaml": return FishLegConfig.Ordering.MOMENTUM_ON_NATURAL_GRADIENT;
+            default: throw new IllegalArgumentException("--ordering must be momentum-on-gradient or momentum-on-natural-gradient, got '" + s + "'");
+        }
+    }
+
+    static FishLegConfig.AuxDirection parseDirection(String s) {
+        switch (s.trim().toLowerCase(Locale.ROOT)) {
+            case "momentum": case "momentum-gradient": return FishLegConfig.AuxDirection.MOMENTUM_GRADIENT;
+            case "current": case "current-gradient": return FishLegConfig.AuxDirection.CURRENT_GRADIENT;
+            default: throw new IllegalArgumentException("--aux-direction must be momentum or current, got '" + s + "'");
+        }
+    }
+
+    static FishLegConfig.FisherProduct parseFisher(String s) {
+        switch (s.trim().toLowerCase(Locale.ROOT)) {
+            case "gauss-newton": case "ggn": return FishLegConfig.FisherProduct.GAUSS_NEWTON;
+            case "sampled": case "sampled-hessian": return FishLegConfig.FisherProduct.SAMPLED_HESSIAN;
+            default: throw new IllegalArgumentException("--fisher must be gauss-newton or sampled, got '" + s + "'");
+        }
+    }
+
+    private Path metricsPath(ModelChoice mc, String optName) {
+        if (metrics != null && metrics.trim().equalsIgnoreCase("none")) return null;
+        if (metrics != null) {
+            if (metrics.isBlank()) throw new UserException("--metrics is empty");
+            return Path.of(metrics);
+        }
+        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        return Path.of("runs", mc.label() + "-" + optName + "-" + stamp + ".csv");
+    }
+
+    private static void checkPng(Path png) {
+        if (Files.isDirectory(png)) throw new UserException("--plot " + png + " is a directory");
+        Path parent = png.toAbsolutePath().getParent();
+        if (parent != null && Files.exists(parent) && !Files.isWritable(parent))
+            throw new UserException("cannot write plot " + png + ": folder not writable");
+    }
+
+    private void checkResume(ModelChoice mc, String optName, int batch) {
+        Checkpoint c = Checkpoint.read(resume);
+        if (!c.modelSpec.equals(mc.spec.toString()))
+            throw new UserException("checkpoint " + resume + " is for model " + c.modelSpec + ", not " + mc.spec);
+        if (!c.likelihood.equals(mc.likelihood.toString()))
+            throw new UserException("checkpoint " + resume + " is for likelihood " + c.likelihood + ", not " + mc.likelihood);
+        String expect = optName.startsWith("fishleg") ? "fishleg" : optName;
+        if (!c.parametersOnly() && !c.optimizerName.equals(expect))
+            throw new UserException("checkpoint " + resume + " was written by optimizer " + c.optimizerName + ", not " + optName);
+        if (c.batchSize != batch)
+            throw new UserException("checkpoint " + resume + " was written with --batch-size " + c.batchSize + ", not " + batch);
+    }
+}

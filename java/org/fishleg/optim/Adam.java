@@ -1,0 +1,110 @@
+package org.fishleg.optim;
+
+import org.fishleg.backend.Backend;
+import org.fishleg.backend.Tensor;
+import org.fishleg.nn.Mlp;
+
+/**
+ * Adam with bias correction, one fused {@link Backend#adamStep} per step. Weight decay is L2 in the
+ * gradient (g' = g + wd p, the decay is then rescaled by Adam like any gradient); {@link AdamW} decouples it
+ * (p -= lr wd p outside the adaptive scaling).
+ *
+ * <pre>
+ *   m = b1 m + (1-b1) g';  v = b2 v + (1-b2) g'^2;  p = p - lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
+ * </pre>
+ *
+ * Defaults: the FishLeg authors' MNIST auto-encoder baseline, lr 1e-4, betas (0.9, 0.9), eps 1e-4.
+ * State: "step", the moments "m" and "v".
+ */
+public class Adam extends FirstOrderOptimizer {
+    public static final float DEFAULT_LR = 1e-4f;
+    public static final float DEFAULT_BETA1 = 0.9f;
+    public static final float DEFAULT_BETA2 = 0.9f;
+    public static final float DEFAULT_EPS = 1e-4f;
+
+    private final float beta1, beta2, eps;
+    private final boolean decoupled;
+    private final Tensor m, v;
+
+    protected Adam(Backend backend, int size, float lr, float beta1, float beta2, float eps, float weightDecay, boolean decoupled) {
+        super(backend, size, lr, weightDecay);
+        checkFinite("beta1", beta1);
+        checkFinite("beta2", beta2);
+        checkFinite("eps", eps);
+        if (!(beta1 >= 0 && beta1 < 1)) throw new IllegalArgumentException("beta1 must be in [0, 1), got " + beta1);
+        if (!(beta2 >= 0 && beta2 < 1)) throw new IllegalArgumentException("beta2 must be in [0, 1), got " + beta2);
+        if (!(eps > 0)) throw new IllegalArgumentException("eps must be > 0, got " + eps);
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+        this.decoupled = decoupled;
+        this.m = backend.zeros(1, size);
+        this.v = backend.zeros(1, size);
+    }
+
+    /** Adam with L2 weight decay in the gradient. */
+    public Adam(Backend backend, int size, float lr, float beta1, float beta2, float eps, float weightDecay) {
+        this(backend, size, lr, beta1, beta2, eps, weightDecay, false);
+    }
+
+    public Adam(Mlp model, float lr, float beta1, float beta2, float eps, float weightDecay) {
+        this(model.backend(), model.paramCount(), lr, beta1, beta2, eps, weightDecay, false);
+    }
+
+    @Override public String name() { return "adam"; }
+
+    public float beta1() { return beta1; }
+    public float beta2() { return beta2; }
+    public float eps() { return eps; }
+    /** True for AdamW (decoupled weight decay). */
+    public boolean decoupled() { return decoupled; }
+    public Tensor firstMoment() { return m; }
+    public Tensor secondMoment() { return v; }
+
+    @Override
+    protected void apply(Tensor p, Tensor g, long t) {
+        float bc1 = (float) (1.0 - Math.pow(beta1, t));
+        float bc2 = (float) (1.0 - Math.pow(beta2, t));
+        float l2 = decoupled ? 0f : weightDecay;
+        float dwd = decoupled ? weightDecay : 0f;
+        backend.adamStep(p, g, m, v, lr, beta1, beta2, eps, l2, dwd, bc1, bc2);
+    }
+
+    @Override
+    protected void saveBuffers(OptimizerState s) {
+        s.put("m", backend.download(m));
+        s.put("v", backend.download(v));
+    }
+
+    @Override
+    protected void loadBuffers(OptimizerState s) {
+        loadArray(s, "m", m);
+        loadArray(s, "v", v);
+    }
+
+    @Override
+    protected void saveHyperParameters(OptimizerState s) {
+        s.put("hp.lr", lr);
+        s.put("hp.beta1", beta1);
+        s.put("hp.beta2", beta2);
+        s.put("hp.eps", eps);
+        s.put("hp.weight_decay", weightDecay);
+        s.put("hp.decoupled", decoupled ? 1 : 0);
+    }
+
+    @Override protected double updateFlopsPerParameter() { return 14; }
+
+    @Override
+    public String describe() {
+        return name() + "(lr=" + fmt(lr) + ", betas=(" + fmt(beta1) + ", " + fmt(beta2) + "), eps=" + fmt(eps)
+                + ", weight_decay=" + fmt(weightDecay) + (decoupled ? " decoupled" : " in gradient") + ")";
+    }
+
+    @Override
+    public void close() {
+        if (isClosed()) return;
+        markClosed();
+        m.close();
+        v.close();
+    }
+}

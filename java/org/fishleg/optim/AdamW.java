@@ -1,0 +1,23 @@
+package org.fishleg.optim;
+
+import org.fishleg.backend.Backend;
+import org.fishleg.nn.Mlp;
+
+/**
+ * Adam with decoupled weight decay (Loshchilov and Hutter): the Adam update of {@link Adam} on the raw
+ * gradient, plus p -= lr wd p outside the adaptive scaling (the torch.optim.AdamW convention, decay
+ * multiplied by the learning rate). Default weight decay 1e-2 (torch's default).
+ */
+public class AdamW extends Adam {
+    public static final float DEFAULT_WEIGHT_DECAY = 1e-2f;
+
+    public AdamW(Backend backend, int size, float lr, float beta1, float beta2, float eps, float weightDecay) {
+        super(backend, size, lr, beta1, beta2, eps, weightDecay, true);
+    }
+
+    public AdamW(Mlp model, float lr, float beta1, float beta2, float eps, float weightDecay) {
+        this(model.backend(), model.paramCount(), lr, beta1, beta2, eps, weightDecay);
+    }
+
+    @Override public String name() { return "adamw"; }
+}

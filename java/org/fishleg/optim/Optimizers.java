@@ -1,0 +1,161 @@
+package org.fishleg.optim;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import org.fishleg.nn.Mlp;
+import org.fishleg.optim.fishleg.AuxBatchSource;
+import org.fishleg.optim.fishleg.FishLeg;
+import org.fishleg.optim.fishleg.FishLegConfig;
+
+/**
+ * Builds any optimizer of the project from a name and {@link Options}. Names:
+ * <ul>
+ *   <li>{@code sgd}: plain SGD (default lr {@value Sgd#DEFAULT_LR}).</li>
+ *   <li>{@code momentum}: SGD with momentum, EMA form of the authors' code by default (lr 0.03, mu 0.9).</li>
+ *   <li>{@code adam}: Adam, L2 weight decay in the gradient (lr 1e-4, betas (0.9, 0.9), eps 1e-4).</li>
+ *   <li>{@code adamw}: Adam with decoupled weight decay (same, weight decay 1e-2).</li>
+ *   <li>{@code fishleg}: FishLeg with the given {@link FishLegConfig} (default: the JAX MNIST preset).</li>
+ *   <li>{@code fishleg-qg}: FishLeg in the OCaml / PyTorch-library ordering on top of that config: u = g/||g||
+ *       of the current batch, momentum on the natural gradient Q g, low-rank Q g.</li>
+ * </ul>
+ * Options left null take the per-model defaults of {@link #defaultLr} (the authors' baselines,
+ * fishleg-algorithm.md section 5) and the class defaults.
+ */
+public final class Optimizers {
+    private Optimizers() {}
+
+    /** Optimizer names accepted by {@link #create}, with a one-line description each. */
+    public static Map<String, String> names() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("sgd", "plain SGD");
+        m.put("momentum", "SGD with momentum (ema: m = mu m + (1-mu) g, or classic: m = mu m + g; optional Nesterov)");
+        m.put("adam", "Adam, weight decay as L2 in the gradient");
+        m.put("adamw", "Adam with decoupled weight decay");
+        m.put("fishleg", "FishLeg (config from --fishleg-preset and the FishLeg options)");
+        m.put("fishleg-qg", "FishLeg with u = current gradient, momentum on Q g and low-rank Q g (OCaml ordering)");
+        return m;
+    }
+
+    /** Hyper-parameters; null means "the default for this optimizer and model". */
+    public static final class Options {
+        public Float lr;
+        public Float momentum;
+        public SgdMomentum.Form momentumForm;
+        public Boolean nesterov;
+        public Float beta1, beta2, eps;
+        public Float weightDecay;
+        /** FishLeg configuration (already merged with preset and explicit options); null = per-model preset. */
+        public FishLegConfig fishLeg;
+        /** Named model ("mnist-ae", "faces-ae", "dln", ...) for per-model default learning rates; may be null. */
+        public String modelName;
+
+        public Options lr(Float v) { lr = v; return this; }
+        public Options momentum(Float v) { momentum = v; return this; }
+        public Options momentumForm(SgdMomentum.Form v) { momentumForm = v; return this; }
+        public Options nesterov(Boolean v) { nesterov = v; return this; }
+        public Options betas(Float b1, Float b2) { beta1 = b1; beta2 = b2; return this; }
+        public Options eps(Float v) { eps = v; return this; }
+        public Options weightDecay(Float v) { weightDecay = v; return this; }
+        public Options fishLeg(FishLegConfig v) { fishLeg = v; return this; }
+        public Options modelName(String v) { modelName = v; return this; }
+    }
+
+    /** Normalised optimizer name, or an IllegalArgumentException listing the known names. */
+    public static String canonicalName(String name) {
+        if (name == null) throw new IllegalArgumentException("optimizer name is missing");
+        String n = name.trim().toLowerCase(Locale.ROOT);
+        switch (n) {
+            case "sgd-momentum": case "sgdm": return "momentum";
+            case "fishleg_qg": case "fishleg-variant": return "fishleg-qg";
+            default:
+                if (!names().containsKey(n))
+                    throw new IllegalArgumentException("unknown optimizer '" + name + "' (expected one of "
+                            + String.join(", ", names().keySet()) + ")");
+                return n;
+        }
+    }
+
+    /**
+     * The authors' baseline learning rate for an optimizer on a named model (section 5): momentum 0.03
+     * (MNIST), 2e-3 (deep linear); Adam 1e-4 (MNIST, CURVES), 3e-5 (FACES), 2e-4 (deep linear); plain SGD
+     * 0.01. FishLeg's comes from its config.
+     */
+    public static float defaultLr(String optimizer, String modelName) {
+        String o = canonicalName(optimizer);
+        String m = modelName == null ? "" : modelName;
+        switch (o) {
+            case "sgd": return m.equals("dln") ? 2e-3f : Sgd.DEFAULT_LR;
+            case "momentum": return m.equals("dln") ? 2e-3f : SgdMomentum.DEFAULT_LR;
+            case "adam": case "adamw":
+                if (m.equals("faces-ae")) return 3e-5f;
+                if (m.equals("dln")) return 2e-4f;
+                return Adam.DEFAULT_LR;
+            default: return defaultFishLegConfig(modelName).lr;
+        }
+    }
+
+    /** The FishLeg preset used when none is named: jax-mnist, jax-faces for faces-ae, ocaml-dln for dln. */
+    public static String defaultFishLegPreset(String modelName) {
+        if ("faces-ae".equals(modelName)) return "jax-faces";
+        if ("dln".equals(modelName)) return "ocaml-dln";
+        return "jax-mnist";
+    }
+
+    public static FishLegConfig defaultFishLegConfig(String modelName) {
+        return FishLegConfig.preset(defaultFishLegPreset(modelName));
+    }
+
+    /**
+     * The {@code fishleg-qg} variant of a config: current-gradient direction, momentum on Q g, weight
+     * decay outside Q (so Q acts on the plain batch gradient), low-rank Q g; other settings kept.
+     */
+    public static FishLegConfig qgVariant(FishLegConfig c) {
+        return c.toBuilder().ordering(FishLegConfig.Ordering.MOMENTUM_ON_NATURAL_GRADIENT)
+                .auxDirection(FishLegConfig.AuxDirection.CURRENT_GRADIENT).decoupledWeightDecay(true).lowRank(true).build();
+    }
+
+    /**
+     * Builds the named optimizer for {@code model}. {@code aux} supplies FishLeg's auxiliary batches (may be
+     * null for the first-order optimizers).
+     */
+    public static Optimizer create(String name, Mlp model, Options o, AuxBatchSource aux) {
+        if (o == null) o = new Options();
+        String n = canonicalName(name);
+        float lr = o.lr != null ? o.lr : defaultLr(n, o.modelName);
+        switch (n) {
+            case "sgd":
+                return new Sgd(model, lr, orZero(o.weightDecay));
+            case "momentum":
+                return new SgdMomentum(model, lr, o.momentum != null ? o.momentum : SgdMomentum.DEFAULT_MOMENTUM,
+                        o.momentumForm != null ? o.momentumForm : SgdMomentum.Form.EMA,
+                        o.nesterov != null && o.nesterov, orZero(o.weightDecay));
+            case "adam":
+                return new Adam(model, lr, or(o.beta1, Adam.DEFAULT_BETA1), or(o.beta2, Adam.DEFAULT_BETA2),
+                        or(o.eps, Adam.DEFAULT_EPS), orZero(o.weightDecay));
+            case "adamw":
+                return new AdamW(model, lr, or(o.beta1, Adam.DEFAULT_BETA1), or(o.beta2, Adam.DEFAULT_BETA2),
+                        or(o.eps, Adam.DEFAULT_EPS), or(o.weightDecay, AdamW.DEFAULT_WEIGHT_DECAY));
+            default: {
+                FishLegConfig cfg = o.fishLeg != null ? o.fishLeg : defaultFishLegConfig(o.modelName);
+                FishLegConfig.Builder b = cfg.toBuilder();
+                if (o.lr != null) b.lr(o.lr);
+                if (o.weightDecay != null) b.weightDecay(o.weightDecay);
+                if (o.momentum != null) b.beta(o.momentum);
+                cfg = b.build();
+                if (n.equals("fishleg-qg")) cfg = qgVariant(cfg);
+                if (aux == null) throw new IllegalArgumentException("FishLeg needs an auxiliary batch source");
+                return newFishLeg(model, cfg, aux);
+            }
+        }
+    }
+
+    private static float or(Float v, float d) { return v != null ? v : d; }
+
+    private static float orZero(Float v) { return v != null ? v : 0f; }
+
+    /** {@code new FishLeg(model, cfg, aux)}. */
+    public static Optimizer newFishLeg(Mlp model, FishLegConfig cfg, AuxBatchSource aux) {
+        return new FishLeg(model, cfg, aux);
+    }
+}

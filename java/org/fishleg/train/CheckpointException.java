@@ -1,0 +1,8 @@
+package org.fishleg.train;
+
+/** A checkpoint could not be written, read, or does not fit the run it is resumed into; one-line message. */
+public class CheckpointException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    public CheckpointException(String message) { super(message); }
+    public CheckpointException(String message, Throwable cause) { super(message, cause); }
+}

@@ -1,0 +1,41 @@
+package org.fishleg.train;
+
+import org.fishleg.backend.Backend;
+import org.fishleg.backend.Tensor;
+import org.fishleg.optim.fishleg.AuxBatchSource;
+
+/**
+ * FishLeg's auxiliary mini-batches: a second seeded sampler over the training inputs (independent of the
+ * training batch order), gathered on the backend into the caller's tensor. State: its {@link IndexStream}.
+ */
+public final class DeviceAuxSource implements AuxBatchSource {
+    /** Mixed into the training seed to get the auxiliary sampler's seed. */
+    public static final long SEED_SALT = 0x5DEECE66DL;
+
+    private final Backend backend;
+    private final Tensor inputs;
+    private final IndexStream stream;
+    private long batches;
+
+    public DeviceAuxSource(Backend backend, Tensor inputs, long seed) {
+        this.backend = backend;
+        this.inputs = inputs;
+        this.stream = new IndexStream(inputs.rows(), seed);
+    }
+
+    /** The auxiliary sampler's seed for a run seeded with {@code runSeed}. */
+    public static long seedFor(long runSeed) { return runSeed ^ SEED_SALT; }
+
+    @Override
+    public void next(Tensor x) {
+        if (x.cols() != inputs.cols())
+            throw new IllegalArgumentException("auxiliary batch tensor " + x.shape() + " does not match inputs of width " + inputs.cols());
+        stream.gather(backend, inputs, x);
+        batches++;
+    }
+
+    /** Auxiliary batches drawn so far. */
+    public long batches() { return batches; }
+
+    public IndexStream stream() { return stream; }
+}

@@ -1,0 +1,106 @@
+package org.fishleg.train;
+
+import org.fishleg.backend.Backend;
+import org.fishleg.backend.Tensor;
+import org.fishleg.data.Batcher;
+
+/**
+ * A seeded stream of example indices over n examples, epoch by epoch: epoch e visits the examples in the
+ * order {@link Batcher#permutation}(seed, e, n) (the same permutations as the data package's Batcher).
+ * Its whole state is (seed, epoch, position), so it continues exactly after {@link #restore}.
+ *
+ * <p>Two ways to consume it: {@link #takeBatch} (fixed-size batches, the remainder of an epoch dropped, for
+ * training) and {@link #gather} (a continuous stream crossing epoch boundaries, for auxiliary batches).
+ */
+public final class IndexStream {
+    private final int n;
+    private long seed;
+    private long epoch;
+    private int position;
+    private int[] perm;
+
+    public IndexStream(int n, long seed) {
+        if (n <= 0) throw new IllegalArgumentException("index stream over " + n + " examples");
+        this.n = n;
+        this.seed = seed;
+        this.perm = Batcher.permutation(seed, 0, n);
+    }
+
+    public int n() { return n; }
+    public long seed() { return seed; }
+    /** Completed epochs. */
+    public long epoch() { return epoch; }
+    /** Indices already taken in the current epoch. */
+    public int position() { return position; }
+
+    /** A fixed-size batch: the permutation array holding it and its start index there. */
+    public static final class Batch {
+        public final int[] permutation;
+        public final int start;
+        /** True when this was the last full batch of its epoch (the stream has moved to the next epoch). */
+        public final boolean endsEpoch;
+        Batch(int[] permutation, int start, boolean endsEpoch) {
+            this.permutation = permutation;
+            this.start = start;
+            this.endsEpoch = endsEpoch;
+        }
+    }
+
+    /**
+     * The next batch of {@code rows} indices; the epoch rolls over right after its last full batch (the
+     * n mod rows examples left over are dropped that epoch).
+     */
+    public Batch takeBatch(int rows) {
+        if (rows <= 0 || rows > n)
+            throw new IllegalArgumentException("batch of " + rows + " rows from a data set of " + n + " examples");
+        if (position + rows > n) rollOver();
+        int[] p = perm;
+        int s = position;
+        position += rows;
+        boolean end = position + rows > n;
+        if (end) rollOver();
+        return new Batch(p, s, end);
+    }
+
+    /** Batches of {@code rows} per epoch with {@link #takeBatch}. */
+    public int batchesPerEpoch(int rows) { return n / rows; }
+
+    /**
+     * Fills {@code dst} (any number of rows) with the next dst.rows() examples of {@code src} in stream order,
+     * continuing into the next epoch when this one runs out (nothing dropped).
+     */
+    public void gather(Backend backend, Tensor src, Tensor dst) {
+        if (src.rows() != n)
+            throw new IllegalArgumentException("index stream over " + n + " examples used on a tensor of " + src.rows() + " rows");
+        int rows = dst.rows();
+        int j = 0;
+        while (j < rows) {
+            if (position >= n) rollOver();
+            int c = Math.min(rows - j, n - position);
+            backend.gatherRows(src, perm, position, c == rows ? dst : dst.rowRange(j, j + c));
+            position += c;
+            j += c;
+        }
+    }
+
+    private void rollOver() {
+        epoch++;
+        position = 0;
+        perm = Batcher.permutation(seed, epoch, n);
+    }
+
+    /** {seed, epoch, position, n}. */
+    public long[] state() { return new long[] {seed, epoch, position, n}; }
+
+    /** Restores a {@link #state()} of a stream over the same n examples (its seed is adopted). */
+    public void restore(long[] s) {
+        if (s == null || s.length != 4) throw new IllegalArgumentException("index stream state must have 4 values");
+        if (s[3] != n)
+            throw new IllegalArgumentException("index stream state is over " + s[3] + " examples; this stream is over " + n);
+        if (s[1] < 0 || s[2] < 0 || s[2] > n) throw new IllegalArgumentException("bad index stream state: epoch " + s[1] + ", position " + s[2]);
+        seed = s[0];
+        epoch = s[1];
+        position = (int) s[2];
+        perm = Batcher.permutation(seed, epoch, n);
+    }
+}

@@ -1,0 +1,134 @@
+package org.fishleg.train;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The metrics CSV of a training run, one row per logged step, flushed after every row:
+ *
+ * <pre>
+ * step,epoch,wall_seconds,train_loss,test_loss
+ * </pre>
+ *
+ * step = optimizer steps completed; epoch = step / (batches per epoch), fractional; wall_seconds since the
+ * run started (continued across resumes); train_loss = mean of the mini-batch losses of the steps since the
+ * previous row (empty when there were none, e.g. the evaluation row at step 0); test_loss = mean NLL over the
+ * whole test set, only on evaluation rows (empty otherwise).
+ */
+public final class MetricsWriter implements AutoCloseable {
+    public static final String HEADER = "step,epoch,wall_seconds,train_loss,test_loss";
+
+    private final Path file;
+    private final BufferedWriter out;
+
+    private MetricsWriter(Path file, BufferedWriter out) {
+        this.file = file;
+        this.out = out;
+    }
+
+    /** Creates (or truncates) the file and writes the header. */
+    public static MetricsWriter create(Path file) {
+        try {
+            createParent(file);
+            BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8);
+            w.write(HEADER);
+            w.newLine();
+            w.flush();
+            return new MetricsWriter(file, w);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot write metrics file " + file + ": " + Checkpoint.oneLine(e), e);
+        }
+    }
+
+    /**
+     * For a resumed run: keeps the header and the rows with step <= {@code step} of an existing file (or
+     * creates it) and appends from there.
+     */
+    public static MetricsWriter resume(Path file, long step) {
+        if (!Files.exists(file)) return create(file);
+        try {
+            List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+            List<String> keep = new ArrayList<>();
+            keep.add(HEADER);
+            for (int i = 1; i < lines.size(); i++) {
+                String l = lines.get(i);
+                int c = l.indexOf(',');
+                if (c <= 0) continue;
+                try {
+                    if (Long.parseLong(l.substring(0, c).trim()) <= step) keep.add(l);
+                } catch (NumberFormatException ignored) {
+                    // not a data row
+                }
+            }
+            Files.write(file, keep, StandardCharsets.UTF_8);
+            BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
+            return new MetricsWriter(file, w);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot write metrics file " + file + ": " + Checkpoint.oneLine(e), e);
+        }
+    }
+
+    private static void createParent(Path file) throws IOException {
+        Path p = file.toAbsolutePath().getParent();
+        if (p != null) Files.createDirectories(p);
+    }
+
+    /** Checks that {@code file} can be created or written, without leaving a file behind that was not there. */
+    public static void checkWritable(Path file) {
+        if (Files.isDirectory(file)) throw new IllegalArgumentException("metrics path " + file + " is a directory");
+        boolean existed = Files.exists(file);
+        try {
+            createParent(file);
+            if (existed) {
+                if (!Files.isWritable(file)) throw new IOException("not writable");
+            } else {
+                Files.newOutputStream(file).close();
+                Files.delete(file);
+            }
+        } catch (IOException | SecurityException e) {
+            throw new IllegalArgumentException("cannot write metrics file " + file + ": " + Checkpoint.oneLine(e), e);
+        }
+    }
+
+    public Path file() { return file; }
+
+    /** Writes one row; NaN train/test loss is written as "nan", a missing one (null) as empty. */
+    public void row(long step, double epoch, double wallSeconds, Double trainLoss, Double testLoss) {
+        StringBuilder b = new StringBuilder();
+        b.append(step).append(',')
+                .append(String.format(Locale.ROOT, "%.4f", epoch)).append(',')
+                .append(String.format(Locale.ROOT, "%.3f", wallSeconds)).append(',')
+                .append(num(trainLoss)).append(',')
+                .append(num(testLoss));
+        try {
+            out.write(b.toString());
+            out.newLine();
+            out.flush();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot write metrics file " + file + ": " + Checkpoint.oneLine(e), e);
+        }
+    }
+
+    static String num(Double v) {
+        if (v == null) return "";
+        if (Double.isNaN(v)) return "nan";
+        if (Double.isInfinite(v)) return v > 0 ? "inf" : "-inf";
+        return String.format(Locale.ROOT, "%.6f", v);
+    }
+
+    @Override
+    public void close() {
+        try {
+            out.close();
+        } catch (IOException ignored) {
+            // rows were flushed already
+        }
+    }
+}

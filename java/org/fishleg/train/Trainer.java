@@ -1,0 +1,349 @@
+package org.fishleg.train;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.fishleg.backend.Backend;
+import org.fishleg.backend.Tensor;
+import org.fishleg.nn.Mlp;
+import org.fishleg.optim.Optimizer;
+import org.fishleg.optim.OptimizerState;
+import org.fishleg.optim.fishleg.AuxBatchSource;
+
+/**
+ * The training loop. The training and test sets are uploaded to the backend once ({@link DeviceDataset});
+ * each step gathers its mini-batch on the backend from a seeded permutation ({@link IndexStream}, only the
+ * int indices leave the host), runs {@link Optimizer#step}, and adds the batch loss to a device-resident
+ * accumulator. The accumulator is read (the only device-to-host copy of a step) every
+ * {@link TrainerConfig#logEvery} steps, at epoch ends and at the end, giving the metrics row's train_loss
+ * (the mean of the batch losses since the previous row). The test loss (mean NLL over the full test set,
+ * in batches) is evaluated at the start, every {@link TrainerConfig#evalEveryEpochs} epochs and at the end.
+ *
+ * <p>A non-finite loss stops the run ({@link TrainResult#diverged}); checkpoints are only written after
+ * checking that the losses since the last row and the parameters are finite. With a checkpoint folder the
+ * parameters of the last finite metrics row are kept on the backend and saved ({@link Checkpoint#LAST_FINITE})
+ * when the run diverges.
+ *
+ * <p>FishLeg's auxiliary batches come from {@link #auxSource()}: a second seeded sampler over the training
+ * inputs, whose position is part of the checkpoint.
+ */
+public final class Trainer implements AutoCloseable {
+
+    private final Mlp model;
+    private final Backend backend;
+    private final DeviceDataset train;
+    private final DeviceDataset test;
+    private final TrainerConfig cfg;
+    private final TrainingProgress progress;
+    private final IndexStream batches;
+    private final DeviceAuxSource aux;
+    private final Tensor xb, yb;
+    private final Tensor loss, acc, evalAcc, evalTmp, check;
+    private final List<Tensor> owned = new ArrayList<>();
+    private Tensor snapshot; // parameters at the last finite metrics row (only with a checkpoint folder)
+
+    public Trainer(Mlp model, DeviceDataset train, DeviceDataset test, TrainerConfig cfg, TrainingProgress progress) {
+        this.model = model;
+        this.backend = model.backend();
+        this.train = train;
+        this.test = test;
+        this.cfg = cfg;
+        this.progress = progress == null ? TrainingProgress.NONE : progress;
+        checkWidths(train, "training");
+        if (test != null) checkWidths(test, "test");
+        if (cfg.batchSize > train.n())
+            throw new IllegalArgumentException("batch size " + cfg.batchSize + " exceeds the " + train.n()
+                    + " training examples of " + train.name());
+        batches = new IndexStream(train.n(), cfg.seed);
+        aux = new DeviceAuxSource(backend, train.x(), DeviceAuxSource.seedFor(cfg.seed));
+        xb = own(cfg.batchSize, train.inputWidth());
+        yb = train.targetsAreInputs() ? xb : own(cfg.batchSize, train.targetWidth());
+        loss = own(1, 1);
+        acc = own(1, 1);
+        evalAcc = own(1, 1);
+        evalTmp = own(1, 1);
+        check = own(1, 1);
+    }
+
+    private void checkWidths(DeviceDataset d, String what) {
+        if (d.inputWidth() != model.spec().inputSize())
+            throw new IllegalArgumentException("the " + what + " data " + d.name() + " has " + d.inputWidth()
+                    + " inputs per example but the model " + model.spec() + " takes " + model.spec().inputSize());
+        if (d.targetWidth() != model.spec().outputSize())
+            throw new IllegalArgumentException("the " + what + " data " + d.name() + " has " + d.targetWidth()
+                    + " targets per example but the model " + model.spec() + " outputs " + model.spec().outputSize());
+    }
+
+    private Tensor own(int r, int c) {
+        Tensor t = backend.zeros(r, c);
+        owned.add(t);
+        return t;
+    }
+
+    /** FishLeg's auxiliary batches: a second seeded sampler over the training inputs. */
+    public AuxBatchSource auxSource() { return aux; }
+
+    /** Batches per epoch (the remainder of each epoch is dropped). */
+    public int stepsPerEpoch() { return batches.batchesPerEpoch(cfg.batchSize); }
+
+    /** Total steps this configuration runs to. */
+    public long totalSteps() { return cfg.steps > 0 ? cfg.steps : (long) cfg.epochs * stepsPerEpoch(); }
+
+    /** Mean NLL over all examples of {@code data}, evaluated in batches of {@link TrainerConfig#evalBatchSize}. */
+    public double evaluate(DeviceDataset data) {
+        long t0 = System.nanoTime();
+        try {
+            return evaluateMean(data);
+        } finally {
+            evalNanos += System.nanoTime() - t0;
+        }
+    }
+
+    private long evalNanos;
+
+    private double evaluateMean(DeviceDataset data) {
+        int n = data.n();
+        int eb = Math.min(n, cfg.evalBatchSize);
+        backend.fill(evalAcc, 0f);
+        for (int a = 0; a < n; a += eb) {
+            int b = Math.min(n, a + eb);
+            model.loss(data.x().rowRange(a, b), data.y().rowRange(a, b), evalTmp);
+            backend.scalarMulAdd((float) (b - a) / n, evalTmp, model.one(), 1f, evalAcc);
+        }
+        return backend.readScalar(evalAcc);
+    }
+
+    /** Host-side copies of the sampler and random states at the last finite metrics row. */
+    private long snapStep;
+    private double snapWall;
+    private long[] snapBatches, snapAux;
+    private long snapRngSeed, snapRngOffset;
+    private boolean haveSnapshot;
+
+    /** The last checkpoint written in this session (step, path), for the divergence message. */
+    private long lastCheckpointStep = -1;
+    private Path lastCheckpointPath;
+
+    /**
+     * Runs to {@link #totalSteps()}, continuing from {@link TrainerConfig#resume} when set. Does not close the
+     * optimizer.
+     */
+    public TrainResult run(Optimizer opt) {
+        long step = 0;
+        double wallOffset = 0;
+        long accCount = 0;
+        boolean resumed = false;
+        backend.fill(acc, 0f);
+        if (cfg.resume != null) {
+            Checkpoint c = Checkpoint.read(cfg.resume);
+            restore(c, opt);
+            step = c.step;
+            wallOffset = c.wallSeconds;
+            accCount = c.lossCount;
+            backend.upload(new float[] {(float) c.lossSum}, acc);
+            resumed = true;
+            progress.message("resumed from " + cfg.resume + " at step " + step
+                    + (c.parametersOnly() ? " (parameters only: the optimizer state starts afresh)" : ""));
+        }
+        long total = totalSteps();
+        int bpe = stepsPerEpoch();
+        double lastTrain = Double.NaN, lastTest = Double.NaN;
+        long sessionStart = step;
+        evalNanos = 0;
+        long t0 = System.nanoTime();
+        MetricsWriter metrics = null;
+        try {
+            if (cfg.metrics != null) metrics = resumed ? MetricsWriter.resume(cfg.metrics, step) : MetricsWriter.create(cfg.metrics);
+            progress.started(step, total, bpe);
+            if (!resumed && cfg.evalAtStart && test != null) {
+                lastTest = evaluate(test);
+                if (metrics != null) metrics.row(0, 0, wall(wallOffset, t0), null, lastTest);
+                progress.evaluated(0, lastTest);
+            }
+            long lastLogStep = step;
+            if (cfg.checkpointDir != null) takeSnapshot(step, wall(wallOffset, t0));
+            while (step < total) {
+                IndexStream.Batch b = batches.takeBatch(cfg.batchSize);
+                backend.gatherRows(train.x(), b.permutation, b.start, xb);
+                if (yb != xb) backend.gatherRows(train.y(), b.permutation, b.start, yb);
+                opt.step(model, xb, yb, loss);
+                backend.scalarMulAdd(1f, loss, model.one(), 1f, acc);
+                accCount++;
+                step++;
+                progress.stepped(step);
+                boolean last = step == total;
+                boolean evalNow = test != null && (last || (b.endsEpoch && cfg.evalEveryEpochs > 0
+                        && batches.epoch() % cfg.evalEveryEpochs == 0));
+                boolean logNow = last || evalNow || b.endsEpoch || step % cfg.logEvery == 0;
+                if (logNow) {
+                    double mean = backend.readScalar(acc) / (double) accCount;
+                    double wall = wall(wallOffset, t0);
+                    if (!Double.isFinite(mean)) {
+                        if (metrics != null) metrics.row(step, (double) step / bpe, wall, mean, null);
+                        return diverged(lossWord(mean), step, lastLogStep, mean, sessionStart, t0, lastTest);
+                    }
+                    if (cfg.checkpointDir != null && nonFiniteParams() > 0)
+                        return diverged("parameters became non-finite", step, lastLogStep, Double.NaN, sessionStart, t0, lastTest);
+                    Double testLoss = null;
+                    if (evalNow) {
+                        lastTest = evaluate(test);
+                        testLoss = lastTest;
+                    }
+                    lastTrain = mean;
+                    if (metrics != null) metrics.row(step, (double) step / bpe, wall(wallOffset, t0), mean, testLoss);
+                    progress.logged(step, mean);
+                    if (testLoss != null) progress.evaluated(step, testLoss);
+                    backend.fill(acc, 0f);
+                    accCount = 0;
+                    lastLogStep = step;
+                    if (cfg.checkpointDir != null) takeSnapshot(step, wall(wallOffset, t0));
+                }
+                if (cfg.checkpointDir != null && (last || (cfg.checkpointEvery > 0 && step % cfg.checkpointEvery == 0))) {
+                    double sum = logNow ? 0 : backend.readScalar(acc);
+                    if (!Double.isFinite(sum))
+                        return diverged(lossWord(sum), step, lastLogStep, sum, sessionStart, t0, lastTest);
+                    if (nonFiniteParams() > 0)
+                        return diverged("parameters became non-finite", step, lastLogStep, Double.NaN, sessionStart, t0, lastTest);
+                    saveCheckpoint(opt, step, wall(wallOffset, t0), sum, accCount);
+                }
+            }
+            if (resumed && step == sessionStart) progress.message("nothing to do: the checkpoint is at step " + step
+                    + ", the run ends at step " + total);
+            backend.synchronize();
+            double secs = (System.nanoTime() - t0) / 1e9;
+            progress.finished(step);
+            return new TrainResult(step, step - sessionStart, secs, lastTrain, lastTest, false, null, evalNanos / 1e9);
+        } finally {
+            if (metrics != null) metrics.close();
+        }
+    }
+
+    private static double wall(double offset, long t0) { return offset + (System.nanoTime() - t0) / 1e9; }
+
+    private long nonFiniteParams() {
+        backend.countNonFinite(model.params(), check);
+        return (long) backend.readScalar(check);
+    }
+
+    private void takeSnapshot(long step, double wall) {
+        if (snapshot == null) snapshot = own(1, model.paramCount());
+        backend.copy(model.params(), snapshot);
+        snapStep = step;
+        snapWall = wall;
+        snapBatches = batches.state();
+        snapAux = aux.stream().state();
+        snapRngSeed = backend.seed();
+        snapRngOffset = backend.rngOffset();
+        haveSnapshot = true;
+    }
+
+    private static String lossWord(double v) { return Double.isNaN(v) ? "loss became NaN" : "loss became infinite"; }
+
+    private TrainResult diverged(String what, long step, long lastLogStep, double value, long sessionStart, long t0, double lastTest) {
+        StringBuilder m = new StringBuilder(what);
+        if (lastLogStep >= step - 1)
+            m.append(" at step ").append(step);
+        else
+            m.append(" between steps ").append(lastLogStep + 1).append(" and ").append(step)
+                    .append(" (checked every ").append(cfg.logEvery).append(" steps; --log-every 1 pins it down)");
+        if (cfg.checkpointDir != null) {
+            if (haveSnapshot && countNonFinite(snapshot) == 0) {
+                Path p = cfg.checkpointDir.resolve(Checkpoint.LAST_FINITE);
+                Checkpoint c = baseCheckpoint(snapStep, snapWall);
+                c.batchStream = snapBatches;
+                c.auxStream = snapAux;
+                c.rngSeed = snapRngSeed;
+                c.rngOffset = snapRngOffset;
+                c.params = backend.download(snapshot);
+                c.optimizerState = null;
+                c.write(p);
+                m.append("; parameters left at step ").append(snapStep).append(" were saved to ").append(p)
+                        .append(" (parameters only, no NaN)");
+            } else if (lastCheckpointPath != null) {
+                m.append("; the last checkpoint (step ").append(lastCheckpointStep).append(", finite) is ").append(lastCheckpointPath);
+            } else {
+                m.append("; no checkpoint was written");
+            }
+        }
+        String msg = m.toString();
+        progress.message(msg);
+        progress.finished(step);
+        double secs = (System.nanoTime() - t0) / 1e9;
+        return new TrainResult(step, step - sessionStart, secs, value, lastTest, true, msg, evalNanos / 1e9);
+    }
+
+    private long countNonFinite(Tensor t) {
+        backend.countNonFinite(t, check);
+        return (long) backend.readScalar(check);
+    }
+
+    private Checkpoint baseCheckpoint(long step, double wall) {
+        Checkpoint c = new Checkpoint();
+        c.modelSpec = model.spec().toString();
+        c.likelihood = model.likelihood().toString();
+        c.optimizerName = "";
+        c.dataName = train.name();
+        c.batchSize = cfg.batchSize;
+        c.step = step;
+        c.wallSeconds = wall;
+        return c;
+    }
+
+    private void saveCheckpoint(Optimizer opt, long step, double wall, double lossSum, long lossCount) {
+        Checkpoint c = baseCheckpoint(step, wall);
+        c.optimizerName = opt.name();
+        c.lossSum = lossSum;
+        c.lossCount = lossCount;
+        c.batchStream = batches.state();
+        c.auxStream = aux.stream().state();
+        c.rngSeed = backend.seed();
+        c.rngOffset = backend.rngOffset();
+        c.params = backend.download(model.params());
+        c.optimizerState = opt.state();
+        Path p = cfg.checkpointDir.resolve(Checkpoint.LATEST);
+        c.write(p);
+        if (cfg.keepCheckpoints) c.write(cfg.checkpointDir.resolve(Checkpoint.stepFile(step)));
+        lastCheckpointStep = step;
+        lastCheckpointPath = p;
+        progress.message(String.format(Locale.ROOT, "checkpoint: step %d saved to %s", step, p));
+    }
+
+    private void restore(Checkpoint c, Optimizer opt) {
+        String where = "checkpoint " + cfg.resume;
+        if (!c.modelSpec.equals(model.spec().toString()))
+            throw new CheckpointException(where + " is for model " + c.modelSpec + ", not " + model.spec());
+        if (!c.likelihood.equals(model.likelihood().toString()))
+            throw new CheckpointException(where + " is for likelihood " + c.likelihood + ", not " + model.likelihood());
+        if (c.params.length != model.paramCount())
+            throw new CheckpointException(where + " holds " + c.params.length + " parameters, the model has " + model.paramCount());
+        if (!c.parametersOnly() && !c.optimizerName.equals(opt.name()))
+            throw new CheckpointException(where + " was written by optimizer " + c.optimizerName + ", this run uses " + opt.name());
+        if (c.batchSize != cfg.batchSize)
+            throw new CheckpointException(where + " was written with batch size " + c.batchSize + ", this run uses " + cfg.batchSize);
+        if (!c.dataName.equals(train.name()))
+            throw new CheckpointException(where + " was trained on " + c.dataName + ", this run uses " + train.name());
+        try {
+            batches.restore(c.batchStream);
+            aux.stream().restore(c.auxStream);
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(where + ": " + e.getMessage() + " (a different data set?)", e);
+        }
+        backend.upload(c.params, model.params());
+        if (c.optimizerState != null) {
+            OptimizerState s = c.optimizerState;
+            try {
+                opt.loadState(s);
+            } catch (IllegalArgumentException e) {
+                throw new CheckpointException(where + ": " + e.getMessage(), e);
+            }
+        }
+        backend.setRngState(c.rngSeed, c.rngOffset);
+    }
+
+    @Override
+    public void close() {
+        for (Tensor t : owned) t.close();
+        owned.clear();
+    }
+}

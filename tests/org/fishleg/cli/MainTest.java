@@ -1,0 +1,256 @@
+package org.fishleg.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.fishleg.backend.cuda.CudaSupport;
+import org.fishleg.data.Mnist;
+import org.fishleg.train.Checkpoint;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.OptionSpec;
+
+/** The command line run in-process with captured streams: help texts, one-line errors and exit codes, real runs. */
+class MainTest {
+
+    @TempDir Path tmp;
+
+    /** Exit code, stdout, stderr. */
+    record Run(int code, String out, String err) {
+        List<String> errLines() {
+            List<String> l = new ArrayList<>();
+            for (String s : err.split("\n")) if (!s.isBlank()) l.add(s);
+            return l;
+        }
+    }
+
+    static Run run(String... args) {
+        ByteArrayOutputStream o = new ByteArrayOutputStream(), e = new ByteArrayOutputStream();
+        int code;
+        try (PrintStream po = new PrintStream(o, true, StandardCharsets.UTF_8); PrintStream pe = new PrintStream(e, true, StandardCharsets.UTF_8)) {
+            code = Main.run(args, po, pe);
+        }
+        return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+    }
+
+    static final String[] TRAIN_OPTIONS = {"--model", "--likelihood", "--data", "--data-dir", "--optimizer", "--lr", "--momentum",
+        "--momentum-form", "--nesterov", "--beta1", "--beta2", "--eps", "--weight-decay", "--batch-size", "--epochs", "--steps",
+        "--backend", "--seed", "--metrics", "--log-every", "--eval-every-epochs", "--checkpoint-dir", "--checkpoint-every",
+        "--resume", "--plot", "--quiet", "--threads", "--fishleg-preset", "--aux-lr", "--aux-batch-size", "--aux-every",
+        "--aux-at-step0", "--damping", "--init-scale", "--factor", "--ordering", "--aux-direction", "--fisher",
+        "--aux-weight-decay", "--decoupled-weight-decay", "--low-rank", "--debug", "--help"};
+
+    @Test
+    void helpDocumentsEveryOptionOfEveryCommand() {
+        Run top = run("--help");
+        assertEquals(0, top.code);
+        for (String c : new String[] {"train", "bench", "info", "fetch-mnist", "plot"}) assertTrue(top.out.contains(c), c);
+        assertTrue(top.out.contains("Exit codes"), top.out);
+        Run train = run("train", "--help");
+        assertEquals(0, train.code);
+        for (String o : TRAIN_OPTIONS) assertTrue(train.out.contains(o), "train --help lacks " + o);
+        for (String v : new String[] {"mnist-ae", "gaussian-learned", "ema", "classic", "jax-mnist", "ocaml-dln", "gauss-newton",
+            "momentum-on-natural-gradient", "Default: 100", "0.03", "1e-4"})
+            assertTrue(train.out.contains(v), "train --help does not mention " + v);
+        // every option of every command appears in that command's help, with a description
+        CommandLine cl = Main.commandLine(System.out, System.err);
+        check(cl, List.of());
+    }
+
+    private void check(CommandLine cl, List<String> path) {
+        List<String> args = new ArrayList<>(path);
+        args.add("--help");
+        Run r = run(args.toArray(new String[0]));
+        assertEquals(0, r.code, String.join(" ", args));
+        for (OptionSpec o : cl.getCommandSpec().options()) {
+            assertTrue(r.out.contains(o.longestName()), String.join(" ", args) + " lacks " + o.longestName());
+            assertTrue(o.description().length > 0 && !o.description()[0].isBlank(), o.longestName() + " has no description");
+        }
+        for (Map.Entry<String, CommandLine> e : cl.getSubcommands().entrySet()) {
+            if (e.getKey().equals("help")) continue;
+            List<String> p = new ArrayList<>(path);
+            p.add(e.getKey());
+            check(e.getValue(), p);
+        }
+    }
+
+    /** Exit code 2, exactly one line on stderr, no stack trace. */
+    private static void userError(String expectInMessage, String... args) {
+        Run r = run(args);
+        assertEquals(2, r.code, String.join(" ", args) + " -> " + r.err);
+        List<String> lines = r.errLines();
+        assertEquals(1, lines.size(), "one line on stderr for " + String.join(" ", args) + ", got:\n" + r.err);
+        assertFalse(r.err.contains("Exception") || r.err.contains("\tat "), r.err);
+        assertTrue(lines.get(0).toLowerCase().contains(expectInMessage.toLowerCase()), lines.get(0));
+    }
+
+    @Test
+    void userMistakesGiveOneLineAndExitCode2() throws IOException {
+        userError("unknown model 'nope'", "train", "--model", "nope");
+        userError("bad model spec", "train", "--model", "784-abc-10");
+        userError("not found", "train", "--model", "mnist-ae", "--optimizer", "adam", "--data-dir", tmp.resolve("none").toString(),
+                "--metrics", "none");
+        userError("'abc' is not a float", "train", "--lr", "abc");
+        userError("--lr must be a positive number", "train", "--lr", "-1");
+        userError("--momentum must be in [0, 1)", "train", "--momentum", "1.5");
+        userError("--batch-size must be >= 1", "train", "--batch-size", "0");
+        userError("unknown option", "train", "--no-such-option");
+        userError("unknown optimizer 'lbfgs'", "train", "--optimizer", "lbfgs");
+        userError("mutually exclusive", "train", "--epochs", "2", "--steps", "5");
+        userError("unknown backend 'gpu'", "train", "--backend", "gpu");
+        userError("unknown likelihood", "train", "--model", "784-30-784", "--likelihood", "poisson");
+        userError("unknown data set", "train", "--data", "cifar");
+        userError("--factor must be full or triangular", "train", "--factor", "diagonal");
+        userError("unknown fishleg preset", "train", "--fishleg-preset", "pytorch");
+        userError("--data is required", "train", "--model", "50-10-5");
+        userError("cannot write metrics file", "train", "--metrics", "/proc/fishleg-nope/m.csv");
+        Path dir = Files.createDirectories(tmp.resolve("adir"));
+        userError("is a directory", "train", "--metrics", dir.toString());
+        // a checkpoint of another model
+        Checkpoint c = new Checkpoint();
+        c.modelSpec = "12-6-12:linear";
+        c.likelihood = "bernoulli";
+        c.optimizerName = "adam";
+        c.dataName = "x";
+        c.batchSize = 100;
+        c.params = new float[12 * 7 + 7 * 12];
+        c.batchStream = new long[] {1, 0, 0, 10};
+        c.auxStream = new long[] {1, 0, 0, 10};
+        Path ck = tmp.resolve("other.ckpt");
+        c.write(ck);
+        userError("is for model 12-6-12:linear", "train", "--resume", ck.toString(), "--metrics", "none");
+        Files.writeString(tmp.resolve("junk.ckpt"), "hello");
+        userError("not a FishLeg checkpoint", "train", "--resume", tmp.resolve("junk.ckpt").toString(), "--metrics", "none");
+        userError("metrics file not found", "plot", tmp.resolve("missing.csv").toString(), "-o", tmp.resolve("p.png").toString());
+        userError("unknown optimizer", "bench", "steps", "--optimizers", "nope");
+        userError("missing command");
+        userError("unknown model", "bench", "steps", "--model", "resnet");
+        userError("--seconds must be >= 1", "bench", "gemm", "--seconds", "0");
+        if (!CudaSupport.probe().usable) {
+            userError("CUDA is not usable here", "train", "--backend", "cuda");
+            userError("CUDA is not usable here", "bench", "steps", "--backend", "cuda");
+        }
+        userError("--keep-checkpoints needs --checkpoint-dir", "train", "--keep-checkpoints");
+    }
+
+    @Test
+    void infoPrintsJavaCpuAndTheCudaProbe() {
+        Run r = run("info");
+        assertEquals(0, r.code, r.err);
+        assertTrue(r.out.contains("java: "), r.out);
+        assertTrue(r.out.contains("cpu backend: "), r.out);
+        assertTrue(r.out.contains("cuda backend: "), r.out);
+        assertTrue(r.out.contains("backend for --backend auto: "), r.out);
+    }
+
+    @Test
+    void plotDrawsSeveralRuns() throws IOException {
+        Path a = tmp.resolve("run-a.csv"), b = tmp.resolve("run-b.csv");
+        StringBuilder sa = new StringBuilder("step,epoch,wall_seconds,train_loss,test_loss\n0,0,0,,500\n");
+        StringBuilder sb = new StringBuilder(sa);
+        for (int s = 10; s <= 300; s += 10) {
+            sa.append(s).append(",").append(s / 100.0).append(",").append(s * 0.1).append(",").append(500 * Math.exp(-s / 80.0) + 60)
+                    .append(",").append(s % 100 == 0 ? String.valueOf(500 * Math.exp(-s / 80.0) + 65) : "").append("\n");
+            sb.append(s).append(",").append(s / 100.0).append(",").append(s * 0.2).append(",").append(500 * Math.exp(-s / 40.0) + 55)
+                    .append(",").append(s % 100 == 0 ? String.valueOf(500 * Math.exp(-s / 40.0) + 62) : "").append("\n");
+        }
+        Files.writeString(a, sa);
+        Files.writeString(b, sb);
+        Path png = tmp.resolve("out/loss.png");
+        Run r = run("plot", a.toString(), b.toString(), "-o", png.toString(), "--log-y", "--x", "wall", "--width", "800", "--height", "500");
+        assertEquals(0, r.code, r.err);
+        BufferedImage img = ImageIO.read(png.toFile());
+        assertEquals(800, img.getWidth());
+        assertEquals(500, img.getHeight());
+        int blue = 0, red = 0;
+        for (int y = 0; y < img.getHeight(); y++)
+            for (int x = 0; x < img.getWidth(); x++) {
+                int rgb = img.getRGB(x, y) & 0xFFFFFF;
+                if (rgb == 0x1f77b4) blue++;
+                if (rgb == 0xd62728) red++;
+            }
+        assertTrue(blue > 200 && red > 200, "both runs are drawn in their colours: " + blue + " / " + red + " pixels");
+        userError("--x", "plot", a.toString(), "--x", "banana", "-o", png.toString());
+    }
+
+    @Test
+    void progressBarFormat() {
+        String s = ProgressBar.render(1234, 0, 6000, 600, 81.234, Double.NaN, 100.0);
+        assertTrue(s.matches("epoch 3/10 \\[====>\\s{19}\\] step 1234/6000 loss 81\\.23 12\\.3 steps/s ETA 6:26"), s);
+        assertEquals("1:02", ProgressBar.clock(62));
+        assertEquals("1:00:05", ProgressBar.clock(3605));
+    }
+
+    @Test
+    void benchStepsPrintsATable() {
+        Run r = run("bench", "steps", "--backend", "cpu", "--model", "20-8-20", "--batch-sizes", "4,8", "--optimizers", "momentum,adam",
+                "--seconds", "0.05", "--warmup-steps", "1", "--block-steps", "2");
+        assertEquals(0, r.code, r.err);
+        List<String> rows = new ArrayList<>();
+        for (String l : r.out.split("\n")) if (l.startsWith("cpu ")) rows.add(l);
+        assertEquals(4, rows.size(), r.out);
+        assertTrue(r.out.contains("ms/step") && r.out.contains("GFLOP/step"), r.out);
+        assertTrue(rows.get(0).contains("momentum") && rows.get(0).matches(".*\\d+\\.\\d{3}\\s+\\d+\\.\\d+\\s*$"), rows.get(0));
+    }
+
+    static Path mnist() {
+        String env = System.getenv(Mnist.ENV_DATA);
+        Path dir = env != null && !env.isBlank() ? Path.of(env, "mnist") : Path.of("data", "mnist");
+        Assumptions.assumeTrue(Mnist.FILES.stream().allMatch(f -> Files.isRegularFile(dir.resolve(f))),
+                "MNIST not found in " + dir.toAbsolutePath() + " (run ./fishleg fetch-mnist); skipping");
+        return dir;
+    }
+
+    @Test
+    void trainsCheckpointsResumesAndPlotsOnMnist() throws IOException {
+        Path dir = mnist();
+        Path csv = tmp.resolve("m.csv"), png = tmp.resolve("m.png"), ck = tmp.resolve("ck");
+        Run r = run("train", "--model", "784-16:linear-784:linear", "--optimizer", "momentum", "--steps", "30", "--batch-size", "50",
+                "--backend", "cpu", "--data-dir", dir.toString(), "--metrics", csv.toString(), "--plot", png.toString(),
+                "--checkpoint-dir", ck.toString(), "--progress", "lines", "--print-every", "10");
+        assertEquals(0, r.code, r.err);
+        assertTrue(r.out.contains("backend: cpu"), r.out);
+        assertTrue(r.out.contains("done: 30 steps"), r.out);
+        assertTrue(r.err.contains("step 10/30"), r.err);
+        assertTrue(Files.size(png) > 1000);
+        List<String> lines = Files.readAllLines(csv);
+        assertEquals("step,epoch,wall_seconds,train_loss,test_loss", lines.get(0));
+        assertTrue(lines.get(lines.size() - 1).startsWith("30,"));
+        // resume to 40 steps, continuing the same metrics file
+        r = run("train", "--model", "784-16:linear-784:linear", "--optimizer", "momentum", "--steps", "40", "--batch-size", "50",
+                "--backend", "cpu", "--data-dir", dir.toString(), "--metrics", csv.toString(), "--quiet",
+                "--resume", ck.resolve(Checkpoint.LATEST).toString());
+        assertEquals(0, r.code, r.err);
+        assertEquals("", r.out);
+        lines = Files.readAllLines(csv);
+        assertTrue(lines.get(lines.size() - 1).startsWith("40,"), lines.get(lines.size() - 1));
+        // a resume with another optimizer is refused
+        userError("was written by optimizer momentum", "train", "--model", "784-16:linear-784:linear", "--optimizer", "adam",
+                "--batch-size", "50", "--metrics", "none", "--resume", ck.resolve(Checkpoint.LATEST).toString());
+    }
+
+    @Test
+    void divergedRunExitsWith1() {
+        Path dir = mnist();
+        Run r = run("train", "--model", "784-16:linear-784:linear", "--likelihood", "gaussian", "--optimizer", "sgd", "--lr", "1e3",
+                "--steps", "300", "--log-every", "1", "--backend", "cpu", "--data-dir", dir.toString(), "--metrics", "none",
+                "--progress", "none");
+        assertEquals(1, r.code, r.out + r.err);
+        assertTrue(r.err.contains("loss became"), r.err);
+        assertEquals(1, r.errLines().size(), r.err);
+    }
+}

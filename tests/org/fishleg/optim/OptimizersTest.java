@@ -1,0 +1,84 @@
+package org.fishleg.optim;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.fishleg.backend.Backend;
+import org.fishleg.backend.Tensor;
+import org.fishleg.nn.Likelihood;
+import org.fishleg.nn.Mlp;
+import org.fishleg.nn.MlpSpec;
+import org.fishleg.optim.fishleg.FishLegConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The factory: names, per-model defaults from the authors' baselines, FishLeg construction, FLOP counts. */
+class OptimizersTest {
+
+    @Test
+    void defaultsAreTheAuthorsBaselines() {
+        assertEquals(0.03f, Optimizers.defaultLr("momentum", "mnist-ae"));
+        assertEquals(1e-4f, Optimizers.defaultLr("adam", "mnist-ae"));
+        assertEquals(3e-5f, Optimizers.defaultLr("adam", "faces-ae"));
+        assertEquals(2e-4f, Optimizers.defaultLr("adam", "dln"));
+        assertEquals(2e-3f, Optimizers.defaultLr("momentum", "dln"));
+        assertEquals(0.05f, Optimizers.defaultLr("fishleg", "mnist-ae"));
+        assertEquals(0.04f, Optimizers.defaultLr("fishleg", "dln"));
+        assertEquals("momentum", Optimizers.canonicalName("SGD-Momentum"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Optimizers.canonicalName("lbfgs"));
+        assertTrue(e.getMessage().contains("adamw"), e.getMessage());
+    }
+
+    @Test
+    void qgVariantChangesOnlyTheOrdering() {
+        FishLegConfig c = Optimizers.qgVariant(FishLegConfig.defaults());
+        assertEquals(FishLegConfig.Ordering.MOMENTUM_ON_NATURAL_GRADIENT, c.ordering);
+        assertEquals(FishLegConfig.AuxDirection.CURRENT_GRADIENT, c.auxDirection);
+        assertTrue(c.lowRank);
+        assertEquals(FishLegConfig.defaults().lr, c.lr);
+        assertEquals(FishLegConfig.defaults().auxBatchSize, c.auxBatchSize);
+    }
+
+    @ParameterizedTest(autoCloseArguments = false) // the backends are shared: JUnit must not close them
+    @MethodSource("org.fishleg.backend.TestBackends#arguments")
+    void createsEveryOptimizer(Backend b) {
+        try (Mlp m = new Mlp(b, MlpSpec.parse("6-4-6:linear"), Likelihood.bernoulli())) {
+            m.init(1);
+            Optimizers.Options o = new Optimizers.Options().modelName("mnist-ae");
+            try (Optimizer s = Optimizers.create("sgd", m, o, null)) { assertInstanceOf(Sgd.class, s); }
+            try (Optimizer s = Optimizers.create("momentum", m, o, null)) {
+                SgdMomentum sm = assertInstanceOf(SgdMomentum.class, s);
+                assertEquals(0.03f, sm.learningRate());
+                assertEquals(0.9f, sm.momentum());
+                assertEquals(SgdMomentum.Form.EMA, sm.form());
+                // FlopCounter: about 6 x batch x weights (+ the update)
+                double f = sm.flopsPerStep(100);
+                assertTrue(f >= 6.0 * 100 * m.paramCount() && f < 6.5 * 100 * m.paramCount(), "flops " + f);
+            }
+            try (Optimizer s = Optimizers.create("adam", m, o, null)) {
+                Adam a = assertInstanceOf(Adam.class, s);
+                assertEquals(1e-4f, a.learningRate());
+                assertEquals(0.9f, a.beta2());
+                assertEquals(1e-4f, a.eps());
+            }
+            try (Optimizer s = Optimizers.create("adamw", m, new Optimizers.Options().lr(1e-3f), null)) {
+                AdamW a = assertInstanceOf(AdamW.class, s);
+                assertTrue(a.decoupled());
+                assertEquals(AdamW.DEFAULT_WEIGHT_DECAY, a.weightDecay());
+                assertEquals(1e-3f, a.learningRate());
+            }
+            FishLegConfig small = FishLegConfig.builder().auxBatchSize(4).build();
+            try (Tensor pool = b.zeros(10, 6)) {
+                b.randUniform(pool);
+                try (Optimizer f = Optimizers.create("fishleg", m, new Optimizers.Options().fishLeg(small).lr(0.01f),
+                        x -> b.copy(pool.rowRange(0, x.rows()), x))) {
+                    assertEquals("fishleg", f.name());
+                    assertTrue(f.describe().contains("lr=0.01"), f.describe());
+                }
+            }
+        }
+    }
+}

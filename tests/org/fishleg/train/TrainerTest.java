@@ -1,0 +1,269 @@
+package org.fishleg.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.fishleg.backend.Backend;
+import org.fishleg.backend.Tensor;
+import org.fishleg.data.Dataset;
+import org.fishleg.nn.Likelihood;
+import org.fishleg.nn.Mlp;
+import org.fishleg.nn.MlpSpec;
+import org.fishleg.optim.Optimizer;
+import org.fishleg.optim.Optimizers;
+import org.fishleg.optim.fishleg.FishLegConfig;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The training loop: metrics rows, running-mean losses, evaluation, checkpoints, exact resume, divergence. */
+class TrainerTest {
+
+    @TempDir Path tmp;
+
+    static final MlpSpec SPEC = MlpSpec.parse("12-6-12:linear");
+
+    /** Auto-encoder data in [0, 1] with some structure (two prototypes plus noise). */
+    static Dataset data(String name, int n, long seed) {
+        Random r = new Random(seed);
+        float[] x = new float[n * 12];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < 12; j++) {
+                double base = (i % 2 == 0) == (j < 6) ? 0.8 : 0.2;
+                x[i * 12 + j] = (float) Math.min(1, Math.max(0, base + 0.15 * r.nextGaussian()));
+            }
+        return Dataset.autoencoder(name, x, n, 12, null);
+    }
+
+    static List<String[]> csv(Path p) throws IOException {
+        List<String[]> rows = new ArrayList<>();
+        for (String l : Files.readAllLines(p, StandardCharsets.UTF_8)) rows.add(l.split(",", -1));
+        return rows;
+    }
+
+    private static Optimizer optimizer(String name, Mlp m, Trainer t) {
+        FishLegConfig fl = FishLegConfig.builder().auxBatchSize(16).auxEvery(3).lr(0.05f).build();
+        return Optimizers.create(name, m, new Optimizers.Options().lr(name.equals("fishleg") ? null : 0.05f).fishLeg(fl), t.auxSource());
+    }
+
+    @ParameterizedTest(autoCloseArguments = false) // the backends are shared: JUnit must not close them
+    @MethodSource("org.fishleg.backend.TestBackends#arguments")
+    void metricsCsvHasTheRequiredRowsAndRunningMeans(Backend b) throws IOException {
+        Path metrics = tmp.resolve("sub/m.csv");
+        TrainerConfig cfg = TrainerConfig.builder().batchSize(20).epochs(3).logEvery(5).seed(4).metrics(metrics).build();
+        List<Float> batchLosses = new ArrayList<>();
+        try (DeviceDataset train = DeviceDataset.upload(b, data("train", 240, 1));
+             DeviceDataset test = DeviceDataset.upload(b, data("test", 50, 2));
+             Mlp m = new Mlp(b, SPEC, Likelihood.bernoulli())) {
+            m.init(4);
+            TrainResult r;
+            try (Trainer t = new Trainer(m, train, test, cfg, null); Optimizer o = optimizer("momentum", m, t)) {
+                assertEquals(12, t.stepsPerEpoch());
+                assertEquals(36, t.totalSteps());
+                r = t.run(o);
+                assertFalse(r.diverged);
+                assertEquals(36, r.steps);
+                // the last test loss is the mean NLL over the whole test set
+                try (Tensor l = b.zeros(1, 1)) {
+                    m.loss(test.x(), test.y(), l);
+                    assertEquals(b.readScalar(l), r.lastTestLoss, 1e-4 * Math.abs(r.lastTestLoss));
+                    assertEquals(b.readScalar(l), t.evaluate(test), 1e-4 * Math.abs(r.lastTestLoss));
+                }
+            }
+            // replay the same steps by hand: same init, batch order from IndexStream, loss read every step
+            m.init(4);
+            IndexStream s = new IndexStream(240, 4);
+            try (Tensor x = b.zeros(20, 12); Tensor l = b.zeros(1, 1);
+                 Optimizer o = Optimizers.create("momentum", m, new Optimizers.Options().lr(0.05f), null)) {
+                for (int i = 0; i < 36; i++) {
+                    IndexStream.Batch bt = s.takeBatch(20);
+                    b.gatherRows(train.x(), bt.permutation, bt.start, x);
+                    o.step(m, x, x, l);
+                    batchLosses.add(b.readScalar(l));
+                }
+            }
+        }
+        List<String[]> rows = csv(metrics);
+        assertEquals("step,epoch,wall_seconds,train_loss,test_loss", String.join(",", rows.get(0)));
+        long[] steps = {0, 5, 10, 12, 15, 20, 24, 25, 30, 35, 36};
+        assertEquals(steps.length + 1, rows.size(), "rows: every 5 steps, at epoch ends, and the evaluation at step 0");
+        double prevWall = -1;
+        int prevStep = 0;
+        for (int i = 0; i < steps.length; i++) {
+            String[] row = rows.get(i + 1);
+            assertEquals(5, row.length);
+            assertEquals(steps[i], Long.parseLong(row[0]));
+            assertEquals(steps[i] / 12.0, Double.parseDouble(row[1]), 1e-4);
+            double wall = Double.parseDouble(row[2]);
+            assertTrue(wall >= prevWall);
+            prevWall = wall;
+            boolean eval = steps[i] % 12 == 0;
+            assertEquals(eval, !row[4].isEmpty(), "test_loss only on evaluation rows, step " + steps[i]);
+            if (steps[i] == 0) {
+                assertTrue(row[3].isEmpty(), "no training loss before the first step");
+                continue;
+            }
+            double mean = 0;
+            for (int k = prevStep; k < steps[i]; k++) mean += batchLosses.get(k);
+            mean /= (steps[i] - prevStep);
+            assertEquals(mean, Double.parseDouble(row[3]), 1e-4 * Math.abs(mean) + 1e-5,
+                    "train_loss at step " + steps[i] + " is the mean batch loss since the previous row");
+            prevStep = (int) steps[i];
+        }
+        double first = Double.parseDouble(rows.get(2)[3]), last = Double.parseDouble(rows.get(rows.size() - 1)[3]);
+        assertTrue(last < first, "training lowers the loss: " + first + " -> " + last);
+    }
+
+    /** Runs to {@code steps} total, optionally resuming; returns the parameters. */
+    private float[] run(Backend b, String opt, long steps, Path metrics, Path ckDir, long ckEvery, Path resume) {
+        TrainerConfig cfg = TrainerConfig.builder().batchSize(20).steps(steps).logEvery(4).seed(9).metrics(metrics)
+                .checkpointDir(ckDir).checkpointEvery(ckEvery).keepCheckpoints(true).resume(resume).build();
+        try (DeviceDataset train = DeviceDataset.upload(b, data("train", 100, 1));
+             DeviceDataset test = DeviceDataset.upload(b, data("test", 30, 2));
+             Mlp m = new Mlp(b, SPEC, Likelihood.bernoulli())) {
+            m.init(9);
+            try (Trainer t = new Trainer(m, train, test, cfg, null); Optimizer o = optimizer(opt, m, t)) {
+                TrainResult r = t.run(o);
+                assertFalse(r.diverged, r.message);
+                assertEquals(steps, r.steps);
+                return b.download(m.params());
+            }
+        }
+    }
+
+    private static List<String> withoutWall(Path csv) throws IOException {
+        List<String> out = new ArrayList<>();
+        for (String l : Files.readAllLines(csv)) {
+            String[] f = l.split(",", -1);
+            out.add(f[0] + "," + f[1] + "," + f[3] + "," + f[4]);
+        }
+        return out;
+    }
+
+    /**
+     * 23 steps straight vs a run with checkpoints every 7 steps, resumed from its step-7 checkpoint (between two
+     * metrics rows, at 5 and 8) to 23: identical parameters and metrics. Data order, optimizer state, FishLeg's
+     * auxiliary sampler and random stream, and the partly accumulated training loss all travel in the checkpoint.
+     */
+    @ParameterizedTest(autoCloseArguments = false) // the backends are shared: JUnit must not close them
+    @MethodSource("org.fishleg.backend.TestBackends#arguments")
+    void resumeContinuesBitExactly(Backend b) throws IOException {
+        for (String opt : new String[] {"momentum", "adam", "fishleg"}) {
+            Path d = tmp.resolve(opt);
+            float[] straight = run(b, opt, 23, d.resolve("straight.csv"), null, 0, null);
+            Path ck = d.resolve("ck");
+            float[] withCheckpoints = run(b, opt, 23, d.resolve("resumed.csv"), ck, 7, null); // at 7, 14, 21, 23
+            assertArrayEquals(straight, withCheckpoints, opt + ": checkpointing changed the run");
+            assertEquals(23, Checkpoint.read(ck.resolve(Checkpoint.LATEST)).step);
+            Path file = ck.resolve(Checkpoint.stepFile(7));
+            Checkpoint c = Checkpoint.read(file);
+            assertEquals(7, c.step);
+            assertEquals(2, c.lossCount, "the 2 batch losses since the row at step 5 (an epoch end) travel in the checkpoint");
+            assertNotNull(c.optimizerState);
+            float[] resumed = run(b, opt, 23, d.resolve("resumed.csv"), null, 0, file);
+            assertArrayEquals(straight, resumed, opt + ": resumed parameters differ from the uninterrupted run");
+            assertEquals(withoutWall(d.resolve("straight.csv")), withoutWall(d.resolve("resumed.csv")),
+                    opt + ": metrics of the resumed run differ");
+        }
+    }
+
+    @ParameterizedTest(autoCloseArguments = false) // the backends are shared: JUnit must not close them
+    @MethodSource("org.fishleg.backend.TestBackends#arguments")
+    void resumeRejectsCheckpointOfAnotherModel(Backend b) {
+        Path ck = tmp.resolve("ck");
+        run(b, "momentum", 3, null, ck, 0, null);
+        TrainerConfig cfg = TrainerConfig.builder().batchSize(20).steps(6).resume(ck.resolve(Checkpoint.LATEST)).build();
+        try (DeviceDataset train = DeviceDataset.upload(b, data("train", 100, 1));
+             Mlp m = new Mlp(b, MlpSpec.parse("12-5-12:linear"), Likelihood.bernoulli());
+             Trainer t = new Trainer(m, train, null, cfg, null);
+             Optimizer o = Optimizers.create("momentum", m, null, null)) {
+            CheckpointException e = assertThrows(CheckpointException.class, () -> t.run(o));
+            assertTrue(e.getMessage().contains("12-6-12:linear"), e.getMessage());
+        }
+        try (DeviceDataset train = DeviceDataset.upload(b, data("train", 100, 1));
+             Mlp m = new Mlp(b, SPEC, Likelihood.bernoulli());
+             Trainer t = new Trainer(m, train, null, cfg, null);
+             Optimizer o = Optimizers.create("adam", m, null, null)) {
+            CheckpointException e = assertThrows(CheckpointException.class, () -> t.run(o));
+            assertTrue(e.getMessage().contains("momentum"), e.getMessage());
+        }
+        assertThrows(CheckpointException.class, () -> Checkpoint.read(tmp.resolve("missing.ckpt")));
+    }
+
+    /** A huge learning rate on a linear Gaussian model: the run stops, no NaN reaches a checkpoint. */
+    @ParameterizedTest(autoCloseArguments = false) // the backends are shared: JUnit must not close them
+    @MethodSource("org.fishleg.backend.TestBackends#arguments")
+    void divergenceStopsCleanlyAndSavesOnlyFiniteParameters(Backend b) throws IOException {
+        Path ck = tmp.resolve("ck"), metrics = tmp.resolve("d.csv");
+        TrainerConfig cfg = TrainerConfig.builder().batchSize(20).steps(500).logEvery(1).seed(2).metrics(metrics)
+                .checkpointDir(ck).checkpointEvery(2).build();
+        List<String> messages = new ArrayList<>();
+        TrainingProgress p = new TrainingProgress() {
+            @Override public void message(String line) { messages.add(line); }
+        };
+        try (DeviceDataset train = DeviceDataset.upload(b, data("train", 100, 1));
+             Mlp m = new Mlp(b, MlpSpec.parse("12-12:linear-12:linear"), Likelihood.gaussian(1f));
+             Trainer t = new Trainer(m, train, null, cfg, p);
+             Optimizer o = Optimizers.create("sgd", m, new Optimizers.Options().lr(30f), null)) {
+            m.init(2);
+            TrainResult r = t.run(o);
+            assertTrue(r.diverged);
+            assertTrue(r.steps < 500);
+            long n = r.steps;
+            assertTrue(r.message.startsWith("loss became NaN at step " + n) || r.message.startsWith("loss became infinite at step " + n)
+                    || r.message.startsWith("parameters became non-finite at step " + n), r.message);
+            Checkpoint last = Checkpoint.read(ck.resolve(Checkpoint.LAST_FINITE));
+            assertTrue(r.message.contains("parameters left at step " + last.step + " were saved to " + ck.resolve(Checkpoint.LAST_FINITE)),
+                    r.message);
+            assertEquals(n - 1, last.step, "with --log-every 1 the saved parameters are those of step N-1");
+            assertTrue(last.parametersOnly());
+            for (float v : last.params) assertTrue(Float.isFinite(v), "NaN in " + Checkpoint.LAST_FINITE);
+            Checkpoint latest = Checkpoint.read(ck.resolve(Checkpoint.LATEST));
+            assertTrue(latest.step < n);
+            for (float v : latest.params) assertTrue(Float.isFinite(v), "NaN in " + Checkpoint.LATEST);
+            assertTrue(messages.contains(r.message));
+            List<String[]> rows = csv(metrics);
+            String[] lastRow = rows.get(rows.size() - 1);
+            assertEquals(n, Long.parseLong(lastRow[0]));
+            assertTrue(lastRow[3].equals("nan") || lastRow[3].equals("inf") || r.message.startsWith("parameters"), String.join(",", lastRow));
+
+            // the parameters-only file loads (the optimizer state starts afresh): a run that is already complete
+            TrainerConfig again = cfg.toBuilder().resume(ck.resolve(Checkpoint.LAST_FINITE)).steps(last.step).checkpointDir(null)
+                    .metrics(null).build();
+            m.init(5);
+            try (Trainer t2 = new Trainer(m, train, null, again, null);
+                 Optimizer o2 = Optimizers.create("sgd", m, new Optimizers.Options().lr(1e-3f), null)) {
+                TrainResult r2 = t2.run(o2);
+                assertFalse(r2.diverged, r2.message);
+                assertEquals(last.step, r2.steps);
+                assertArrayEquals(last.params, b.download(m.params()));
+            }
+        }
+    }
+
+    @ParameterizedTest(autoCloseArguments = false) // the backends are shared: JUnit must not close them
+    @MethodSource("org.fishleg.backend.TestBackends#arguments")
+    void rejectsDataOfTheWrongWidthOrTooSmall(Backend b) {
+        try (DeviceDataset train = DeviceDataset.upload(b, data("train", 30, 1));
+             Mlp m = new Mlp(b, MlpSpec.parse("10-4-10:linear"), Likelihood.bernoulli())) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new Trainer(m, train, null, TrainerConfig.builder().build(), null));
+            assertTrue(e.getMessage().contains("12 inputs"), e.getMessage());
+        }
+        try (DeviceDataset train = DeviceDataset.upload(b, data("train", 30, 1)); Mlp m = new Mlp(b, SPEC, Likelihood.bernoulli())) {
+            assertThrows(IllegalArgumentException.class,
+                    () -> new Trainer(m, train, null, TrainerConfig.builder().batchSize(31).build(), null));
+        }
+    }
+}
