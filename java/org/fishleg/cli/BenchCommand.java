@@ -16,6 +16,7 @@ import org.fishleg.nn.Mlp;
 import org.fishleg.optim.FlopCounter;
 import org.fishleg.optim.Optimizer;
 import org.fishleg.optim.Optimizers;
+import org.fishleg.optim.fishleg.FishLegConfig;
 import org.fishleg.train.DeviceAuxSource;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -65,8 +66,9 @@ final class BenchCommand implements Callable<Integer>, Main.Streams {
         List<Integer> batchSizes;
 
         @Option(names = "--optimizers", paramLabel = "NAME,...", split = ",", defaultValue = "momentum,fishleg",
-                description = "Optimizers: sgd, momentum, adam, adamw, fishleg, fishleg-qg (default hyper-parameters of each; "
-                        + "FishLeg: the model's default preset). Default: ${DEFAULT-VALUE}.")
+                description = "Optimizers: sgd, momentum, adam, adamw, fishleg, fishleg-qg (OCaml ordering forced), fishleg-g (JAX "
+                        + "ordering forced), each with default hyper-parameters; a FishLeg name may take @PRESET (e.g. "
+                        + "fishleg-qg@ocaml-mnist), else the model's default preset. Default: ${DEFAULT-VALUE}.")
         List<String> optimizers;
 
         @Option(names = "--seconds", paramLabel = "S", defaultValue = "3",
@@ -93,7 +95,14 @@ final class BenchCommand implements Callable<Integer>, Main.Streams {
             List<String> opts = new ArrayList<>();
             for (String o : optimizers) {
                 try {
-                    opts.add(Optimizers.canonicalName(o));
+                    int at = o.indexOf('@');
+                    String name = Optimizers.canonicalName(at < 0 ? o : o.substring(0, at));
+                    if (at >= 0) {
+                        if (!name.startsWith("fishleg")) throw new UserException("'" + o + "': only FishLeg takes a @PRESET");
+                        FishLegConfig.preset(o.substring(at + 1)); // validates the preset name
+                        name = name + o.substring(at);
+                    }
+                    opts.add(name);
                 } catch (IllegalArgumentException e) {
                     throw new UserException(e.getMessage());
                 }
@@ -112,7 +121,7 @@ final class BenchCommand implements Callable<Integer>, Main.Streams {
                 throw new UserException("--backend cuda: CUDA is not usable here: " + CudaSupport.probe().reason);
             if (threads != null) {
                 if (threads < 1) throw new UserException("--threads must be >= 1, got " + threads);
-                System.setProperty("fishleg.threads", Integer.toString(threads));
+                System.setProperty("fishleg.cpu.threads", Integer.toString(threads));
             }
             try (Backend be = Backends.open(choice, out::println)) {
                 out.println("model: " + mc.summary());
@@ -120,20 +129,73 @@ final class BenchCommand implements Callable<Integer>, Main.Streams {
                         warmup, block, seconds);
                 String dev = be.description();
                 int dw = Math.max(6, dev.length());
-                String fmtH = "%-7s  %-" + dw + "s  %6s  %-10s  %10s  %9s  %11s  %9s%n";
-                out.printf(Locale.ROOT, fmtH, "backend", "device", "batch", "optimizer", "ms/step", "steps/s", "GFLOP/step", "GFLOP/s");
+                String fmtH = "%-7s  %-" + dw + "s  %6s  %-22s  %10s  %9s  %11s  %9s  %12s%n";
+                out.printf(Locale.ROOT, fmtH, "backend", "device", "batch", "optimizer", "ms/step", "steps/s", "GFLOP/step", "GFLOP/s",
+                        "s/epoch(60k)");
                 for (int b : batchSizes) {
+                    double rate = gemmRate(be, mc, b);
+                    out.printf(Locale.ROOT, "backend GEMM rate on this model's layer shapes at batch %d (forward, backward, "
+                            + "weight-gradient products, timed alone): %.1f GFLOP/s%n", b, rate / 1e9);
                     for (String o : opts) {
                         double[] r = time(be, mc, b, o);
                         String gf = Double.isNaN(r[1]) ? "-" : String.format(Locale.ROOT, "%.3f", r[1] / 1e9);
                         String gfs = Double.isNaN(r[1]) ? "-" : String.format(Locale.ROOT, "%.1f", r[1] / 1e9 / (r[0] / 1e3));
                         out.printf(Locale.ROOT, fmtH, be.name(), dev, b, o, String.format(Locale.ROOT, "%.3f", r[0]),
-                                String.format(Locale.ROOT, "%.2f", 1000 / r[0]), gf, gfs);
+                                String.format(Locale.ROOT, "%.2f", 1000 / r[0]), gf, gfs,
+                                String.format(Locale.ROOT, "%.1f", r[0] / 1e3 * (60000 / b)));
                         out.flush();
                     }
                 }
             }
             return Main.EXIT_OK;
+        }
+
+        /**
+         * FLOP/s of the backend's GEMM alone on the products of one training step of this model at this batch size
+         * (X W, delta W^T, H^T delta per layer), the ceiling a step's GEMM-bound work can reach.
+         */
+        private double gemmRate(Backend be, ModelChoice mc, int batch) {
+            List<Tensor> owned = new ArrayList<>();
+            try {
+                List<Tensor[]> prods = new ArrayList<>();
+                List<boolean[]> trans = new ArrayList<>();
+                double flops = 0;
+                for (org.fishleg.nn.MlpSpec.LayerSpec l : mc.spec.layers()) {
+                    Tensor h = mk(be, owned, batch, l.in), w = mk(be, owned, l.in, l.out), a = mk(be, owned, batch, l.out);
+                    Tensor d = mk(be, owned, batch, l.out), dh = mk(be, owned, batch, l.in), g = mk(be, owned, l.in, l.out);
+                    prods.add(new Tensor[] {h, w, a}); trans.add(new boolean[] {false, false});
+                    prods.add(new Tensor[] {d, w, dh}); trans.add(new boolean[] {false, true});
+                    prods.add(new Tensor[] {h, d, g}); trans.add(new boolean[] {true, false});
+                    flops += 3 * 2.0 * batch * l.in * l.out;
+                }
+                for (Tensor t : owned) be.randUniform(t);
+                Runnable all = () -> {
+                    for (int i = 0; i < prods.size(); i++) {
+                        Tensor[] t = prods.get(i);
+                        be.gemm(trans.get(i)[0], trans.get(i)[1], 1f, t[0], t[1], 0f, t[2]);
+                    }
+                };
+                for (int i = 0; i < 3; i++) all.run();
+                be.synchronize();
+                List<Double> times = new ArrayList<>();
+                long start = System.nanoTime();
+                while (times.size() < 5 || (System.nanoTime() - start) / 1e9 < Math.min(seconds, 2)) {
+                    long t = System.nanoTime();
+                    all.run();
+                    be.synchronize();
+                    times.add((System.nanoTime() - t) / 1e9);
+                }
+                double[] a = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+                return flops / a[a.length / 2];
+            } finally {
+                for (Tensor t : owned) t.close();
+            }
+        }
+
+        private static Tensor mk(Backend be, List<Tensor> owned, int r, int c) {
+            Tensor t = be.zeros(r, c);
+            owned.add(t);
+            return t;
         }
 
         /** {median ms/step, flops/step or NaN}. */
@@ -156,7 +218,9 @@ final class BenchCommand implements Callable<Integer>, Main.Streams {
                     be.randUniform(pool);
                     DeviceAuxSource aux = new DeviceAuxSource(be, pool, DeviceAuxSource.seedFor(seed));
                     Optimizers.Options oo = new Optimizers.Options().modelName(mc.name);
-                    try (Optimizer opt = Optimizers.create(optName, net, oo, aux)) {
+                    int at = optName.indexOf('@');
+                    if (at >= 0) oo.fishLeg(FishLegConfig.preset(optName.substring(at + 1)));
+                    try (Optimizer opt = Optimizers.create(at < 0 ? optName : optName.substring(0, at), net, oo, aux)) {
                         for (int i = 0; i < warmup; i++) opt.step(net, x, y, loss);
                         be.synchronize();
                         List<Double> perStep = new ArrayList<>();

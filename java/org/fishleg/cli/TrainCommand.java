@@ -76,8 +76,9 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
 
     // ---------------------------------------------------------------- optimizer
     @Option(names = "--optimizer", paramLabel = "NAME", defaultValue = "fishleg",
-            description = "sgd | momentum | adam | adamw | fishleg | fishleg-qg (FishLeg with u = current gradient, momentum "
-                    + "on Q g, low-rank Q g). Default: ${DEFAULT-VALUE}.")
+            description = "sgd | momentum | adam | adamw | fishleg | fishleg-qg (the preset with u = current gradient, momentum "
+                    + "on Q g, decay outside Q, low-rank Q g) | fishleg-g (the preset with momentum on the gradient, JAX ordering). "
+                    + "Default: ${DEFAULT-VALUE}.")
     String optimizer;
 
     @Option(names = "--lr", paramLabel = "X",
@@ -136,7 +137,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     String backend;
 
     @Option(names = "--threads", paramLabel = "N",
-            description = "CPU backend threads (sets -Dfishleg.threads before the backend starts). Default: all processors.")
+            description = "CPU backend threads (sets -Dfishleg.cpu.threads before the backend starts; OpenBLAS uses the same count). Default: all processors.")
     Integer threads;
 
     // ---------------------------------------------------------------- output
@@ -302,7 +303,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         Splits splits = DataSources.load(dataName, dataDir, seed);
         info("data: " + dataName + " from " + DataSources.location(dataName, dataDir) + ": train " + splits.train().n()
                 + " x " + splits.train().d() + ", test " + splits.test().n());
-        if (threads != null) System.setProperty("fishleg.threads", Integer.toString(threads));
+        if (threads != null) System.setProperty("fishleg.cpu.threads", Integer.toString(threads));
         try (Backend be = Backends.open(backendChoice, this::info)) {
             if (threads != null && be.name().equals("cpu") && !be.description().contains(" " + threads + " thread"))
                 info("warning: --threads " + threads + " was not applied by this CPU backend (" + be.description() + ")");

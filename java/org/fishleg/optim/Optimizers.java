@@ -34,6 +34,7 @@ public final class Optimizers {
         m.put("adamw", "Adam with decoupled weight decay");
         m.put("fishleg", "FishLeg (config from --fishleg-preset and the FishLeg options)");
         m.put("fishleg-qg", "FishLeg with u = current gradient, momentum on Q g and low-rank Q g (OCaml ordering)");
+        m.put("fishleg-g", "FishLeg with momentum on the gradient, u = gbar/|gbar| and Q applied to gbar (JAX ordering)");
         return m;
     }
 
@@ -68,6 +69,7 @@ public final class Optimizers {
         switch (n) {
             case "sgd-momentum": case "sgdm": return "momentum";
             case "fishleg_qg": case "fishleg-variant": return "fishleg-qg";
+            case "fishleg_g": return "fishleg-g";
             default:
                 if (!names().containsKey(n))
                     throw new IllegalArgumentException("unknown optimizer '" + name + "' (expected one of "
@@ -104,6 +106,12 @@ public final class Optimizers {
 
     public static FishLegConfig defaultFishLegConfig(String modelName) {
         return FishLegConfig.preset(defaultFishLegPreset(modelName));
+    }
+
+    /** The {@code fishleg-g} variant of a config: momentum on the gradient, u = gbar / |gbar| (JAX ordering); other settings kept. */
+    public static FishLegConfig gVariant(FishLegConfig c) {
+        return c.toBuilder().ordering(FishLegConfig.Ordering.MOMENTUM_ON_GRADIENT)
+                .auxDirection(FishLegConfig.AuxDirection.MOMENTUM_GRADIENT).build();
     }
 
     /**
@@ -144,6 +152,7 @@ public final class Optimizers {
                 if (o.momentum != null) b.beta(o.momentum);
                 cfg = b.build();
                 if (n.equals("fishleg-qg")) cfg = qgVariant(cfg);
+                if (n.equals("fishleg-g")) cfg = gVariant(cfg);
                 if (aux == null) throw new IllegalArgumentException("FishLeg needs an auxiliary batch source");
                 return newFishLeg(model, cfg, aux);
             }

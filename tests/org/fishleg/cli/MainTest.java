@@ -203,8 +203,9 @@ class MainTest {
         List<String> rows = new ArrayList<>();
         for (String l : r.out.split("\n")) if (l.startsWith("cpu ")) rows.add(l);
         assertEquals(4, rows.size(), r.out);
-        assertTrue(r.out.contains("ms/step") && r.out.contains("GFLOP/step"), r.out);
-        assertTrue(rows.get(0).contains("momentum") && rows.get(0).matches(".*\\d+\\.\\d{3}\\s+\\d+\\.\\d+\\s*$"), rows.get(0));
+        assertTrue(r.out.contains("ms/step") && r.out.contains("GFLOP/step") && r.out.contains("s/epoch"), r.out);
+        assertTrue(r.out.contains("backend GEMM rate on this model's layer shapes at batch 4"), r.out);
+        assertTrue(rows.get(0).contains("momentum") && rows.get(0).matches(".*\\d+\\.\\d{3}\\s+\\d+\\.\\d+\\s+\\d+\\.\\d+\\s*$"), rows.get(0));
     }
 
     static Path mnist() {
