@@ -380,7 +380,8 @@ public final class CpuBackend implements Backend {
         }
         // Split C into row blocks (m >= n) or column blocks, each a single-threaded OpenBLAS call on a pool
         // thread. OpenBLAS's own threads busy-wait for ~0.1 s after every call and then fight the Java loops
-        // that follow each GEMM in a training step for the cores (measured: momentumStep 3-4x slower).
+        // that follow each GEMM in a training step for the cores (measured 1.5-2x slower; under load from
+        // another process OpenBLAS's threaded GEMM itself collapses). See docs/BENCHMARKS.md, "CPU GEMM".
         boolean alongM = m >= n;
         int parts = Math.min(pool.threads, dim / 16);
         int per = ((dim + parts - 1) / parts + 15) & ~15;
