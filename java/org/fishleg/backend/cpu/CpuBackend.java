@@ -18,6 +18,7 @@ import org.bytedeco.openblas.global.openblas_nolapack;
 import org.fishleg.backend.Activation;
 import org.fishleg.backend.Backend;
 import org.fishleg.backend.BackendException;
+import static org.fishleg.backend.Checks.*;
 import org.fishleg.backend.LikelihoodKind;
 import org.fishleg.backend.Philox;
 import org.fishleg.backend.Tensor;
@@ -138,39 +139,6 @@ public final class CpuBackend implements Backend {
     private static FloatBuffer buf(CpuStorage s) { return s.buffer; }
 
     private static int off(Tensor t) { return (int) t.offset(); }
-
-    private static void sameShape(String op, String na, Tensor a, String nb, Tensor b) {
-        if (a.rows() != b.rows() || a.cols() != b.cols())
-            throw new BackendException(op + ": shape mismatch, " + na + " is " + a.shape() + " but " + nb + " is " + b.shape());
-    }
-
-    private static void sameSize(String op, String na, Tensor a, String nb, Tensor b) {
-        if (a.size() != b.size())
-            throw new BackendException(op + ": size mismatch, " + na + " is " + a.shape() + " (" + a.size() + " elements) but "
-                    + nb + " is " + b.shape() + " (" + b.size() + " elements)");
-    }
-
-    private static void scalar(String op, String n, Tensor t) {
-        if (t.rows() != 1 || t.cols() != 1)
-            throw new BackendException(op + ": " + n + " must be a 1x1 device scalar but is " + t.shape());
-    }
-
-    private static void square(String op, Tensor t) {
-        if (t.rows() != t.cols()) throw new BackendException(op + ": tensor must be square but is " + t.shape());
-    }
-
-    /** Elementwise ops allow exact aliasing (same offset) but not a partial overlap. */
-    private static void noPartialOverlap(String op, String na, Tensor a, CpuStorage sa, String nb, Tensor b, CpuStorage sb) {
-        if (sa != sb || a.offset() == b.offset()) return;
-        if (overlaps(a, b))
-            throw new BackendException(op + ": " + na + " " + a + " and " + nb + " " + b + " overlap partially");
-    }
-
-    private static boolean overlaps(Tensor a, Tensor b) {
-        if (a.size() == 0 || b.size() == 0) return false;
-        long a0 = a.offset(), a1 = a0 + a.size(), b0 = b.offset(), b1 = b0 + b.size();
-        return a0 < b1 && b0 < a1;
-    }
 
     // =================================================================================== parallel helpers
 

@@ -41,6 +41,7 @@ import jcuda.runtime.cudaStream_t;
 import org.fishleg.backend.Activation;
 import org.fishleg.backend.Backend;
 import org.fishleg.backend.BackendException;
+import static org.fishleg.backend.Checks.*;
 import org.fishleg.backend.LikelihoodKind;
 import org.fishleg.backend.Tensor;
 
@@ -249,39 +250,6 @@ public final class CudaBackend implements Backend {
     }
 
     private static long addr(DeviceBuffer d, Tensor t) { return d.address(t.offset()); }
-
-    private static void sameShape(String op, String na, Tensor a, String nb, Tensor b) {
-        if (a.rows() != b.rows() || a.cols() != b.cols())
-            throw new BackendException(op + ": shape mismatch, " + na + " is " + a.shape() + " but " + nb + " is " + b.shape());
-    }
-
-    private static void sameSize(String op, String na, Tensor a, String nb, Tensor b) {
-        if (a.size() != b.size())
-            throw new BackendException(op + ": size mismatch, " + na + " is " + a.shape() + " (" + a.size() + " elements) but "
-                    + nb + " is " + b.shape() + " (" + b.size() + " elements)");
-    }
-
-    private static void scalar(String op, String n, Tensor t) {
-        if (t.rows() != 1 || t.cols() != 1)
-            throw new BackendException(op + ": " + n + " must be a 1x1 device scalar but is " + t.shape());
-    }
-
-    private static void square(String op, Tensor t) {
-        if (t.rows() != t.cols()) throw new BackendException(op + ": tensor must be square but is " + t.shape());
-    }
-
-    private static boolean overlaps(Tensor a, Tensor b) {
-        if (a.size() == 0 || b.size() == 0) return false;
-        long a0 = a.offset(), a1 = a0 + a.size(), b0 = b.offset(), b1 = b0 + b.size();
-        return a0 < b1 && b0 < a1;
-    }
-
-    /** Elementwise ops allow exact aliasing (same offset) but not a partial overlap. */
-    private static void noPartialOverlap(String op, String na, Tensor a, DeviceBuffer sa, String nb, Tensor b, DeviceBuffer sb) {
-        if (sa != sb || a.offset() == b.offset()) return;
-        if (overlaps(a, b))
-            throw new BackendException(op + ": " + na + " " + a + " and " + nb + " " + b + " overlap partially");
-    }
 
     private void launch(String kernel, long n, Object... args) {
         kernels.launch(kernel, Kernels.blocksFor(n), Kernels.THREADS, stream, args);

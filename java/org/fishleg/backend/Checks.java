@@ -1,0 +1,43 @@
+package org.fishleg.backend;
+
+/**
+ * Argument checks shared by every backend, so that both give the same error for the same mistake: each
+ * names the operation and the shapes involved.
+ */
+public final class Checks {
+    private Checks() {}
+
+    public static void sameShape(String op, String na, Tensor a, String nb, Tensor b) {
+        if (a.rows() != b.rows() || a.cols() != b.cols())
+            throw new BackendException(op + ": shape mismatch, " + na + " is " + a.shape() + " but " + nb + " is " + b.shape());
+    }
+
+    public static void sameSize(String op, String na, Tensor a, String nb, Tensor b) {
+        if (a.size() != b.size())
+            throw new BackendException(op + ": size mismatch, " + na + " is " + a.shape() + " (" + a.size() + " elements) but "
+                    + nb + " is " + b.shape() + " (" + b.size() + " elements)");
+    }
+
+    public static void scalar(String op, String n, Tensor t) {
+        if (t.rows() != 1 || t.cols() != 1)
+            throw new BackendException(op + ": " + n + " must be a 1x1 device scalar but is " + t.shape());
+    }
+
+    public static void square(String op, Tensor t) {
+        if (t.rows() != t.cols()) throw new BackendException(op + ": tensor must be square but is " + t.shape());
+    }
+
+    /** True when the element ranges of a and b (in the same storage) intersect. */
+    public static boolean overlaps(Tensor a, Tensor b) {
+        if (a.size() == 0 || b.size() == 0) return false;
+        long a0 = a.offset(), a1 = a0 + a.size(), b0 = b.offset(), b1 = b0 + b.size();
+        return a0 < b1 && b0 < a1;
+    }
+
+    /** Elementwise ops allow exact aliasing (same storage, same offset) but not a partial overlap. */
+    public static void noPartialOverlap(String op, String na, Tensor a, Tensor.Storage sa, String nb, Tensor b, Tensor.Storage sb) {
+        if (sa != sb || a.offset() == b.offset()) return;
+        if (overlaps(a, b))
+            throw new BackendException(op + ": " + na + " " + a + " and " + nb + " " + b + " overlap partially");
+    }
+}
