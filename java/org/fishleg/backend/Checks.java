@@ -40,4 +40,25 @@ public final class Checks {
         if (overlaps(a, b))
             throw new BackendException(op + ": " + na + " " + a + " and " + nb + " " + b + " overlap partially");
     }
+
+    /**
+     * The storage of a tensor handed to an op of {@code owner}, of the owner's storage type: rejects null
+     * tensors, tensors of another backend, a closed backend, closed or freed storage.
+     */
+    public static <S extends Tensor.Storage> S storage(String op, Tensor t, Backend owner, boolean ownerClosed, Class<S> type) {
+        if (t == null) throw new BackendException(op + ": null tensor");
+        if (t.backend() != owner)
+            throw new BackendException(op + ": tensor " + t.shape() + " belongs to another backend ("
+                    + t.backend().name() + "), not this " + owner.name() + " backend");
+        if (ownerClosed) throw new BackendException(op + ": " + owner.name() + " backend is closed");
+        Tensor.Storage s;
+        try {
+            s = t.storage();
+        } catch (BackendException e) {
+            throw new BackendException(op + ": " + e.getMessage(), e);
+        }
+        if (!type.isInstance(s))
+            throw new BackendException(op + ": tensor " + t.shape() + " has foreign storage " + s.getClass().getName());
+        return type.cast(s);
+    }
 }

@@ -118,20 +118,7 @@ public final class CpuBackend implements Backend {
     // =================================================================================== checks
 
     private CpuStorage st(Tensor t, String op) {
-        if (t == null) throw new BackendException(op + ": null tensor");
-        if (t.backend() != this)
-            throw new BackendException(op + ": tensor " + t.shape() + " belongs to another backend ("
-                    + t.backend().name() + "), not this cpu backend");
-        if (closed) throw new BackendException(op + ": cpu backend is closed");
-        Tensor.Storage s;
-        try {
-            s = t.storage();
-        } catch (BackendException e) {
-            throw new BackendException(op + ": " + e.getMessage(), e);
-        }
-        if (!(s instanceof CpuStorage))
-            throw new BackendException(op + ": tensor " + t.shape() + " has foreign storage " + s.getClass().getName());
-        CpuStorage c = (CpuStorage) s;
+        CpuStorage c = storage(op, t, this, closed, CpuStorage.class);
         if (c.isFreed()) throw new BackendException(op + ": tensor " + t.shape() + " used after its storage was freed");
         return c;
     }

@@ -230,20 +230,7 @@ public final class CudaBackend implements Backend {
     }
 
     private DeviceBuffer st(Tensor t, String op) {
-        if (t == null) throw new BackendException(op + ": null tensor");
-        if (t.backend() != this)
-            throw new BackendException(op + ": tensor " + t.shape() + " belongs to another backend ("
-                    + t.backend().name() + "), not this cuda backend");
-        if (closed) throw new BackendException(op + ": cuda backend is closed");
-        Tensor.Storage s;
-        try {
-            s = t.storage();
-        } catch (BackendException e) {
-            throw new BackendException(op + ": " + e.getMessage(), e);
-        }
-        if (!(s instanceof DeviceBuffer))
-            throw new BackendException(op + ": tensor " + t.shape() + " has foreign storage " + s.getClass().getName());
-        DeviceBuffer d = (DeviceBuffer) s;
+        DeviceBuffer d = storage(op, t, this, closed, DeviceBuffer.class);
         if (d.isFreed()) throw new BackendException(op + ": tensor " + t.shape() + " used after its storage was freed");
         bindThread();
         return d;
