@@ -180,6 +180,36 @@ class BackendOpsTest {
     }
 
     @ParameterizedTest @MethodSource("org.fishleg.backend.TestBackends#arguments")
+    void gatherRowsAndCopyIntoColumns(Backend b) {
+        try (Scope s = new Scope(b)) {
+            Random r = new Random(21);
+            int n = 37, d = 13;
+            float[] a = rnd(r, n * d);
+            Tensor src = s.up(a, n, d);
+            int[] perm = new int[n];
+            for (int i = 0; i < n; i++) perm[i] = i;
+            for (int i = n - 1; i > 0; i--) { int j = r.nextInt(i + 1); int t = perm[i]; perm[i] = perm[j]; perm[j] = t; }
+            Tensor dst = s.poison(9, d);
+            b.gatherRows(src, perm, 5, dst);
+            float[] got = b.download(dst);
+            for (int j = 0; j < 9; j++)
+                for (int c = 0; c < d; c++) assertEquals(a[perm[5 + j] * d + c], got[j * d + c], "gatherRows row " + j + " col " + c);
+            assertThrows(BackendException.class, () -> b.gatherRows(src, perm, n - 3, dst), "index range past the end");
+            assertThrows(BackendException.class, () -> b.gatherRows(src, perm, 0, s.poison(2, d + 1)), "column mismatch");
+            // [1, h]: column block of a wider matrix, the other columns untouched
+            float[] h = rnd(r, 6 * 4);
+            float[] wide = rnd(r, 6 * 7);
+            Tensor hw = s.up(wide, 6, 7);
+            b.copyIntoColumns(s.up(h, 6, 4), hw, 2);
+            float[] w2 = b.download(hw);
+            for (int i = 0; i < 6; i++)
+                for (int c = 0; c < 7; c++)
+                    assertEquals(c >= 2 && c < 6 ? h[i * 4 + c - 2] : wide[i * 7 + c], w2[i * 7 + c], "copyIntoColumns " + i + "," + c);
+            assertThrows(BackendException.class, () -> b.copyIntoColumns(s.up(h, 6, 4), hw, 4), "does not fit");
+        }
+    }
+
+    @ParameterizedTest @MethodSource("org.fishleg.backend.TestBackends#arguments")
     void bytesInUseAndClosedTensors(Backend b) {
         long start = b.bytesInUse();
         Tensor t1 = b.zeros(10, 10);
