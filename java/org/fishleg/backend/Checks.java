@@ -61,4 +61,48 @@ public final class Checks {
             throw new BackendException(op + ": tensor " + t.shape() + " has foreign storage " + s.getClass().getName());
         return type.cast(s);
     }
+
+    /**
+     * GEMM arguments: C (m x n) = op(A) (m x k) op(B) (k x n); C must not alias A or B.
+     * Returns {m, n, k}.
+     */
+    public static int[] gemm(boolean transA, boolean transB, Tensor a, Tensor.Storage sa, Tensor b, Tensor.Storage sb,
+                             Tensor c, Tensor.Storage sc) {
+        int m = transA ? a.cols() : a.rows();
+        int k = transA ? a.rows() : a.cols();
+        int kb = transB ? b.cols() : b.rows();
+        int n = transB ? b.rows() : b.cols();
+        if (k != kb || c.rows() != m || c.cols() != n)
+            throw new BackendException("gemm: shape mismatch, op(A) = " + (transA ? "A^T of " : "A ") + a.shape() + " is " + m + "x" + k
+                    + ", op(B) = " + (transB ? "B^T of " : "B ") + b.shape() + " is " + kb + "x" + n + ", C is " + c.shape()
+                    + " (need C " + m + "x" + n + " and matching inner dimensions)");
+        if ((sc == sa && overlaps(c, a)) || (sc == sb && overlaps(c, b)))
+            throw new BackendException("gemm: output C " + c + " aliases an input (A " + a + ", B " + b + ")");
+        return new int[] {m, n, k};
+    }
+
+    /**
+     * An elementwise op with two inputs of one shape and an output of that shape, which may alias an
+     * input exactly but not overlap it partially.
+     */
+    public static void twoInOneOut(String op, String na, Tensor a, Tensor.Storage sa, String nb, Tensor b, Tensor.Storage sb,
+                                   String no, Tensor out, Tensor.Storage so) {
+        sameShape(op, na, a, nb, b);
+        sameShape(op, na, a, no, out);
+        noPartialOverlap(op, na, a, sa, no, out, so);
+        noPartialOverlap(op, nb, b, sb, no, out, so);
+    }
+
+    /** The tensors of a fused update (p, g, m[, v]) must be pairwise disjoint and of one shape. */
+    public static void fusedUpdate(String op, String[] names, Tensor[] ts, Tensor.Storage[] ss) {
+        for (int i = 1; i < ts.length; i++) sameShape(op, names[0], ts[0], names[i], ts[i]);
+        for (int i = 0; i < ts.length; i++)
+            for (int j = i + 1; j < ts.length; j++)
+                if (ss[i] == ss[j] && overlaps(ts[i], ts[j])) {
+                    StringBuilder b = new StringBuilder(op).append(": ");
+                    for (int t = 0; t < ts.length; t++)
+                        b.append(t == 0 ? "" : t == ts.length - 1 ? " and " : ", ").append(names[t]).append(' ').append(ts[t]);
+                    throw new BackendException(b.append(" must not overlap").toString());
+                }
+    }
 }

@@ -18,6 +18,7 @@ import org.bytedeco.openblas.global.openblas_nolapack;
 import org.fishleg.backend.Activation;
 import org.fishleg.backend.Backend;
 import org.fishleg.backend.BackendException;
+import org.fishleg.backend.Checks;
 import static org.fishleg.backend.Checks.*;
 import org.fishleg.backend.LikelihoodKind;
 import org.fishleg.backend.Philox;
@@ -308,16 +309,8 @@ public final class CpuBackend implements Backend {
     @Override
     public void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
         CpuStorage sa = st(a, "gemm"), sb = st(b, "gemm"), sc = st(c, "gemm");
-        int m = transA ? a.cols() : a.rows();
-        int k = transA ? a.rows() : a.cols();
-        int kb = transB ? b.cols() : b.rows();
-        int n = transB ? b.rows() : b.cols();
-        if (k != kb || c.rows() != m || c.cols() != n)
-            throw new BackendException("gemm: shape mismatch, op(A) = " + (transA ? "A^T of " : "A ") + a.shape() + " is " + m + "x" + k
-                    + ", op(B) = " + (transB ? "B^T of " : "B ") + b.shape() + " is " + kb + "x" + n + ", C is " + c.shape()
-                    + " (need C " + m + "x" + n + " and matching inner dimensions)");
-        if ((sc == sa && overlaps(c, a)) || (sc == sb && overlaps(c, b)))
-            throw new BackendException("gemm: output C " + c + " aliases an input (A " + a + ", B " + b + ")");
+        int[] mnk = Checks.gemm(transA, transB, a, sa, b, sb, c, sc);
+        int m = mnk[0], n = mnk[1], k = mnk[2];
         if (m == 0 || n == 0) return;
         if (k == 0 || alpha == 0f) {
             // C = beta * C (beta == 0: C's old contents, even NaN, are ignored)
@@ -406,10 +399,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void mul(Tensor x, Tensor y, Tensor out) {
         CpuStorage sx = st(x, "mul"), sy = st(y, "mul"), so = st(out, "mul");
-        sameShape("mul", "x", x, "y", y);
-        sameShape("mul", "x", x, "out", out);
-        noPartialOverlap("mul", "x", x, sx, "out", out, so);
-        noPartialOverlap("mul", "y", y, sy, "out", out, so);
+        twoInOneOut("mul", "x", x, sx, "y", y, sy, "out", out, so);
         FloatBuffer xb = buf(sx), yb = buf(sy), ob = buf(so);
         int xo = off(x), yo = off(y), oo = off(out);
         forRange(x.size(), (lo, hi) -> mulLoop(xb, xo, yb, yo, ob, oo, lo, hi));
@@ -537,10 +527,7 @@ public final class CpuBackend implements Backend {
         String op = "activationDerivMul";
         CpuStorage sa = st(a, op), sg = st(g, op), so = st(out, op);
         if (phi == null) throw new BackendException(op + ": null activation");
-        sameShape(op, "a", a, "g", g);
-        sameShape(op, "a", a, "out", out);
-        noPartialOverlap(op, "a", a, sa, "out", out, so);
-        noPartialOverlap(op, "g", g, sg, "out", out, so);
+        twoInOneOut(op, "a", a, sa, "g", g, sg, "out", out, so);
         FloatBuffer ab = buf(sa), gb = buf(sg), ob = buf(so);
         int ao = off(a), go = off(g), oo = off(out);
         switch (phi) {
@@ -584,10 +571,7 @@ public final class CpuBackend implements Backend {
         String op = "activationSecondDerivMul";
         CpuStorage sa = st(a, op), sg = st(g, op), so = st(out, op);
         if (phi == null) throw new BackendException(op + ": null activation");
-        sameShape(op, "a", a, "g", g);
-        sameShape(op, "a", a, "out", out);
-        noPartialOverlap(op, "a", a, sa, "out", out, so);
-        noPartialOverlap(op, "g", g, sg, "out", out, so);
+        twoInOneOut(op, "a", a, sa, "g", g, sg, "out", out, so);
         FloatBuffer ab = buf(sa), gb = buf(sg), ob = buf(so);
         int ao = off(a), go = off(g), oo = off(out);
         switch (phi) {
@@ -829,10 +813,7 @@ public final class CpuBackend implements Backend {
         String op = "nllGrad";
         if (kind == null) throw new BackendException(op + ": null likelihood kind");
         CpuStorage sf = st(f, op), sy = st(y, op), sg = st(grad, op);
-        sameShape(op, "f", f, "y", y);
-        sameShape(op, "f", f, "grad", grad);
-        noPartialOverlap(op, "f", f, sf, "grad", grad, sg);
-        noPartialOverlap(op, "y", y, sy, "grad", grad, sg);
+        twoInOneOut(op, "f", f, sf, "y", y, sy, "grad", grad, sg);
         double sig = sigmaValue(op, kind, sigma);
         FloatBuffer fb = buf(sf), yb = buf(sy), gb = buf(sg);
         int fo = off(f), yo = off(y), go = off(grad), cols = f.cols();
@@ -896,10 +877,7 @@ public final class CpuBackend implements Backend {
         String op = "outputHessianVec";
         if (kind == null) throw new BackendException(op + ": null likelihood kind");
         CpuStorage sf = st(f, op), sv = st(v, op), so = st(out, op);
-        sameShape(op, "f", f, "v", v);
-        sameShape(op, "f", f, "out", out);
-        noPartialOverlap(op, "f", f, sf, "out", out, so);
-        noPartialOverlap(op, "v", v, sv, "out", out, so);
+        twoInOneOut(op, "f", f, sf, "v", v, sv, "out", out, so);
         double sig = sigmaValue(op, kind, sigma);
         FloatBuffer fb = buf(sf), vb = buf(sv), ob = buf(so);
         int fo = off(f), vo = off(v), oo = off(out), cols = f.cols();
@@ -949,10 +927,7 @@ public final class CpuBackend implements Backend {
         String op = "sampleTargets";
         if (kind == null) throw new BackendException(op + ": null likelihood kind");
         CpuStorage sf = st(f, op), sn = st(noise, op), sy = st(y, op);
-        sameShape(op, "f", f, "noise", noise);
-        sameShape(op, "f", f, "y", y);
-        noPartialOverlap(op, "f", f, sf, "y", y, sy);
-        noPartialOverlap(op, "noise", noise, sn, "y", y, sy);
+        twoInOneOut(op, "f", f, sf, "noise", noise, sn, "y", y, sy);
         double sig = sigmaValue(op, kind, sigma);
         FloatBuffer fb = buf(sf), nb = buf(sn), yb = buf(sy);
         int fo = off(f), no = off(noise), yo = off(y), cols = f.cols();
@@ -1005,10 +980,7 @@ public final class CpuBackend implements Backend {
     public void momentumStep(Tensor p, Tensor g, Tensor m, float lr, float mu, float dampening, float wd, boolean nesterov) {
         String op = "momentumStep";
         CpuStorage sp = st(p, op), sg = st(g, op), sm = st(m, op);
-        sameShape(op, "p", p, "g", g);
-        sameShape(op, "p", p, "m", m);
-        if ((sp == sg && overlaps(p, g)) || (sp == sm && overlaps(p, m)) || (sg == sm && overlaps(g, m)))
-            throw new BackendException(op + ": p " + p + ", g " + g + " and m " + m + " must not overlap");
+        fusedUpdate(op, new String[] {"p", "g", "m"}, new Tensor[] {p, g, m}, new Tensor.Storage[] {sp, sg, sm});
         FloatBuffer pb = buf(sp), gb = buf(sg), mb = buf(sm);
         int po = off(p), go = off(g), mo = off(m);
         float damp = 1f - dampening;
@@ -1031,15 +1003,7 @@ public final class CpuBackend implements Backend {
                          float l2, float decoupledWd, float bc1, float bc2) {
         String op = "adamStep";
         CpuStorage sp = st(p, op), sg = st(g, op), sm = st(m, op), sv = st(v, op);
-        sameShape(op, "p", p, "g", g);
-        sameShape(op, "p", p, "m", m);
-        sameShape(op, "p", p, "v", v);
-        Tensor[] ts = {p, g, m, v};
-        CpuStorage[] ss = {sp, sg, sm, sv};
-        for (int i = 0; i < 4; i++)
-            for (int j = i + 1; j < 4; j++)
-                if (ss[i] == ss[j] && overlaps(ts[i], ts[j]))
-                    throw new BackendException(op + ": p " + p + ", g " + g + ", m " + m + " and v " + v + " must not overlap");
+        fusedUpdate(op, new String[] {"p", "g", "m", "v"}, new Tensor[] {p, g, m, v}, new Tensor.Storage[] {sp, sg, sm, sv});
         if (!(bc1 > 0f) || !(bc2 > 0f))
             throw new BackendException(op + ": bias corrections must be > 0 (step t >= 1), got bc1 = " + bc1 + ", bc2 = " + bc2);
         FloatBuffer pb = buf(sp), gb = buf(sg), mb = buf(sm), vb = buf(sv);

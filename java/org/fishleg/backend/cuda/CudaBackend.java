@@ -41,6 +41,7 @@ import jcuda.runtime.cudaStream_t;
 import org.fishleg.backend.Activation;
 import org.fishleg.backend.Backend;
 import org.fishleg.backend.BackendException;
+import org.fishleg.backend.Checks;
 import static org.fishleg.backend.Checks.*;
 import org.fishleg.backend.LikelihoodKind;
 import org.fishleg.backend.Tensor;
@@ -412,16 +413,8 @@ public final class CudaBackend implements Backend {
     @Override
     public void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
         DeviceBuffer sa = st(a, "gemm"), sb = st(b, "gemm"), sc = st(c, "gemm");
-        int m = transA ? a.cols() : a.rows();
-        int k = transA ? a.rows() : a.cols();
-        int kb = transB ? b.cols() : b.rows();
-        int n = transB ? b.rows() : b.cols();
-        if (k != kb || c.rows() != m || c.cols() != n)
-            throw new BackendException("gemm: shape mismatch, op(A) = " + (transA ? "A^T of " : "A ") + a.shape() + " is " + m + "x" + k
-                    + ", op(B) = " + (transB ? "B^T of " : "B ") + b.shape() + " is " + kb + "x" + n + ", C is " + c.shape()
-                    + " (need C " + m + "x" + n + " and matching inner dimensions)");
-        if ((sc == sa && overlaps(c, a)) || (sc == sb && overlaps(c, b)))
-            throw new BackendException("gemm: output C " + c + " aliases an input (A " + a + ", B " + b + ")");
+        int[] mnk = Checks.gemm(transA, transB, a, sa, b, sb, c, sc);
+        int m = mnk[0], n = mnk[1], k = mnk[2];
         if (m == 0 || n == 0) return;
         if (k == 0 || alpha == 0f) { // C = beta * C, beta == 0 ignores C (even NaN)
             if (beta == 0f) fill(c, 0f);
@@ -450,10 +443,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void mul(Tensor x, Tensor y, Tensor out) {
         DeviceBuffer sx = st(x, "mul"), sy = st(y, "mul"), so = st(out, "mul");
-        sameShape("mul", "x", x, "y", y);
-        sameShape("mul", "x", x, "out", out);
-        noPartialOverlap("mul", "x", x, sx, "out", out, so);
-        noPartialOverlap("mul", "y", y, sy, "out", out, so);
+        twoInOneOut("mul", "x", x, sx, "y", y, sy, "out", out, so);
         if (x.size() == 0) return;
         launch("fl_mul", x.size(), x.size(), addr(sx, x), addr(sy, y), addr(so, out));
     }
@@ -512,10 +502,7 @@ public final class CudaBackend implements Backend {
     private void activationMul(String op, String kernel, Activation phi, Tensor a, Tensor g, Tensor out) {
         DeviceBuffer sa = st(a, op), sg = st(g, op), so = st(out, op);
         if (phi == null) throw new BackendException(op + ": null activation");
-        sameShape(op, "a", a, "g", g);
-        sameShape(op, "a", a, "out", out);
-        noPartialOverlap(op, "a", a, sa, "out", out, so);
-        noPartialOverlap(op, "g", g, sg, "out", out, so);
+        twoInOneOut(op, "a", a, sa, "g", g, sg, "out", out, so);
         if (a.size() == 0) return;
         launch(kernel, a.size(), a.size(), phi.ordinal(), addr(sa, a), addr(sg, g), addr(so, out));
     }
@@ -623,10 +610,7 @@ public final class CudaBackend implements Backend {
         String op = "nllGrad";
         if (kind == null) throw new BackendException(op + ": null likelihood kind");
         DeviceBuffer sf = st(f, op), sy = st(y, op), sg = st(grad, op);
-        sameShape(op, "f", f, "y", y);
-        sameShape(op, "f", f, "grad", grad);
-        noPartialOverlap(op, "f", f, sf, "grad", grad, sg);
-        noPartialOverlap(op, "y", y, sy, "grad", grad, sg);
+        twoInOneOut(op, "f", f, sf, "y", y, sy, "grad", grad, sg);
         long sig = sigmaAddr(op, kind, sigma);
         if (f.size() == 0) return;
         launchRows("fl_nll_grad", f.rows(), kind.ordinal(), f.rows(), f.cols(), addr(sf, f), addr(sy, y), sig, scale, addr(sg, grad));
@@ -650,10 +634,7 @@ public final class CudaBackend implements Backend {
         String op = "outputHessianVec";
         if (kind == null) throw new BackendException(op + ": null likelihood kind");
         DeviceBuffer sf = st(f, op), sv = st(v, op), so = st(out, op);
-        sameShape(op, "f", f, "v", v);
-        sameShape(op, "f", f, "out", out);
-        noPartialOverlap(op, "f", f, sf, "out", out, so);
-        noPartialOverlap(op, "v", v, sv, "out", out, so);
+        twoInOneOut(op, "f", f, sf, "v", v, sv, "out", out, so);
         long sig = sigmaAddr(op, kind, sigma);
         if (f.size() == 0) return;
         launchRows("fl_output_hessian_vec", f.rows(), kind.ordinal(), f.rows(), f.cols(), addr(sf, f), sig, addr(sv, v), scale, addr(so, out));
@@ -664,10 +645,7 @@ public final class CudaBackend implements Backend {
         String op = "sampleTargets";
         if (kind == null) throw new BackendException(op + ": null likelihood kind");
         DeviceBuffer sf = st(f, op), sn = st(noise, op), sy = st(y, op);
-        sameShape(op, "f", f, "noise", noise);
-        sameShape(op, "f", f, "y", y);
-        noPartialOverlap(op, "f", f, sf, "y", y, sy);
-        noPartialOverlap(op, "noise", noise, sn, "y", y, sy);
+        twoInOneOut(op, "f", f, sf, "noise", noise, sn, "y", y, sy);
         long sig = sigmaAddr(op, kind, sigma);
         if (f.size() == 0) return;
         launchRows("fl_sample_targets", f.rows(), kind.ordinal(), f.rows(), f.cols(), addr(sf, f), sig, addr(sn, noise), addr(sy, y));
@@ -679,10 +657,7 @@ public final class CudaBackend implements Backend {
     public void momentumStep(Tensor p, Tensor g, Tensor m, float lr, float mu, float dampening, float wd, boolean nesterov) {
         String op = "momentumStep";
         DeviceBuffer sp = st(p, op), sg = st(g, op), sm = st(m, op);
-        sameShape(op, "p", p, "g", g);
-        sameShape(op, "p", p, "m", m);
-        if ((sp == sg && overlaps(p, g)) || (sp == sm && overlaps(p, m)) || (sg == sm && overlaps(g, m)))
-            throw new BackendException(op + ": p " + p + ", g " + g + " and m " + m + " must not overlap");
+        fusedUpdate(op, new String[] {"p", "g", "m"}, new Tensor[] {p, g, m}, new Tensor.Storage[] {sp, sg, sm});
         if (p.size() == 0) return;
         launch("fl_momentum_step", p.size(), p.size(), addr(sp, p), addr(sg, g), addr(sm, m), lr, mu, dampening, wd, nesterov ? 1 : 0);
     }
@@ -692,15 +667,7 @@ public final class CudaBackend implements Backend {
                          float l2, float decoupledWd, float bc1, float bc2) {
         String op = "adamStep";
         DeviceBuffer sp = st(p, op), sg = st(g, op), sm = st(m, op), sv = st(v, op);
-        sameShape(op, "p", p, "g", g);
-        sameShape(op, "p", p, "m", m);
-        sameShape(op, "p", p, "v", v);
-        Tensor[] ts = {p, g, m, v};
-        DeviceBuffer[] ss = {sp, sg, sm, sv};
-        for (int i = 0; i < 4; i++)
-            for (int j = i + 1; j < 4; j++)
-                if (ss[i] == ss[j] && overlaps(ts[i], ts[j]))
-                    throw new BackendException(op + ": p " + p + ", g " + g + ", m " + m + " and v " + v + " must not overlap");
+        fusedUpdate(op, new String[] {"p", "g", "m", "v"}, new Tensor[] {p, g, m, v}, new Tensor.Storage[] {sp, sg, sm, sv});
         if (!(bc1 > 0f) || !(bc2 > 0f))
             throw new BackendException(op + ": bias corrections must be > 0 (step t >= 1), got bc1 = " + bc1 + ", bc2 = " + bc2);
         if (p.size() == 0) return;
