@@ -198,18 +198,21 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
 
         if (lr) {
             LowRank f = lowRank(x.rows());
-            f.capture(x);
             if (auxNow) {
+                // the auxiliary Fisher product may reuse the model's work buffers: keep A and Delta
+                f.capture(x);
                 b.sumSquares(g, scalar);
-                f.factors();            // AP, Delta S with the current lambda
+                f.factors(null);        // AP, Delta S with the current lambda
                 f.applyQ(qg, g);        // Q g (dense result from factors)
                 b.scaleByScalar(qg, scalar, -0.5f, 1f, z);   // z = Q u
                 b.scaleByScalar(g, scalar, -0.5f, 1f, u);    // u = g / ||g||
                 auxFromZ();
                 f.lambdaGradient(scalar);
                 finishAuxUpdate();
+                f.factors(null);
+            } else {
+                f.factors(x);           // straight from the model's work buffers, no copies
             }
-            f.factors();
             f.applyQ(qg, g);
         } else {
             if (auxNow) {
@@ -398,11 +401,23 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
             }
         }
 
-        /** AP = A P, DS = Delta S with the current cached P, S. */
-        void factors() {
+        /**
+         * AP = A P, DS = Delta S with the current cached P, S: from the copies made by {@link #capture}
+         * when x is null, else straight from the model's work buffers of the last backward pass on x
+         * (A P = [1, h] P = 1 P[0, :] + h P[1:, :], so A itself is not needed).
+         */
+        void factors(Tensor x) {
+            Mlp.Workspace ws = x == null ? null : model.workspace(x.rows());
             for (int l = 0; l < layers; l++) {
-                b.gemm(false, false, 1f, a[l], P[l], 0f, ap[l]);
-                b.gemm(false, false, 1f, delta[l], S[l], 0f, ds[l]);
+                if (ws == null) {
+                    b.gemm(false, false, 1f, a[l], P[l], 0f, ap[l]);
+                    b.gemm(false, false, 1f, delta[l], S[l], 0f, ds[l]);
+                } else {
+                    Tensor in = Mlp.input(ws, x, l);
+                    b.gemm(false, false, 1f, in, model.weightRows(P[l], l), 0f, ap[l]);
+                    if (model.layer(l).bias) b.addRowVector(ap[l], P[l].row(0));
+                    b.gemm(false, false, 1f, ws.d[l], S[l], 0f, ds[l]);
+                }
             }
         }
 
