@@ -118,3 +118,23 @@ extern "C" __global__ void fl_set_identity(int dim, float* t, float s) {
     const long long n = (long long)dim * dim;
     FL_FOR_EACH(idx, n) t[idx] = (idx / dim == idx % dim) ? s : 0.0f;
 }
+
+// dst[r, :] = src[idx[r], :] (mini-batch gather from a data set in device memory). An index outside
+// [0, srcRows) gives a NaN row: a kernel cannot throw (the CPU twin, Backend.gatherRows, throws).
+extern "C" __global__ void fl_gather_rows(int rows, int cols, int srcRows, const float* src, const int* idx, float* dst) {
+    const long long n = (long long)rows * cols;
+    FL_FOR_EACH(i, n) {
+        const int r = (int)(i / cols), c = (int)(i % cols);
+        const int s = idx[r];
+        dst[i] = (s >= 0 && s < srcRows) ? src[(long long)s * cols + c] : __int_as_float(0x7fc00000);
+    }
+}
+
+// dst[:, col0 .. col0 + srcCols) = src (rows x srcCols), e.g. h into [1, h]; other columns untouched.
+extern "C" __global__ void fl_copy_into_columns(int rows, int srcCols, int dstCols, int col0, const float* src, float* dst) {
+    const long long n = (long long)rows * srcCols;
+    FL_FOR_EACH(i, n) {
+        const int r = (int)(i / srcCols), c = (int)(i % srcCols);
+        dst[(long long)r * dstCols + col0 + c] = src[i];
+    }
+}

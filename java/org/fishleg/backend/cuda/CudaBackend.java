@@ -88,6 +88,12 @@ public final class CudaBackend implements Backend {
     private final Pointer staging = new Pointer();
     private final FloatBuffer stagingFloats;
     private final LongBuffer stagingLongs;
+    private final java.nio.IntBuffer stagingInts;
+    /** Device copies of the last two index arrays given to gatherRows (keys, host snapshots, buffers). */
+    private final int[][] indexKeys = new int[2][], indexSnapshots = new int[2][];
+    private final DeviceBuffer[] indexBuffers = new DeviceBuffer[2];
+    private final long[] indexUse = new long[2];
+    private long indexClock;
     private long seed;
     private boolean closed;
 
@@ -114,6 +120,7 @@ public final class CudaBackend implements Backend {
             ByteBuffer bb = staging.getByteBuffer(0, (long) STAGING_FLOATS * Float.BYTES).order(ByteOrder.nativeOrder());
             stagingFloats = bb.asFloatBuffer();
             stagingLongs = bb.asLongBuffer();
+            stagingInts = bb.asIntBuffer();
             ok = true;
         } finally {
             if (!ok) {
@@ -348,6 +355,68 @@ public final class CudaBackend implements Backend {
         check(cuMemcpyDtoDAsync(sd.pointer(dst.offset()), ss.pointer(src.offset()), bytes, stream), "cuMemcpyDtoDAsync (copy)");
     }
 
+    /**
+     * One kernel instead of one copy per row. The index array is uploaded once and kept on the device
+     * (two arrays at a time, e.g. the training and the auxiliary permutation of an epoch); a later call
+     * with the same array reuses that copy when the slice it reads is unchanged, else uploads it again.
+     */
+    @Override
+    public void gatherRows(Tensor src, int[] rows, int start, Tensor dst) {
+        String op = "gatherRows";
+        DeviceBuffer ss = st(src, op), sd = st(dst, op);
+        if (rows == null) throw new BackendException(op + ": null index array");
+        if (src.cols() != dst.cols())
+            throw new BackendException(op + ": src " + src.shape() + " and dst " + dst.shape() + " differ in columns");
+        if (start < 0 || start + dst.rows() > rows.length)
+            throw new BackendException(op + ": index range [" + start + ", " + (start + dst.rows())
+                    + ") out of bounds for " + rows.length + " indices");
+        if (ss == sd && overlaps(src, dst)) throw new BackendException(op + ": dst " + dst + " overlaps src " + src);
+        if (dst.size() == 0) return;
+        DeviceBuffer idx = deviceIndices(rows, start, dst.rows());
+        launch("fl_gather_rows", dst.size(), dst.rows(), dst.cols(), src.rows(), addr(ss, src), idx.address(start), addr(sd, dst));
+    }
+
+    private DeviceBuffer deviceIndices(int[] rows, int start, int count) {
+        indexClock++;
+        for (int i = 0; i < 2; i++)
+            if (indexKeys[i] == rows
+                    && java.util.Arrays.equals(rows, start, start + count, indexSnapshots[i], start, start + count)) {
+                indexUse[i] = indexClock;
+                return indexBuffers[i];
+            }
+        int slot = -1;
+        for (int i = 0; i < 2 && slot < 0; i++) if (indexKeys[i] == rows) slot = i;
+        if (slot < 0) slot = indexUse[0] <= indexUse[1] ? 0 : 1; // least recently used
+        indexUse[slot] = indexClock;
+        if (indexBuffers[slot] == null || indexBuffers[slot].capacity() < rows.length) {
+            if (indexBuffers[slot] != null) indexBuffers[slot].free();
+            indexBuffers[slot] = pool.allocate(Math.max(1, rows.length));
+        }
+        DeviceBuffer d = indexBuffers[slot];
+        synchronized (staging) {
+            for (int from = 0; from < rows.length; from += STAGING_FLOATS) {
+                int len = Math.min(STAGING_FLOATS, rows.length - from);
+                stagingInts.put(0, rows, from, len);
+                check(cuMemcpyHtoDAsync(d.pointer(from), staging, (long) len * Integer.BYTES, stream), "cuMemcpyHtoDAsync (gatherRows indices)");
+                syncStream();
+            }
+        }
+        indexKeys[slot] = rows;
+        indexSnapshots[slot] = rows.clone();
+        return d;
+    }
+
+    @Override
+    public void copyIntoColumns(Tensor src, Tensor dst, int col0) {
+        String op = "copyIntoColumns";
+        DeviceBuffer ss = st(src, op), sd = st(dst, op);
+        if (src.rows() != dst.rows() || col0 < 0 || col0 + src.cols() > dst.cols())
+            throw new BackendException(op + ": src " + src.shape() + " does not fit dst " + dst.shape() + " at column " + col0);
+        if (ss == sd && overlaps(src, dst)) throw new BackendException(op + ": dst " + dst + " overlaps src " + src);
+        if (src.size() == 0) return;
+        launch("fl_copy_into_columns", src.size(), src.rows(), src.cols(), dst.cols(), col0, addr(ss, src), addr(sd, dst));
+    }
+
     @Override
     public void fill(Tensor t, float value) {
         DeviceBuffer d = st(t, "fill");
@@ -399,6 +468,7 @@ public final class CudaBackend implements Backend {
             JCublas2.cublasDestroy(cublas); // before its workspace goes
             partials.free();
             rngState.free();
+            for (DeviceBuffer ib : indexBuffers) if (ib != null) ib.free();
             cublasWorkspace.free();
             pool.close();
             cuMemFreeHost(staging);
