@@ -21,7 +21,8 @@ import picocli.CommandLine.Spec;
  *
  * <p>Exit codes: 0 success; 1 the training run diverged (non-finite loss); 2 a user mistake (bad option,
  * unknown model, missing data, unwritable file, checkpoint of another model), reported as ONE line on stderr;
- * 3 an internal error (one line; {@code --debug} prints the stack trace).
+ * 3 an internal error (one line; {@code --debug} prints the stack trace); 130 a training run stopped by Ctrl-C
+ * (after saving its checkpoint).
  */
 @Command(name = "fishleg", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         usageHelpWidth = 100,
@@ -32,11 +33,12 @@ import picocli.CommandLine.Spec;
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success", "  1  the training run diverged (non-finite loss)",
                 "  2  usage error or bad input (one line on stderr)", "  3  internal error (--debug shows the stack trace)",
+                "  130  training stopped by Ctrl-C after writing its metrics row and checkpoint",
                 "", "Environment: FISHLEG_BACKEND=cpu|cuda overrides --backend auto; FISHLEG_DATA=DIR is the data folder "
                 + "(default <repository>/data); JAVA_OPTS is passed to java by the ./fishleg launcher."})
 public final class Main implements Callable<Integer> {
 
-    public static final int EXIT_OK = 0, EXIT_DIVERGED = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3;
+    public static final int EXIT_OK = 0, EXIT_DIVERGED = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3, EXIT_INTERRUPTED = 130;
 
     @Spec CommandSpec spec;
 

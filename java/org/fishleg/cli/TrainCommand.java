@@ -22,6 +22,8 @@ import org.fishleg.train.Checkpoint;
 import org.fishleg.train.DeviceDataset;
 import org.fishleg.train.MetricsWriter;
 import org.fishleg.train.TrainResult;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.fishleg.train.Trainer;
 import org.fishleg.train.TrainerConfig;
 import org.fishleg.train.TrainingProgress;
@@ -329,25 +331,55 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
                         info(String.format(Locale.ROOT, "run: %d steps (%d per epoch), batch %d, seed %d%s",
                                 trainer.totalSteps(), trainer.stepsPerEpoch(), batch, seed,
                                 metricsPath != null ? ", metrics " + metricsPath : ""));
-                        TrainResult r = trainer.run(opt);
-                        if (plot != null) {
-                            new LossPlot().title(mc.label() + " / " + opt.name()).write(List.of(metricsPath), plot);
-                            info("plot: " + plot);
+                        // Ctrl-C (SIGINT/SIGTERM): finish the step in progress, write its metrics row and checkpoint,
+                        // then let the JVM exit (status 130 for SIGINT) once the summary below is printed.
+                        CountDownLatch finished = new CountDownLatch(1);
+                        Thread onSignal = new Thread(() -> {
+                            trainer.requestStop();
+                            try {
+                                finished.await(120, TimeUnit.SECONDS);
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                        }, "fishleg-stop");
+                        Runtime.getRuntime().addShutdownHook(onSignal);
+                        try {
+                            return report(trainer.run(opt), prog, mc, opt, metricsPath);
+                        } finally {
+                            finished.countDown();
+                            try {
+                                Runtime.getRuntime().removeShutdownHook(onSignal);
+                            } catch (IllegalStateException e) {
+                                // the JVM is already shutting down: the hook is running
+                            }
                         }
-                        if (r.diverged) {
-                            if (!(prog instanceof ProgressBar || prog instanceof ProgressLines) || quiet)
-                                err.println("fishleg train: " + r.message);
-                            return Main.EXIT_DIVERGED;
-                        }
-                        info(String.format(Locale.ROOT, "done: %d steps in %.1f s (%.1f s of it test evaluation; training "
-                                        + "%.1f ms/step, %.2f steps/s); train loss %.4f, test loss %.4f%s",
-                                r.steps, r.sessionSeconds, r.evalSeconds, r.msPerStep(), r.stepsPerSecond(),
-                                r.lastTrainLoss, r.lastTestLoss, metricsPath != null ? "; metrics " + metricsPath : ""));
-                        return Main.EXIT_OK;
                     }
                 }
             }
         }
+    }
+
+    /** Prints the outcome of a run and returns the exit code. */
+    private int report(TrainResult r, TrainingProgress prog, ModelChoice mc, Optimizer opt, Path metricsPath) {
+        if (r.interrupted) {
+            err.println("fishleg train: " + r.message);
+            err.flush();
+            return Main.EXIT_INTERRUPTED;
+        }
+        if (plot != null) {
+            new LossPlot().title(mc.label() + " / " + opt.name()).write(List.of(metricsPath), plot);
+            info("plot: " + plot);
+        }
+        if (r.diverged) {
+            if (!(prog instanceof ProgressBar || prog instanceof ProgressLines) || quiet)
+                err.println("fishleg train: " + r.message);
+            return Main.EXIT_DIVERGED;
+        }
+        info(String.format(Locale.ROOT, "done: %d steps in %.1f s (%.1f s of it test evaluation; training "
+                        + "%.1f ms/step, %.2f steps/s); train loss %.4f, test loss %.4f%s",
+                r.steps, r.sessionSeconds, r.evalSeconds, r.msPerStep(), r.stepsPerSecond(),
+                r.lastTrainLoss, r.lastTestLoss, metricsPath != null ? "; metrics " + metricsPath : ""));
+        return Main.EXIT_OK;
     }
 
     private void info(String line) {

@@ -13,13 +13,21 @@ public final class TrainResult {
     public final double lastTestLoss;
     /** True when a non-finite loss stopped the run. */
     public final boolean diverged;
-    /** One-line explanation when diverged, else null. */
+    /** One-line explanation when diverged or interrupted, else null. */
     public final String message;
+    /** True when {@link Trainer#requestStop} ended the run early (checkpointed like a normal end). */
+    public final boolean interrupted;
     /** Seconds of this session spent on test-set evaluations (part of {@link #sessionSeconds}). */
     public final double evalSeconds;
 
     TrainResult(long steps, long sessionSteps, double sessionSeconds, double lastTrainLoss, double lastTestLoss,
                 boolean diverged, String message, double evalSeconds) {
+        this(steps, sessionSteps, sessionSeconds, lastTrainLoss, lastTestLoss, diverged, message, evalSeconds, false);
+    }
+
+    TrainResult(long steps, long sessionSteps, double sessionSeconds, double lastTrainLoss, double lastTestLoss,
+                boolean diverged, String message, double evalSeconds, boolean interrupted) {
+        this.interrupted = interrupted;
         this.steps = steps;
         this.sessionSteps = sessionSteps;
         this.sessionSeconds = sessionSeconds;

@@ -129,6 +129,15 @@ public final class Trainer implements AutoCloseable {
      * Runs to {@link #totalSteps()}, continuing from {@link TrainerConfig#resume} when set. Does not close the
      * optimizer.
      */
+    private volatile boolean stopRequested;
+
+    /**
+     * Asks a running {@link #run} to stop after the step in progress: it writes the metrics row and, with a
+     * checkpoint folder, the checkpoint of that step (as at the end of a run), then returns a result with
+     * {@link TrainResult#interrupted} set. Safe to call from another thread (e.g. a Ctrl-C hook).
+     */
+    public void requestStop() { stopRequested = true; }
+
     public TrainResult run(Optimizer opt) {
         long step = 0;
         double wallOffset = 0;
@@ -172,8 +181,9 @@ public final class Trainer implements AutoCloseable {
                 accCount++;
                 step++;
                 progress.stepped(step);
-                boolean last = step == total;
-                boolean evalNow = test != null && (last || (b.endsEpoch && cfg.evalEveryEpochs > 0
+                boolean stop = stopRequested && step < total;
+                boolean last = step == total || stop;
+                boolean evalNow = test != null && !stop && (last || (b.endsEpoch && cfg.evalEveryEpochs > 0
                         && batches.epoch() % cfg.evalEveryEpochs == 0));
                 boolean logNow = last || evalNow || b.endsEpoch || step % cfg.logEvery == 0;
                 if (logNow) {
@@ -206,6 +216,16 @@ public final class Trainer implements AutoCloseable {
                     if (nonFiniteParams() > 0)
                         return diverged("parameters became non-finite", step, lastLogStep, Double.NaN, sessionStart, t0, lastTest);
                     saveCheckpoint(opt, step, wall(wallOffset, t0), sum, accCount);
+                }
+                if (stop) {
+                    backend.synchronize();
+                    double secs = (System.nanoTime() - t0) / 1e9;
+                    progress.finished(step);
+                    String msg = "interrupted at step " + step + " of " + total
+                            + (cfg.checkpointDir != null ? "; checkpoint saved to " + lastCheckpointPath
+                               + " (continue with --resume " + lastCheckpointPath + ")" : "; no --checkpoint-dir, nothing saved")
+                            + (cfg.metrics != null ? "; metrics " + cfg.metrics : "");
+                    return new TrainResult(step, step - sessionStart, secs, lastTrain, lastTest, false, msg, evalNanos / 1e9, true);
                 }
             }
             if (resumed && step == sessionStart) progress.message("nothing to do: the checkpoint is at step " + step

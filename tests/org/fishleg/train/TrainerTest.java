@@ -178,6 +178,42 @@ class TrainerTest {
         }
     }
 
+    /**
+     * A stop requested mid-run (as Ctrl-C does) ends after the step in progress with its metrics row and
+     * checkpoint written; resuming from that checkpoint gives the uninterrupted run exactly.
+     */
+    @ParameterizedTest(autoCloseArguments = false) // the backends are shared: JUnit must not close them
+    @MethodSource("org.fishleg.backend.TestBackends#arguments")
+    void requestedStopCheckpointsAndResumesExactly(Backend b) throws IOException {
+        Path d = tmp.resolve("stop");
+        float[] straight = run(b, "fishleg", 23, d.resolve("straight.csv"), null, 0, null);
+        Path ck = d.resolve("ck");
+        TrainerConfig cfg = TrainerConfig.builder().batchSize(20).steps(23).logEvery(4).seed(9).metrics(d.resolve("stopped.csv"))
+                .checkpointDir(ck).build();
+        try (DeviceDataset train = DeviceDataset.upload(b, data("train", 100, 1));
+             DeviceDataset test = DeviceDataset.upload(b, data("test", 30, 2));
+             Mlp m = new Mlp(b, SPEC, Likelihood.bernoulli())) {
+            m.init(9);
+            Trainer[] self = new Trainer[1];
+            TrainingProgress p = new TrainingProgress() {
+                @Override public void stepped(long step) { if (step == 10) self[0].requestStop(); }
+            };
+            try (Trainer t = new Trainer(m, train, test, cfg, p); Optimizer o = optimizer("fishleg", m, t)) {
+                self[0] = t;
+                TrainResult r = t.run(o);
+                assertTrue(r.interrupted, "interrupted");
+                assertFalse(r.diverged);
+                assertEquals(10, r.steps);
+                assertTrue(r.message.contains("interrupted at step 10") && r.message.contains("checkpoint saved"), r.message);
+            }
+        }
+        assertEquals(10, Checkpoint.read(ck.resolve(Checkpoint.LATEST)).step);
+        List<String[]> rows = csv(d.resolve("stopped.csv"));
+        assertEquals("10", rows.get(rows.size() - 1)[0], "the last metrics row is the stop step");
+        float[] resumed = run(b, "fishleg", 23, d.resolve("stopped.csv"), null, 0, ck.resolve(Checkpoint.LATEST));
+        assertArrayEquals(straight, resumed, "resumed after a requested stop differs from the uninterrupted run");
+    }
+
     @ParameterizedTest(autoCloseArguments = false) // the backends are shared: JUnit must not close them
     @MethodSource("org.fishleg.backend.TestBackends#arguments")
     void resumeRejectsCheckpointOfAnotherModel(Backend b) {
