@@ -102,6 +102,19 @@ public interface Backend extends AutoCloseable {
      */
     void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c);
 
+    /** Which triangle of a square factor may be non-zero, for products that can skip the zeros. */
+    enum Triangle { FULL, UPPER, LOWER }
+
+    /**
+     * p = l^T l for a square l, written in full (p is symmetric). {@code shape} promises that l is
+     * upper or lower triangular (the other triangle zero), which a backend may exploit; FULL promises
+     * nothing. p must not overlap l. Default: one GEMM; the CPU backend computes one triangle with
+     * blocked products that skip l's zero blocks (1/2 of the GEMM's work, 1/6 for a triangular l).
+     */
+    default void gram(Tensor l, Triangle shape, Tensor p) {
+        gemm(true, false, 1f, l, l, 0f, p);
+    }
+
     // ------------------------------------------------------------------ elementwise
 
     /** y = alpha * x + beta * y (same size). beta == 0 ignores y's previous contents. */

@@ -180,6 +180,39 @@ class BackendOpsTest {
     }
 
     @ParameterizedTest @MethodSource("org.fishleg.backend.TestBackends#arguments")
+    void gramOfFullAndTriangularFactors(Backend b) {
+        try (Scope s = new Scope(b)) {
+            Random r = new Random(23);
+            for (int n : new int[] {1, 7, 100, 193, 300}) {
+                for (Backend.Triangle t : Backend.Triangle.values()) {
+                    float[] l = rnd(r, n * n);
+                    for (int i = 0; i < n; i++)
+                        for (int j = 0; j < n; j++)
+                            if ((t == Backend.Triangle.UPPER && j < i) || (t == Backend.Triangle.LOWER && j > i)) l[i * n + j] = 0f;
+                    // a view at an offset inside a larger buffer, as FishLeg's factors are
+                    float[] big = new float[n * n + 5];
+                    System.arraycopy(l, 0, big, 5, n * n);
+                    Tensor lt = s.up(big, 1, big.length).view(5, n, n);
+                    Tensor p = s.poison(n, n);
+                    b.gram(lt, t, p);
+                    float[] got = b.download(p);
+                    double maxErr = 0, scale = 1e-6;
+                    for (int i = 0; i < n; i++)
+                        for (int j = 0; j < n; j++) {
+                            double v = 0;
+                            for (int k = 0; k < n; k++) v += (double) l[k * n + i] * l[k * n + j];
+                            scale = Math.max(scale, Math.abs(v));
+                            maxErr = Math.max(maxErr, Math.abs(got[i * n + j] - v));
+                            assertEquals(got[i * n + j], got[j * n + i], 0f, "gram must be exactly symmetric at " + i + "," + j);
+                        }
+                    assertTrue(maxErr <= 1e-6 * Math.sqrt(n) * scale * 4, "gram " + t + " n=" + n + ": max error " + maxErr + " (scale " + scale + ")");
+                }
+            }
+            assertThrows(BackendException.class, () -> b.gram(s.poison(3, 4), Backend.Triangle.FULL, s.poison(4, 4)));
+        }
+    }
+
+    @ParameterizedTest @MethodSource("org.fishleg.backend.TestBackends#arguments")
     void gatherRowsAndCopyIntoColumns(Backend b) {
         try (Scope s = new Scope(b)) {
             Random r = new Random(21);

@@ -133,9 +133,10 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
 
     /** P = L^T L, S = R^T R for every layer. */
     private void refreshPS() {
+        boolean tri = cfg.factor == FishLegConfig.Factor.TRIANGULAR;
         for (int l = 0; l < layers; l++) {
-            b.gemm(true, false, 1f, L[l], L[l], 0f, P[l]);
-            b.gemm(true, false, 1f, R[l], R[l], 0f, S[l]);
+            b.gram(L[l], tri ? Backend.Triangle.UPPER : Backend.Triangle.FULL, P[l]);
+            b.gram(R[l], tri ? Backend.Triangle.LOWER : Backend.Triangle.FULL, S[l]);
         }
     }
 
