@@ -105,4 +105,25 @@ public final class Checks {
                     throw new BackendException(b.append(" must not overlap").toString());
                 }
     }
+
+    /** row is 1 x m.cols and does not overlap m (addRowVector). */
+    public static void rowVector(String op, Tensor m, Tensor.Storage sm, Tensor row, Tensor.Storage sr) {
+        if (row.rows() != 1 || row.cols() != m.cols())
+            throw new BackendException(op + ": row must be 1x" + m.cols() + " for m " + m.shape() + " but is " + row.shape());
+        if (sm == sr && overlaps(m, row))
+            throw new BackendException(op + ": row " + row + " overlaps m " + m);
+    }
+
+    /** out is 1 x m.cols and does not overlap m, except as m itself when m is one row (columnSums). */
+    public static void columnSumsOut(String op, Tensor m, Tensor.Storage sm, Tensor out, Tensor.Storage so) {
+        if (out.rows() != 1 || out.cols() != m.cols())
+            throw new BackendException(op + ": out must be 1x" + m.cols() + " for m " + m.shape() + " but is " + out.shape());
+        if (so == sm && overlaps(m, out) && !(m.rows() == 1 && m.offset() == out.offset()))
+            throw new BackendException(op + ": out " + out + " overlaps m " + m);
+    }
+
+    /** Every tensor is a 1x1 device scalar. */
+    public static void scalars(String op, String[] names, Tensor... ts) {
+        for (int i = 0; i < ts.length; i++) scalar(op, names[i], ts[i]);
+    }
 }

@@ -472,10 +472,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void addRowVector(Tensor m, Tensor row) {
         CpuStorage sm = st(m, "addRowVector"), sr = st(row, "addRowVector");
-        if (row.rows() != 1 || row.cols() != m.cols())
-            throw new BackendException("addRowVector: row must be 1x" + m.cols() + " for m " + m.shape() + " but is " + row.shape());
-        if (sm == sr && overlaps(m, row))
-            throw new BackendException("addRowVector: row " + row + " overlaps m " + m);
+        rowVector("addRowVector", m, sm, row, sr);
         FloatBuffer mb = buf(sm), rb = buf(sr);
         int mo = off(m), ro = off(row), cols = m.cols();
         forRows(m.rows(), cols, (r0, r1) -> {
@@ -490,10 +487,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void columnSums(float alpha, Tensor m, float beta, Tensor out) {
         CpuStorage sm = st(m, "columnSums"), so = st(out, "columnSums");
-        if (out.rows() != 1 || out.cols() != m.cols())
-            throw new BackendException("columnSums: out must be 1x" + m.cols() + " for m " + m.shape() + " but is " + out.shape());
-        if (so == sm && overlaps(m, out) && !(m.rows() == 1 && m.offset() == out.offset()))
-            throw new BackendException("columnSums: out " + out + " overlaps m " + m);
+        columnSumsOut("columnSums", m, sm, out, so);
         FloatBuffer mb = buf(sm), ob = buf(so);
         int mo = off(m), oo = off(out), rows = m.rows(), cols = m.cols();
         Range body = (c0, c1) -> columnSumsLoop(alpha, mb, mo, rows, cols, beta, ob, oo, c0, c1);
@@ -756,9 +750,7 @@ public final class CpuBackend implements Backend {
     public void scalarMulAdd(float alpha, Tensor a, Tensor b, float beta, Tensor out) {
         String op = "scalarMulAdd";
         CpuStorage sa = st(a, op), sb = st(b, op), so = st(out, op);
-        scalar(op, "a", a);
-        scalar(op, "b", b);
-        scalar(op, "out", out);
+        scalars(op, new String[] {"a", "b", "out"}, a, b, out);
         double av = buf(sa).get(off(a)), bv = buf(sb).get(off(b));
         double v = av * bv * alpha;
         if (beta != 0f) v += (double) beta * buf(so).get(off(out));

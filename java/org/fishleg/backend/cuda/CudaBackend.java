@@ -529,10 +529,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void addRowVector(Tensor m, Tensor row) {
         DeviceBuffer sm = st(m, "addRowVector"), sr = st(row, "addRowVector");
-        if (row.rows() != 1 || row.cols() != m.cols())
-            throw new BackendException("addRowVector: row must be 1x" + m.cols() + " for m " + m.shape() + " but is " + row.shape());
-        if (sm == sr && overlaps(m, row))
-            throw new BackendException("addRowVector: row " + row + " overlaps m " + m);
+        rowVector("addRowVector", m, sm, row, sr);
         if (m.size() == 0) return;
         launch("fl_add_row_vector", m.size(), m.rows(), m.cols(), addr(sm, m), addr(sr, row));
     }
@@ -540,10 +537,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void columnSums(float alpha, Tensor m, float beta, Tensor out) {
         DeviceBuffer sm = st(m, "columnSums"), so = st(out, "columnSums");
-        if (out.rows() != 1 || out.cols() != m.cols())
-            throw new BackendException("columnSums: out must be 1x" + m.cols() + " for m " + m.shape() + " but is " + out.shape());
-        if (so == sm && overlaps(m, out) && !(m.rows() == 1 && m.offset() == out.offset()))
-            throw new BackendException("columnSums: out " + out + " overlaps m " + m);
+        columnSumsOut("columnSums", m, sm, out, so);
         if (m.cols() == 0) return;
         kernels.launch2d("fl_column_sums", (m.cols() + 31) / 32, 1, 32, 8, stream,
                 m.rows(), m.cols(), alpha, addr(sm, m), beta, addr(so, out));
@@ -642,9 +636,7 @@ public final class CudaBackend implements Backend {
     public void scalarMulAdd(float alpha, Tensor a, Tensor b, float beta, Tensor out) {
         String op = "scalarMulAdd";
         DeviceBuffer sa = st(a, op), sb = st(b, op), so = st(out, op);
-        scalar(op, "a", a);
-        scalar(op, "b", b);
-        scalar(op, "out", out);
+        scalars(op, new String[] {"a", "b", "out"}, a, b, out);
         kernels.launch("fl_scalar_mul_add", 1, 32, stream, alpha, addr(sa, a), addr(sb, b), beta, addr(so, out));
     }
 
