@@ -172,7 +172,7 @@ run_bundle() {
   "$java" -Djava.io.tmpdir="$tmp" -cp "$cp" org.fishleg.cli.Main info 2>&1 || echo "(info command failed or not available)"
 
   say "GPU suite (FISHLEG_REQUIRE_GPU=$FISHLEG_REQUIRE_GPU)"
-  local select=(--include-classname '^org\.fishleg\.backend\..*Tests?$' --include-classname '^.*(Cuda|Gpu).*Tests?$')
+  local select=(--include-classname '^org\.fishleg\.backend\..*Tests?$' --include-classname '^.*(Cuda|Gpu|StepGraphs).*Tests?$')
   [ "${GPU_CHECK_TESTS:-}" = all ] && select=()
   ( cd "$dir" && "$java" -Xmx8g -Djava.io.tmpdir="$tmp" -jar "$dir"/junit/junit-platform-console-standalone-*.jar \
       execute --disable-banner --details=tree --disable-ansi-colors \

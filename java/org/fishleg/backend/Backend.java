@@ -228,6 +228,36 @@ public interface Backend extends AutoCloseable {
     void adamStep(Tensor p, Tensor g, Tensor m, Tensor v, float lr, float b1, float b2, float eps,
                   float l2, float decoupledWd, float bc1, float bc2);
 
+    // ------------------------------------------------------------------ graphs
+
+    /**
+     * A recorded sequence of this backend's operations that can be queued again as a whole (CUDA: one
+     * cuGraphLaunch instead of one launch per kernel). A replay repeats the recorded operations with the
+     * arguments they were recorded with, on the same tensors; random fills draw fresh numbers.
+     */
+    interface Graph extends AutoCloseable {
+        /** Queues one replay (asynchronous like any operation). */
+        void launch();
+
+        @Override
+        void close();
+    }
+
+    /** Whether {@link #captureGraph} is available and worth using here (CUDA: yes; CPU: no). */
+    default boolean supportsGraphs() { return false; }
+
+    /**
+     * Records what {@code work} queues on this backend into a {@link Graph} WITHOUT executing it (launch
+     * the graph to run it). While recording, operations that allocate, copy to or from the host, wait, or
+     * reset the random stream ({@link #zeros}, {@link #upload}, {@link #download}, {@link #readScalar},
+     * {@link #synchronize}, {@link #gatherRows}, {@link #setSeed}, {@link #setRngState}, {@link #rngOffset},
+     * closing a tensor) throw {@link BackendException}; the capture is then abandoned and nothing has run.
+     * Tensors used inside must stay open while the graph lives.
+     */
+    default Graph captureGraph(Runnable work) {
+        throw new BackendException(name() + ": graph capture is not supported by this backend");
+    }
+
     // ------------------------------------------------------------------ random numbers
 
     /** Restarts the Philox stream: key = seed, offset = 0. */

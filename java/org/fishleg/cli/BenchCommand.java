@@ -18,6 +18,7 @@ import org.fishleg.optim.Optimizer;
 import org.fishleg.optim.Optimizers;
 import org.fishleg.optim.fishleg.FishLegConfig;
 import org.fishleg.train.DeviceAuxSource;
+import org.fishleg.train.StepGraphs;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -89,6 +90,12 @@ final class BenchCommand implements Callable<Integer>, Main.Streams {
         @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "Seed. Default: ${DEFAULT-VALUE}.")
         long seed;
 
+        @Option(names = "--graphs", paramLabel = "WHEN", defaultValue = "both",
+                description = "both | on | off: on a backend with graphs (CUDA), time each configuration operation by operation "
+                        + "(mode eager), with its repeating steps replayed as captured graphs (mode graph, as training runs them), "
+                        + "or both. Backends without graphs time eager only. Default: ${DEFAULT-VALUE}.")
+        String graphs;
+
         @Override
         public Integer call() {
             ModelChoice mc = ModelChoice.parse(model, likelihood);
@@ -111,6 +118,9 @@ final class BenchCommand implements Callable<Integer>, Main.Streams {
             if (!(seconds > 0)) throw new UserException("--seconds must be > 0, got " + seconds);
             if (warmup < 0) throw new UserException("--warmup-steps must be >= 0, got " + warmup);
             if (block < 1) throw new UserException("--block-steps must be >= 1, got " + block);
+            String gm = graphs.trim().toLowerCase(Locale.ROOT);
+            if (!gm.equals("both") && !gm.equals("on") && !gm.equals("off"))
+                throw new UserException("--graphs must be both, on or off, got '" + graphs + "'");
             String choice;
             try {
                 choice = Backends.resolveChoice(backend);
@@ -129,18 +139,21 @@ final class BenchCommand implements Callable<Integer>, Main.Streams {
                         warmup, block, seconds);
                 String dev = be.description();
                 int dw = Math.max(6, dev.length());
-                String fmtH = "%-7s  %-" + dw + "s  %6s  %-22s  %10s  %9s  %11s  %9s  %12s%n";
-                out.printf(Locale.ROOT, fmtH, "backend", "device", "batch", "optimizer", "ms/step", "steps/s", "GFLOP/step", "GFLOP/s",
+                String fmtH = "%-7s  %-" + dw + "s  %6s  %-22s  %-5s  %10s  %9s  %11s  %9s  %12s%n";
+                List<Boolean> modes = new ArrayList<>();
+                if (!be.supportsGraphs() || !gm.equals("on")) modes.add(false);
+                if (be.supportsGraphs() && !gm.equals("off")) modes.add(true);
+                out.printf(Locale.ROOT, fmtH, "backend", "device", "batch", "optimizer", "mode", "ms/step", "steps/s", "GFLOP/step", "GFLOP/s",
                         "s/epoch(60k)");
                 for (int b : batchSizes) {
                     double rate = gemmRate(be, mc, b);
                     out.printf(Locale.ROOT, "backend GEMM rate on this model's layer shapes at batch %d (forward, backward, "
                             + "weight-gradient products, timed alone): %.1f GFLOP/s%n", b, rate / 1e9);
-                    for (String o : opts) {
-                        double[] r = time(be, mc, b, o);
+                    for (String o : opts) for (boolean useGraphs : modes) {
+                        double[] r = time(be, mc, b, o, useGraphs);
                         String gf = Double.isNaN(r[1]) ? "-" : String.format(Locale.ROOT, "%.3f", r[1] / 1e9);
                         String gfs = Double.isNaN(r[1]) ? "-" : String.format(Locale.ROOT, "%.1f", r[1] / 1e9 / (r[0] / 1e3));
-                        out.printf(Locale.ROOT, fmtH, be.name(), dev, b, o, String.format(Locale.ROOT, "%.3f", r[0]),
+                        out.printf(Locale.ROOT, fmtH, be.name(), dev, b, o, useGraphs ? "graph" : "eager", String.format(Locale.ROOT, "%.3f", r[0]),
                                 String.format(Locale.ROOT, "%.2f", 1000 / r[0]), gf, gfs,
                                 String.format(Locale.ROOT, "%.1f", r[0] / 1e3 * (60000 / b)));
                         out.flush();
@@ -199,7 +212,7 @@ final class BenchCommand implements Callable<Integer>, Main.Streams {
         }
 
         /** {median ms/step, flops/step or NaN}. */
-        private double[] time(Backend be, ModelChoice mc, int batch, String optName) {
+        private double[] time(Backend be, ModelChoice mc, int batch, String optName, boolean useGraphs) {
             int in = mc.spec.inputSize(), outW = mc.spec.outputSize();
             try (Mlp net = new Mlp(be, mc.spec, mc.likelihood);
                  Tensor x = be.zeros(batch, in);
@@ -220,17 +233,23 @@ final class BenchCommand implements Callable<Integer>, Main.Streams {
                     Optimizers.Options oo = new Optimizers.Options().modelName(mc.name);
                     int at = optName.indexOf('@');
                     if (at >= 0) oo.fishLeg(FishLegConfig.preset(optName.substring(at + 1)));
-                    try (Optimizer opt = Optimizers.create(at < 0 ? optName : optName.substring(0, at), net, oo, aux)) {
-                        for (int i = 0; i < warmup; i++) opt.step(net, x, y, loss);
+                    List<String> notices = new ArrayList<>();
+                    try (Optimizer opt = Optimizers.create(at < 0 ? optName : optName.substring(0, at), net, oo, aux);
+                         StepGraphs sg = new StepGraphs(be, useGraphs, notices::add)) {
+                        Runnable nothing = () -> { };
+                        for (int i = 0; i < warmup; i++) sg.step(opt, net, x, y, loss, nothing);
                         be.synchronize();
                         List<Double> perStep = new ArrayList<>();
                         long start = System.nanoTime();
                         while (perStep.size() < 3 || (System.nanoTime() - start) / 1e9 < seconds) {
                             long t = System.nanoTime();
-                            for (int i = 0; i < block; i++) opt.step(net, x, y, loss);
+                            for (int i = 0; i < block; i++) sg.step(opt, net, x, y, loss, nothing);
                             be.synchronize();
                             perStep.add((System.nanoTime() - t) / 1e6 / block);
                         }
+                        for (String n : notices) err.println("bench: " + optName + " at batch " + batch + ": " + n);
+                        if (useGraphs && sg.replayedSteps() == 0)
+                            err.println("bench: " + optName + " at batch " + batch + ": no step was replayed from a graph (" + sg.summary() + ")");
                         float last = be.readScalar(loss);
                         if (!Float.isFinite(last))
                             err.println("bench: warning: " + optName + " at batch " + batch + " reached a non-finite loss on random data");

@@ -138,6 +138,13 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
                     + "FISHLEG_BACKEND overrides auto. Default: ${DEFAULT-VALUE}.")
     String backend;
 
+    @Option(names = "--graphs", paramLabel = "on|off", defaultValue = "on",
+            description = "On a backend with graphs (CUDA): capture a step once and replay it as one graph launch whenever the "
+                    + "optimizer's next step queues the same work (FishLeg steps without an auxiliary update; momentum and SGD "
+                    + "always; Adam once its bias corrections settle). The results are those of step-by-step execution. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    String graphs;
+
     @Option(names = "--threads", paramLabel = "N",
             description = "CPU backend threads (sets -Dfishleg.cpu.threads before the backend starts; OpenBLAS uses the same count). Default: all processors.")
     Integer threads;
@@ -273,6 +280,9 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         if (checkpointEvery < 0) throw new UserException("--checkpoint-every must be >= 0, got " + checkpointEvery);
         if (printEvery < 1) throw new UserException("--print-every must be >= 1, got " + printEvery);
         if (threads != null) positive("--threads", threads);
+        String gm = graphs.trim().toLowerCase(Locale.ROOT);
+        if (!gm.equals("on") && !gm.equals("off")) throw new UserException("--graphs must be on or off, got '" + graphs + "'");
+        boolean useGraphs = gm.equals("on");
         if (length != null && length.epochs != null) positive("--epochs", length.epochs);
         if (length != null && length.steps != null && length.steps < 1) throw new UserException("--steps must be >= 1, got " + length.steps);
         checkHyperParameters();
@@ -316,7 +326,8 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
                 net.init(seed);
                 TrainerConfig.Builder tb = TrainerConfig.builder().batchSize(batch).seed(seed).logEvery(logEvery)
                         .evalEveryEpochs(evalEveryEpochs).evalBatchSize(evalBatchSize).metrics(metricsPath)
-                        .checkpointDir(checkpointDir).checkpointEvery(checkpointEvery).keepCheckpoints(keepCheckpoints).resume(resume);
+                        .checkpointDir(checkpointDir).checkpointEvery(checkpointEvery).keepCheckpoints(keepCheckpoints).resume(resume)
+                        .graphs(useGraphs);
                 if (length != null && length.steps != null) tb.steps(length.steps);
                 else tb.epochs(length != null && length.epochs != null ? length.epochs : 10);
                 TrainerConfig cfg = tb.build();
@@ -344,7 +355,9 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
                         }, "fishleg-stop");
                         Runtime.getRuntime().addShutdownHook(onSignal);
                         try {
-                            return report(trainer.run(opt), prog, mc, opt, metricsPath);
+                            int rc = report(trainer.run(opt), prog, mc, opt, metricsPath);
+                            if (be.supportsGraphs()) info(trainer.graphs().summary());
+                            return rc;
                         } finally {
                             finished.countDown();
                             try {

@@ -61,10 +61,17 @@ public class Adam extends FirstOrderOptimizer {
     public Tensor firstMoment() { return m; }
     public Tensor secondMoment() { return v; }
 
+    private float bc1(long t) { return (float) (1.0 - Math.pow(beta1, t)); }
+    private float bc2(long t) { return (float) (1.0 - Math.pow(beta2, t)); }
+
+    /** Learning rate and both bias corrections: they stop changing once beta^t is below float precision. */
+    @Override
+    protected Object updateKey(long t) { return java.util.List.of(lr, bc1(t), bc2(t)); }
+
     @Override
     protected void apply(Tensor p, Tensor g, long t) {
-        float bc1 = (float) (1.0 - Math.pow(beta1, t));
-        float bc2 = (float) (1.0 - Math.pow(beta2, t));
+        float bc1 = bc1(t);
+        float bc2 = bc2(t);
         float l2 = decoupled ? 0f : weightDecay;
         float dwd = decoupled ? weightDecay : 0f;
         backend.adamStep(p, g, m, v, lr, beta1, beta2, eps, l2, dwd, bc1, bc2);

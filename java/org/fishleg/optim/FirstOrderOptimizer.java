@@ -61,12 +61,34 @@ public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter {
 
     @Override
     public final void step(Mlp model, Tensor x, Tensor y, Tensor lossOut) {
+        enqueueStep(model, x, y, lossOut);
+        steps++;
+    }
+
+    /** Every step of a first-order optimizer is replayable while its {@link #updateKey update arguments} repeat. */
+    @Override
+    public final Object replayKey(int batch) {
+        return java.util.List.of(batch, updateKey(steps + 1));
+    }
+
+    @Override
+    public final void enqueueStep(Mlp model, Tensor x, Tensor y, Tensor lossOut) {
+        if (closed) throw new IllegalStateException(name() + " optimizer used after close()");
         if (model.paramCount() != size)
             throw new IllegalArgumentException(name() + " was built for " + size + " parameters, the model has " + model.paramCount());
         model.lossAndGradient(x, y, lossOut);
-        update(model.params(), model.grads());
+        apply(model.params(), model.grads(), steps + 1);
         model.projectParams();
     }
+
+    @Override
+    public final void stepQueued() { steps++; }
+
+    /**
+     * The host values {@link #apply} passes to the backend for update number {@code t} beyond the fixed
+     * hyper-parameters (equal keys = identical backend calls). Default: the learning rate.
+     */
+    protected Object updateKey(long t) { return lr; }
 
     /** One update of p (1 x n) from gradient g (1 x n); counts as a step. */
     public final void update(Tensor p, Tensor g) {

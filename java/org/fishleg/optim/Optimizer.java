@@ -19,6 +19,32 @@ public interface Optimizer extends AutoCloseable {
      */
     void step(Mlp model, Tensor x, Tensor y, Tensor lossOut);
 
+    // ---------------------------------------------------------------- graph replay
+
+    /**
+     * Names the backend work of the next step on a batch of {@code batch} rows: two steps with equal keys
+     * (on the same model and batch tensors) queue exactly the same backend operations with the same
+     * arguments, so the second may replay a {@link org.fishleg.backend.Backend.Graph} captured from the
+     * first. Null when the next step depends on values the host computes per step (a new auxiliary batch,
+     * bias corrections that still change) and must run through {@link #step}. Default: null (never replayed).
+     */
+    default Object replayKey(int batch) { return null; }
+
+    /**
+     * Queues the backend work of the next step exactly as {@link #step} would, but changes no host-side
+     * state (counters), allocates nothing and copies nothing to or from the host, so it can be captured
+     * into a graph. Only allowed when {@link #replayKey} is not null; follow it (or each replay of a
+     * graph captured from it) by {@link #stepQueued()}.
+     */
+    default void enqueueStep(Mlp model, Tensor x, Tensor y, Tensor lossOut) {
+        throw new UnsupportedOperationException(name() + " steps cannot be captured");
+    }
+
+    /** The host-side bookkeeping of one step whose work was queued by {@link #enqueueStep} or a replay of it. */
+    default void stepQueued() {
+        throw new UnsupportedOperationException(name() + " steps cannot be captured");
+    }
+
     /** Number of steps taken. */
     long stepCount();
 

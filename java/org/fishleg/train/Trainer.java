@@ -42,6 +42,8 @@ public final class Trainer implements AutoCloseable {
     private final Tensor loss, acc, evalAcc, evalTmp, check;
     private final List<Tensor> owned = new ArrayList<>();
     private Tensor snapshot; // parameters at the last finite metrics row (only with a checkpoint folder)
+    private final StepGraphs graphs;
+    private final Runnable accumulate;
 
     public Trainer(Mlp model, DeviceDataset train, DeviceDataset test, TrainerConfig cfg, TrainingProgress progress) {
         this.model = model;
@@ -64,6 +66,8 @@ public final class Trainer implements AutoCloseable {
         evalAcc = own(1, 1);
         evalTmp = own(1, 1);
         check = own(1, 1);
+        graphs = new StepGraphs(backend, cfg.graphs, this.progress::message);
+        accumulate = () -> backend.scalarMulAdd(1f, loss, model.one(), 1f, acc);
     }
 
     private void checkWidths(DeviceDataset d, String what) {
@@ -80,6 +84,9 @@ public final class Trainer implements AutoCloseable {
         owned.add(t);
         return t;
     }
+
+    /** How the steps ran: eagerly or as replays of captured graphs (CUDA). */
+    public StepGraphs graphs() { return graphs; }
 
     /** FishLeg's auxiliary batches: a second seeded sampler over the training inputs. */
     public AuxBatchSource auxSource() { return aux; }
@@ -176,8 +183,7 @@ public final class Trainer implements AutoCloseable {
                 IndexStream.Batch b = batches.takeBatch(cfg.batchSize);
                 backend.gatherRows(train.x(), b.permutation, b.start, xb);
                 if (yb != xb) backend.gatherRows(train.y(), b.permutation, b.start, yb);
-                opt.step(model, xb, yb, loss);
-                backend.scalarMulAdd(1f, loss, model.one(), 1f, acc);
+                graphs.step(opt, model, xb, yb, loss, accumulate);
                 accCount++;
                 step++;
                 progress.stepped(step);
@@ -363,6 +369,7 @@ public final class Trainer implements AutoCloseable {
 
     @Override
     public void close() {
+        graphs.close();
         for (Tensor t : owned) t.close();
         owned.clear();
     }

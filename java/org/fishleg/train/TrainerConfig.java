@@ -25,6 +25,8 @@ public final class TrainerConfig {
     public final Path resume;
     /** Also keep every checkpoint as step-N.ckpt beside the latest one. */
     public final boolean keepCheckpoints;
+    /** Replay captured graphs of repeating steps where the backend supports them (CUDA); see {@link StepGraphs}. */
+    public final boolean graphs;
 
     private TrainerConfig(Builder b) {
         batchSize = b.batchSize; epochs = b.epochs; steps = b.steps; logEvery = b.logEvery;
@@ -32,6 +34,7 @@ public final class TrainerConfig {
         seed = b.seed; metrics = b.metrics; checkpointDir = b.checkpointDir; checkpointEvery = b.checkpointEvery;
         resume = b.resume;
         keepCheckpoints = b.keepCheckpoints;
+        graphs = b.graphs;
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
         if (steps < 0) throw new IllegalArgumentException("steps must be >= 0, got " + steps);
         if (steps == 0 && epochs < 1) throw new IllegalArgumentException("epochs must be >= 1, got " + epochs);
@@ -50,13 +53,14 @@ public final class TrainerConfig {
         b.seed = seed; b.metrics = metrics; b.checkpointDir = checkpointDir; b.checkpointEvery = checkpointEvery;
         b.resume = resume;
         b.keepCheckpoints = keepCheckpoints;
+        b.graphs = graphs;
         return b;
     }
 
     public static final class Builder {
         private int batchSize = 100, epochs = 1, logEvery = 10, evalEveryEpochs = 1, evalBatchSize = 1000;
         private long steps = 0, seed = 1, checkpointEvery = 0;
-        private boolean evalAtStart = true, keepCheckpoints = false;
+        private boolean evalAtStart = true, keepCheckpoints = false, graphs = true;
         private Path metrics, checkpointDir, resume;
 
         public Builder batchSize(int v) { batchSize = v; return this; }
@@ -72,6 +76,7 @@ public final class TrainerConfig {
         public Builder checkpointEvery(long v) { checkpointEvery = v; return this; }
         public Builder resume(Path v) { resume = v; return this; }
         public Builder keepCheckpoints(boolean v) { keepCheckpoints = v; return this; }
+        public Builder graphs(boolean v) { graphs = v; return this; }
         public TrainerConfig build() { return new TrainerConfig(this); }
     }
 }

@@ -145,6 +145,8 @@ class MainTest {
             userError("CUDA is not usable here", "bench", "steps", "--backend", "cuda");
         }
         userError("--keep-checkpoints needs --checkpoint-dir", "train", "--keep-checkpoints");
+        userError("--graphs must be on or off", "train", "--graphs", "sometimes");
+        userError("--graphs must be both, on or off", "bench", "steps", "--graphs", "sometimes");
     }
 
     @Test
@@ -205,7 +207,7 @@ class MainTest {
         assertEquals(4, rows.size(), r.out);
         assertTrue(r.out.contains("ms/step") && r.out.contains("GFLOP/step") && r.out.contains("s/epoch"), r.out);
         assertTrue(r.out.contains("backend GEMM rate on this model's layer shapes at batch 4"), r.out);
-        assertTrue(rows.get(0).contains("momentum") && rows.get(0).matches(".*\\d+\\.\\d{3}\\s+\\d+\\.\\d+\\s+\\d+\\.\\d+\\s*$"), rows.get(0));
+        assertTrue(rows.get(0).contains("momentum") && rows.get(0).contains(" eager ") && rows.get(0).matches(".*\\d+\\.\\d{3}\\s+\\d+\\.\\d+\\s+\\d+\\.\\d+\\s*$"), rows.get(0));
     }
 
     static Path mnist() {

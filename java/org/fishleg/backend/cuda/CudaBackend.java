@@ -157,7 +157,7 @@ public final class CudaBackend implements Backend {
     public long deviceAllocations() { return pool.allocations(); }
 
     /** Frees the pool's cached blocks. */
-    public void trimCache() { bindThread(); pool.trim(); }
+    public void trimCache() { noCapture("trimCache"); bindThread(); pool.trim(); }
 
     // =================================================================================== CUDA graphs
 
@@ -168,7 +168,7 @@ public final class CudaBackend implements Backend {
      * stay open while the graph lives; operations that wait (download, readScalar, rngOffset,
      * upload, synchronize) fail during capture.
      */
-    public final class Graph implements AutoCloseable {
+    public final class Graph implements Backend.Graph {
         private final CUgraph graph;
         private final CUgraphExec exec;
         private boolean closed;
@@ -179,8 +179,10 @@ public final class CudaBackend implements Backend {
         }
 
         /** Queues one replay on the backend's stream (asynchronous). */
+        @Override
         public void launch() {
             if (closed) throw new BackendException("cuda: graph is closed");
+            noCapture("graph launch");
             bindThread();
             check(JCudaDriver.cuGraphLaunch(exec, stream), "cuGraphLaunch");
         }
@@ -195,18 +197,30 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** Captures what {@code work} queues on this backend (stream capture, relaxed mode) into a graph. */
+    @Override
+    public boolean supportsGraphs() { return true; }
+
+    /**
+     * Captures what {@code work} queues on this backend (stream capture, relaxed mode) into a graph;
+     * nothing runs until {@link Graph#launch}. Operations that would allocate, copy to or from the
+     * host or wait throw during capture (see {@link Backend#captureGraph}).
+     */
+    @Override
     public Graph captureGraph(Runnable work) {
         if (closed) throw new BackendException("captureGraph: cuda backend is closed");
+        noCapture("captureGraph");
         bindThread();
         CUgraph graph = new CUgraph();
         check(JCudaDriver.cuStreamBeginCapture(stream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_RELAXED), "cuStreamBeginCapture");
+        capturing = true;
         try {
             work.run();
         } catch (RuntimeException | Error e) {
+            capturing = false;
             if (JCudaDriver.cuStreamEndCapture(stream, graph) == CUresult.CUDA_SUCCESS) JCudaDriver.cuGraphDestroy(graph);
             throw e;
         }
+        capturing = false;
         check(JCudaDriver.cuStreamEndCapture(stream, graph), "cuStreamEndCapture");
         CUgraphExec exec = new CUgraphExec();
         int rc = JCudaDriver.cuGraphInstantiate(exec, graph, 0L);
@@ -226,7 +240,19 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    private void syncStream() { check(cuStreamSynchronize(stream), "cuStreamSynchronize"); }
+    private void syncStream() {
+        noCapture("stream synchronisation");
+        check(cuStreamSynchronize(stream), "cuStreamSynchronize");
+    }
+
+    /** True between cuStreamBeginCapture and cuStreamEndCapture of {@link #captureGraph}. */
+    private boolean capturing;
+
+    private void noCapture(String op) {
+        if (capturing)
+            throw new BackendException(op + ": not allowed while a CUDA graph is being captured (it would allocate, "
+                    + "copy to or from the host, or wait); do it before or after the capture");
+    }
 
     private static void check(int rc, String what) {
         if (rc != CUresult.CUDA_SUCCESS) throw new BackendException("cuda: " + what + " failed: " + CUresult.stringFor(rc));
@@ -269,6 +295,7 @@ public final class CudaBackend implements Backend {
         if (rows < 0 || cols < 0) throw new BackendException(op + ": negative shape " + rows + "x" + cols);
         long n = (long) rows * cols;
         if (n > Integer.MAX_VALUE - 8) throw new BackendException(op + ": " + rows + "x" + cols + " is too large");
+        noCapture(op);
         bindThread();
         DeviceBuffer d = pool.allocate(n);
         Tensor t = new Tensor(this, d, rows, cols);
@@ -289,6 +316,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void upload(float[] host, Tensor dst) {
         DeviceBuffer d = st(dst, "upload");
+        noCapture("upload");
         if (host == null) throw new BackendException("upload: null host array");
         if (host.length != dst.size())
             throw new BackendException("upload: host array of " + host.length + " floats does not match " + dst.shape());
@@ -308,6 +336,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void download(Tensor src, float[] dst) {
         DeviceBuffer d = st(src, "download");
+        noCapture("download");
         if (dst == null) throw new BackendException("download: null host array");
         if (dst.length < src.size())
             throw new BackendException("download: host array of " + dst.length + " floats is smaller than " + src.shape());
@@ -327,6 +356,7 @@ public final class CudaBackend implements Backend {
     @Override
     public float readScalar(Tensor scalar) {
         DeviceBuffer d = st(scalar, "readScalar");
+        noCapture("readScalar");
         if (scalar.size() < 1) throw new BackendException("readScalar: empty tensor " + scalar.shape());
         synchronized (staging) {
             check(cuMemcpyDtoHAsync(staging, d.pointer(scalar.offset()), Float.BYTES, stream), "cuMemcpyDtoHAsync (readScalar)");
@@ -343,6 +373,7 @@ public final class CudaBackend implements Backend {
         if (n == 0 || (ss == sd && src.offset() == dst.offset())) return;
         long bytes = (long) n * Float.BYTES;
         if (ss == sd && overlaps(src, dst)) { // memmove through a pooled temporary
+            noCapture("copy between overlapping ranges");
             DeviceBuffer tmp = pool.allocate(n);
             try {
                 check(cuMemcpyDtoDAsync(tmp.pointer(0), ss.pointer(src.offset()), bytes, stream), "cuMemcpyDtoDAsync (copy)");
@@ -372,6 +403,7 @@ public final class CudaBackend implements Backend {
                     + ") out of bounds for " + rows.length + " indices");
         if (ss == sd && overlaps(src, dst)) throw new BackendException(op + ": dst " + dst + " overlaps src " + src);
         if (dst.size() == 0) return;
+        noCapture(op);
         DeviceBuffer idx = deviceIndices(rows, start, dst.rows());
         launch("fl_gather_rows", dst.size(), dst.rows(), dst.cols(), src.rows(), addr(ss, src), idx.address(start), addr(sd, dst));
     }
@@ -427,6 +459,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void synchronize() {
         if (closed) return;
+        noCapture("synchronize");
         bindThread();
         syncStream();
     }
@@ -434,6 +467,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void release(Tensor owner) {
         if (owner == null) return;
+        noCapture("closing a tensor");
         DeviceBuffer d;
         synchronized (live) {
             d = live.remove(owner);
@@ -749,6 +783,7 @@ public final class CudaBackend implements Backend {
     @Override
     public long rngOffset() {
         if (closed) throw new BackendException("rngOffset: cuda backend is closed");
+        noCapture("rngOffset");
         bindThread();
         synchronized (staging) {
             check(cuMemcpyDtoHAsync(staging, rngState.pointer(0), 2L * Long.BYTES, stream), "cuMemcpyDtoHAsync (rngOffset)");
@@ -761,6 +796,7 @@ public final class CudaBackend implements Backend {
     public void setRngState(long seed, long offset) {
         if (offset < 0) throw new BackendException("setRngState: negative offset " + offset);
         if (closed) throw new BackendException("setRngState: cuda backend is closed");
+        noCapture("setRngState");
         bindThread();
         synchronized (staging) {
             stagingLongs.put(0, seed);

@@ -187,15 +187,43 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
 
     // ------------------------------------------------------------------ step
 
+    /** Whether step number {@code s} (0-based) updates lambda first. */
+    private boolean auxAt(long s) {
+        return cfg.auxLr > 0 && (s > 0 || cfg.auxAtStepZero) && (s % cfg.auxEvery == 0);
+    }
+
     @Override
     public void step(Mlp m, Tensor x, Tensor y, Tensor lossOut) {
+        queue(m, x, y, lossOut, auxAt(step));
+        step++;
+    }
+
+    /**
+     * Steps without an auxiliary update are replayable: their backend work depends only on the batch
+     * size (dense or low-rank path). Steps that update lambda draw a new auxiliary batch (host indices)
+     * and use Adam bias corrections of the auxiliary step count, so they run through {@link #step}.
+     */
+    @Override
+    public Object replayKey(int batch) {
+        return auxAt(step) ? null : java.util.List.of(batch, lowRankApplies(batch));
+    }
+
+    @Override
+    public void enqueueStep(Mlp m, Tensor x, Tensor y, Tensor lossOut) {
+        if (auxAt(step)) throw new IllegalStateException("fishleg step " + step + " updates lambda and cannot be captured");
+        queue(m, x, y, lossOut, false);
+    }
+
+    @Override
+    public void stepQueued() { step++; }
+
+    private void queue(Mlp m, Tensor x, Tensor y, Tensor lossOut, boolean auxNow) {
         if (m != model) throw new IllegalArgumentException("this FishLeg instance was built for another model");
         Tensor g = model.grads();
         model.lossAndGradient(x, y, lossOut, g);
         boolean lr = lowRankApplies(x.rows());
         if (!cfg.decoupledWeightDecay && cfg.weightDecay != 0f) b.axpy(cfg.weightDecay, model.params(), g);
         if (gbar != null) b.axpby(1f - cfg.beta, g, cfg.beta, gbar);
-        boolean auxNow = cfg.auxLr > 0 && (step > 0 || cfg.auxAtStepZero) && (step % cfg.auxEvery == 0);
 
         if (lr) {
             LowRank f = lowRank(x.rows());
@@ -233,7 +261,6 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
         }
         if (cfg.decoupledWeightDecay && cfg.weightDecay != 0f) b.scale(1f - cfg.lr * cfg.weightDecay, model.params());
         model.projectParams();
-        step++;
     }
 
     // ------------------------------------------------------------------ Q and the auxiliary loss (dense form)

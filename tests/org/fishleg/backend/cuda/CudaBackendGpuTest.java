@@ -85,6 +85,37 @@ class CudaBackendGpuTest {
     }
 
     @Test
+    void captureRejectsWhatAGraphCannotHoldAndLeavesTheBackendUsable() {
+        try (Tensor t = b.zeros(4, 4); Tensor src = b.zeros(8, 4)) {
+            b.fill(t, 2f);
+            String[] ops = {"zeros", "upload", "readScalar", "download", "synchronize", "gatherRows", "rngOffset"};
+            Runnable[] bad = {
+                () -> b.zeros(1, 1),
+                () -> b.upload(new float[16], t),
+                () -> b.readScalar(t),
+                () -> b.download(t),
+                () -> b.synchronize(),
+                () -> b.gatherRows(src, new int[] {0, 1, 2, 3}, 0, t),
+                () -> b.rngOffset(),
+            };
+            for (int i = 0; i < ops.length; i++) {
+                Runnable w = bad[i];
+                BackendException e = assertThrows(BackendException.class, () -> b.captureGraph(() -> { b.scale(3f, t); w.run(); }),
+                        ops[i]);
+                assertTrue(e.getMessage().startsWith(ops[i] + ": not allowed while a CUDA graph is being captured"), ops[i] + ": " + e.getMessage());
+            }
+            // nothing of the abandoned captures ran, and the stream works normally afterwards
+            for (float v : b.download(t)) assertEquals(2f, v);
+            try (CudaBackend.Graph g = b.captureGraph(() -> b.scale(3f, t))) {
+                for (float v : b.download(t)) assertEquals(2f, v, "capture runs nothing");
+                g.launch();
+                g.launch();
+            }
+            for (float v : b.download(t)) assertEquals(18f, v);
+        }
+    }
+
+    @Test
     void reductionsAreBitwiseReproducibleAndAccurate() {
         b.setSeed(7);
         try (Tensor x = b.zeros(1000, 1003); Tensor out1 = b.zeros(1, 1); Tensor out2 = b.zeros(1, 1)) {

@@ -1,0 +1,242 @@
+package org.fishleg.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.fishleg.backend.Backend;
+import org.fishleg.backend.BackendException;
+import org.fishleg.backend.TestBackends;
+import org.fishleg.backend.Tensor;
+import org.fishleg.backend.cpu.CpuBackend;
+import org.fishleg.nn.Likelihood;
+import org.fishleg.nn.Mlp;
+import org.fishleg.nn.MlpSpec;
+import org.fishleg.optim.Adam;
+import org.fishleg.optim.Optimizer;
+import org.fishleg.optim.OptimizerState;
+import org.fishleg.optim.Optimizers;
+import org.fishleg.optim.fishleg.FishLeg;
+import org.fishleg.optim.fishleg.FishLegConfig;
+import org.fishleg.testutil.RecordingBackend;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Training with captured step graphs gives the same result as operation-by-operation training. On the
+ * CPU, graphs are recorded and replayed by {@link RecordingBackend} (the CPU twin of CUDA stream capture):
+ * the results must be bit-identical, which fails when a replayed step would reuse a host value of the step
+ * it was captured from. On CUDA (when usable) real graphs are compared with graphs switched off.
+ */
+class StepGraphsTest {
+
+    /** One training setup: optimizer name, model, likelihood, batch size, steps. */
+    record Case(String optimizer, String spec, Likelihood likelihood, int batch, int steps, FishLegConfig fishLeg) {
+        @Override public String toString() { return optimizer + " " + spec + " " + likelihood + " B=" + batch; }
+    }
+
+    static FishLegConfig.Builder fl() {
+        return FishLegConfig.builder().auxBatchSize(16).auxEvery(3).lr(0.05f).auxLr(1e-3f);
+    }
+
+    static Stream<Case> cases() {
+        return Stream.of(
+                new Case("momentum", "12-6-12:linear", Likelihood.bernoulli(), 20, 30, null),
+                new Case("sgd", "12-6-12:linear", Likelihood.bernoulli(), 20, 30, null),
+                // bias corrections 1 - 0.9^t reach 1 in float32 after ~165 steps: replays start then
+                new Case("adam", "12-6-12:linear", Likelihood.bernoulli(), 20, 220, null),
+                new Case("fishleg", "12-6-12:linear", Likelihood.bernoulli(), 20, 30, fl().build()),
+                new Case("fishleg-g", "12-6-12:linear", Likelihood.bernoulli(), 20, 30, fl().build()),
+                // small batch, wide layer: the low-rank Q g path
+                new Case("fishleg-qg", "12-32-12:linear", Likelihood.bernoulli(), 4, 30, fl().build()),
+                new Case("fishleg", "12-8-12:linear", Likelihood.gaussianLearned(1f, 0.05f, 10f), 20, 30,
+                        fl().fisher(FishLegConfig.FisherProduct.SAMPLED_HESSIAN).build()));
+    }
+
+    static Stream<Arguments> cpuCases() { return cases().map(Arguments::of); }
+
+    /** Result of one run: final parameters, optimizer state, last train loss, graph counters. */
+    record Run(float[] params, OptimizerState state, double lastTrain, long replayed, long eager, long captures, long rngOffset) {}
+
+    static Run train(Backend b, Case c, boolean graphs, List<String> notices) {
+        TrainerConfig cfg = TrainerConfig.builder().batchSize(c.batch).steps(c.steps).logEvery(7).seed(5)
+                .evalAtStart(false).graphs(graphs).build();
+        TrainingProgress progress = new TrainingProgress() {
+            @Override public void message(String line) { notices.add(line); }
+        };
+        try (DeviceDataset train = DeviceDataset.upload(b, TrainerTest.data("train", 240, 1));
+             Mlp m = new Mlp(b, MlpSpec.parse(c.spec), c.likelihood)) {
+            m.init(9);
+            b.setSeed(3);
+            try (Trainer t = new Trainer(m, train, null, cfg, progress);
+                 Optimizer o = Optimizers.create(c.optimizer, m,
+                         new Optimizers.Options().lr(c.optimizer.startsWith("fishleg") ? null : 0.05f).fishLeg(c.fishLeg), t.auxSource())) {
+                if (c.optimizer.equals("fishleg-qg")) assertTrue(((FishLeg) o).lowRankApplies(c.batch), "case meant for the low-rank path");
+                TrainResult r = t.run(o);
+                assertFalse(r.diverged, r.message);
+                StepGraphs g = t.graphs();
+                return new Run(b.download(m.params()), o.state(), r.lastTrainLoss, g.replayedSteps(), g.eagerSteps(),
+                        g.captures(), b.rngOffset());
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("cpuCases")
+    void recordedGraphsReplayBitIdenticallyOnTheCpu(Case c) {
+        try (CpuBackend cpu = new CpuBackend()) {
+            List<String> notes = new ArrayList<>();
+            Run eager = train(cpu, c, true, notes); // the CPU backend has no graphs: all eager
+            assertEquals(0, eager.replayed);
+            Backend rec = RecordingBackend.wrap(cpu);
+            Run graphed = train(rec, c, true, notes);
+            assertEquals(List.of(), notes, "no capture may fail");
+            assertTrue(graphed.replayed > 0, "some steps must be replays");
+            assertEquals(c.steps, graphed.replayed + graphed.eager);
+            if (c.optimizer.equals("adam")) // float32 bias corrections repeat a few times before they settle at 1
+                assertTrue(graphed.captures >= 1 && graphed.captures <= 12, "captures " + graphed.captures);
+            else
+                assertTrue(graphed.captures == 1, "one graph per step kind, got " + graphed.captures);
+            if (c.optimizer.startsWith("fishleg")) // every third step updates lambda and runs eagerly
+                assertTrue(graphed.eager >= c.steps / 3, "aux steps are eager: " + graphed.eager);
+            assertTrue(RecordingBackend.of(rec).replayedCalls() > 0);
+            assertArrayEquals(eager.params, graphed.params, "parameters");
+            assertEquals(eager.lastTrain, graphed.lastTrain, "train loss");
+            assertEquals(eager.rngOffset, graphed.rngOffset, "random stream position");
+            assertEquals(eager.state.numbers(), graphed.state.numbers(), "optimizer counters");
+            for (String k : eager.state.arrays().keySet())
+                assertArrayEquals(eager.state.array(k), graphed.state.array(k), "optimizer array " + k);
+        }
+    }
+
+    @Test
+    void cudaGraphsMatchOperationByOperationTraining() {
+        Assumptions.assumeTrue(TestBackends.cudaAvailable(), () -> "GPU suite skipped: " + TestBackends.cudaSkipReason());
+        Backend cuda = TestBackends.list().stream().filter(b -> b.name().equals("cuda")).findFirst().orElseThrow();
+        cases().forEach(c -> {
+            List<String> notes = new ArrayList<>();
+            Run eager = train(cuda, c, false, notes);
+            Run graphed = train(cuda, c, true, notes);
+            assertEquals(List.of(), notes, c + ": no capture may fail");
+            assertEquals(0, eager.replayed, c.toString());
+            assertTrue(graphed.replayed > 0, c + ": some steps must be replays");
+            assertEquals(eager.rngOffset, graphed.rngOffset, c + ": random stream position");
+            // the same kernels in the same order; cuBLAS may pick other GEMM kernels under capture, so not bitwise
+            for (int i = 0; i < eager.params.length; i++)
+                assertEquals(eager.params[i], graphed.params[i], 1e-5f * Math.max(1f, Math.abs(eager.params[i])), c + ": parameter " + i);
+        });
+    }
+
+    // ---------------------------------------------------------------- the harness catches what it must
+
+    /** An optimizer that lies: claims every Adam step is the same, though its bias corrections change. */
+    static final class LyingAdam implements Optimizer {
+        final Adam inner;
+        LyingAdam(Adam inner) { this.inner = inner; }
+        @Override public String name() { return inner.name(); }
+        @Override public void step(Mlp m, Tensor x, Tensor y, Tensor l) { inner.step(m, x, y, l); }
+        @Override public Object replayKey(int batch) { return "always the same"; }
+        @Override public void enqueueStep(Mlp m, Tensor x, Tensor y, Tensor l) { inner.enqueueStep(m, x, y, l); }
+        @Override public void stepQueued() { inner.stepQueued(); }
+        @Override public long stepCount() { return inner.stepCount(); }
+        @Override public OptimizerState state() { return inner.state(); }
+        @Override public void loadState(OptimizerState s) { inner.loadState(s); }
+        @Override public String describe() { return inner.describe(); }
+        @Override public void close() { inner.close(); }
+    }
+
+    static float[] trainWith(Backend b, java.util.function.Function<Mlp, Optimizer> make, List<String> notes) {
+        TrainerConfig cfg = TrainerConfig.builder().batchSize(20).steps(12).logEvery(4).seed(5).evalAtStart(false).build();
+        TrainingProgress progress = new TrainingProgress() {
+            @Override public void message(String line) { notes.add(line); }
+        };
+        try (DeviceDataset train = DeviceDataset.upload(b, TrainerTest.data("train", 240, 1));
+             Mlp m = new Mlp(b, MlpSpec.parse("12-6-12:linear"), Likelihood.bernoulli())) {
+            m.init(9);
+            try (Trainer t = new Trainer(m, train, null, cfg, progress); Optimizer o = make.apply(m)) {
+                assertFalse(t.run(o).diverged);
+                return b.download(m.params());
+            }
+        }
+    }
+
+    @Test
+    void aReplayKeyThatHidesAChangingHostValueIsCaught() {
+        try (CpuBackend cpu = new CpuBackend()) {
+            List<String> notes = new ArrayList<>();
+            java.util.function.Function<Mlp, Optimizer> lying =
+                    m -> new LyingAdam(new Adam(m, 0.05f, 0.9f, 0.9f, 1e-4f, 0f));
+            float[] eager = trainWith(cpu, lying, notes);
+            float[] graphed = trainWith(RecordingBackend.wrap(cpu), lying, notes);
+            assertFalse(java.util.Arrays.equals(eager, graphed), "frozen bias corrections must change the result");
+        }
+    }
+
+    /** Reads a scalar to the host inside its step: capture must fail cleanly and training go on eagerly. */
+    static final class HostReadingSgd implements Optimizer {
+        final Optimizer inner;
+        final Tensor probe;
+        HostReadingSgd(Mlp m) {
+            inner = Optimizers.create("sgd", m, new Optimizers.Options().lr(0.05f), null);
+            probe = m.backend().zeros(1, 1);
+        }
+        @Override public String name() { return "host-reading-sgd"; }
+        @Override public void step(Mlp m, Tensor x, Tensor y, Tensor l) { inner.step(m, x, y, l); }
+        @Override public Object replayKey(int batch) { return inner.replayKey(batch); }
+        @Override public void enqueueStep(Mlp m, Tensor x, Tensor y, Tensor l) {
+            inner.enqueueStep(m, x, y, l);
+            m.backend().readScalar(probe);
+        }
+        @Override public void stepQueued() { inner.stepQueued(); }
+        @Override public long stepCount() { return inner.stepCount(); }
+        @Override public OptimizerState state() { return inner.state(); }
+        @Override public void loadState(OptimizerState s) { inner.loadState(s); }
+        @Override public String describe() { return "sgd reading a scalar mid-step"; }
+        @Override public void close() { probe.close(); inner.close(); }
+    }
+
+    @Test
+    void aStepThatCannotBeCapturedFallsBackWithOneNotice() {
+        try (CpuBackend cpu = new CpuBackend()) {
+            List<String> notes = new ArrayList<>();
+            float[] eager = trainWith(cpu, m -> Optimizers.create("sgd", m, new Optimizers.Options().lr(0.05f), null), notes);
+            float[] graphed = trainWith(RecordingBackend.wrap(cpu), HostReadingSgd::new, notes);
+            assertEquals(1, notes.size(), "one notice: " + notes);
+            assertTrue(notes.get(0).contains("graph capture of the host-reading-sgd step failed")
+                    && notes.get(0).contains("readScalar"), notes.get(0));
+            assertArrayEquals(eager, graphed, "the failed capture ran nothing and the step ran eagerly");
+        }
+    }
+
+    @Test
+    void captureRejectsAllocationAndHostCopies() {
+        try (CpuBackend cpu = new CpuBackend()) {
+            Backend rec = RecordingBackend.wrap(cpu);
+            try (Tensor t = rec.zeros(2, 2)) {
+                BackendException e = org.junit.jupiter.api.Assertions.assertThrows(BackendException.class,
+                        () -> rec.captureGraph(() -> rec.zeros(1, 1)));
+                assertTrue(e.getMessage().startsWith("zeros: not allowed"), e.getMessage());
+                e = org.junit.jupiter.api.Assertions.assertThrows(BackendException.class,
+                        () -> rec.captureGraph(() -> rec.upload(new float[4], t)));
+                assertTrue(e.getMessage().startsWith("upload: not allowed"), e.getMessage());
+                // after a failed capture the backend works normally
+                rec.fill(t, 2f);
+                assertArrayEquals(new float[] {2, 2, 2, 2}, rec.download(t));
+                Backend.Graph g = rec.captureGraph(() -> rec.scale(3f, t));
+                assertNotNull(g);
+                assertArrayEquals(new float[] {2, 2, 2, 2}, rec.download(t), "capture runs nothing");
+                g.launch();
+                g.launch();
+                assertArrayEquals(new float[] {18, 18, 18, 18}, rec.download(t));
+            }
+        }
+    }
+}
