@@ -30,3 +30,23 @@ extern "C" __global__ void fl_adam_step(int n, float* p, const float* g, float* 
         p[i] = pi - lr * ((mi * ib1) / (sqrtf(vi * ib2) + eps) + dwd * pi);
     }
 }
+
+// fl_adam_step with the step number t read from device memory (t[0], a whole number >= 1 stored as
+// float): bc = (float) (1 - b^t) in double, as the host computes it for fl_adam_step, so a captured
+// graph that also advances t keeps the bias corrections right on every replay.
+extern "C" __global__ void fl_adam_step_at(int n, float* p, const float* g, float* m, float* v, float lr, float b1,
+                                           float b2, float eps, float l2, float dwd, const float* t) {
+    const double tt = (double) t[0];
+    const float ib1 = 1.0f / (float) (1.0 - pow((double) b1, tt));
+    const float ib2 = 1.0f / (float) (1.0 - pow((double) b2, tt));
+    const float c1 = 1.0f - b1, c2 = 1.0f - b2;
+    FL_FOR_EACH(i, n) {
+        const float pi = p[i];
+        const float gi = g[i] + l2 * pi;
+        const float mi = b1 * m[i] + c1 * gi;
+        const float vi = b2 * v[i] + c2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = pi - lr * ((mi * ib1) / (sqrtf(vi * ib2) + eps) + dwd * pi);
+    }
+}

@@ -228,6 +228,16 @@ public interface Backend extends AutoCloseable {
     void adamStep(Tensor p, Tensor g, Tensor m, Tensor v, float lr, float b1, float b2, float eps,
                   float l2, float decoupledWd, float bc1, float bc2);
 
+    /**
+     * {@link #adamStep} with the step number read from the device: t = element 0 of the 1x1 tensor
+     * {@code step} (a whole number >= 1, exact in float32 up to 2^24), bc1 = (float) (1 - b1^t) and
+     * bc2 = (float) (1 - b2^t) computed in double, exactly as a caller of adamStep computes them. The caller
+     * advances {@code step} on the device (e.g. {@code scalarMulAdd(1, one, one, 1, step)}), so a captured
+     * graph that holds both keeps counting on every replay.
+     */
+    void adamStepAt(Tensor p, Tensor g, Tensor m, Tensor v, float lr, float b1, float b2, float eps,
+                    float l2, float decoupledWd, Tensor step);
+
     // ------------------------------------------------------------------ graphs
 
     /**

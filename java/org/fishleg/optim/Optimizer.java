@@ -31,7 +31,15 @@ public interface Optimizer extends AutoCloseable {
     default Object replayKey(int batch) { return null; }
 
     /**
-     * Queues the backend work of the next step exactly as {@link #step} would, but changes no host-side
+     * Host-side work of the next step that a graph cannot hold (e.g. gathering FishLeg's auxiliary batch
+     * with host indices), queued before {@link #enqueueStep} or before launching a graph captured from it.
+     * {@link #step} does it itself. Default: nothing.
+     */
+    default void prepareStep() {}
+
+    /**
+     * Queues the backend work of the next step exactly as {@link #step} would (after {@link #prepareStep}),
+     * but changes no host-side
      * state (counters), allocates nothing and copies nothing to or from the host, so it can be captured
      * into a graph. Only allowed when {@link #replayKey} is not null; follow it (or each replay of a
      * graph captured from it) by {@link #stepQueued()}.

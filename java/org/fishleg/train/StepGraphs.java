@@ -17,8 +17,9 @@ import org.fishleg.optim.Optimizer;
  *
  * <p>For each key the first step runs eagerly (it allocates the workspaces of its batch size), the second
  * is captured ({@link Optimizer#enqueueStep} plus {@code after}, e.g. the loss accumulation) and launched,
- * later ones are replays followed by {@link Optimizer#stepQueued}. Steps with a null key (FishLeg's
- * auxiliary updates, Adam while its bias corrections still change) always run eagerly. A key that never
+ * later ones are replays followed by {@link Optimizer#stepQueued}; {@link Optimizer#prepareStep} (host-side
+ * preparation such as FishLeg's auxiliary batch) runs before each capture or replay. Steps with a null key
+ * (Adam while its bias corrections still change) always run eagerly. A key that never
  * repeats is never captured; at most {@link #MAX_GRAPHS} graphs are kept (least recently used goes first:
  * Adam's bias corrections repeat a few times in float32 just before they settle).
  *
@@ -75,6 +76,7 @@ public final class StepGraphs implements AutoCloseable {
         Backend.Graph g = key == null ? null : graphs.get(key);
         if (g == null && key != null && seen.size() >= MAX_SEEN) seen.clear(); // keys that never repeat (an lr schedule)
         if (g == null && key != null && seen.merge(key, 1, Integer::sum) >= 2) {
+            opt.prepareStep();
             try {
                 g = backend.captureGraph(() -> {
                     opt.enqueueStep(model, x, y, loss);
@@ -86,8 +88,15 @@ public final class StepGraphs implements AutoCloseable {
                 enabled = false;
                 notice.accept("graph capture of the " + opt.name() + " step failed, running operation by operation from now on: "
                         + e.getMessage());
-                g = null;
+                // nothing was queued and no host state changed by the capture; the preparation is done
+                opt.enqueueStep(model, x, y, loss);
+                after.run();
+                opt.stepQueued();
+                eagerSteps++;
+                return;
             }
+        } else if (g != null) {
+            opt.prepareStep();
         }
         if (g == null) {
             opt.step(model, x, y, loss);

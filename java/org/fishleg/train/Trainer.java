@@ -14,8 +14,9 @@ import org.fishleg.optim.fishleg.AuxBatchSource;
 /**
  * The training loop. The training and test sets are uploaded to the backend once ({@link DeviceDataset});
  * each step gathers its mini-batch on the backend from a seeded permutation ({@link IndexStream}, only the
- * int indices leave the host), runs {@link Optimizer#step}, and adds the batch loss to a device-resident
- * accumulator. The accumulator is read (the only device-to-host copy of a step) every
+ * int indices leave the host), runs the optimizer step, and adds the batch loss to a device-resident
+ * accumulator; on a backend with graphs (CUDA) a repeating step and its accumulation run as one replayed
+ * graph ({@link StepGraphs}, {@link TrainerConfig#graphs}). The accumulator is read (the only device-to-host copy of a step) every
  * {@link TrainerConfig#logEvery} steps, at epoch ends and at the end, giving the metrics row's train_loss
  * (the mean of the batch losses since the previous row). The test loss (mean NLL over the full test set,
  * in batches) is evaluated at the start, every {@link TrainerConfig#evalEveryEpochs} epochs and at the end.

@@ -1175,6 +1175,40 @@ class BackendOpsTest {
         }
     }
 
+    @ParameterizedTest(autoCloseArguments = false) @MethodSource("org.fishleg.backend.TestBackends#arguments")
+    void adamStepAtReadsTheStepCountFromTheDevice(Backend b) {
+        Random r = new Random(19);
+        try (Scope s = new Scope(b)) {
+            int n = 1000;
+            float[] p = rnd(r, n), g = rnd(r, n), m = rnd(r, n, 0.1), v = new float[n];
+            for (int i = 0; i < n; i++) v[i] = 0.01f + Math.abs(rnd(r, 1)[0]) * 0.1f;
+            float lr = 1e-2f, b1 = 0.9f, b2 = 0.999f, eps = 1e-6f, l2 = 1e-3f, wd = 1e-2f;
+            for (int t : new int[] {1, 2, 7, 170, 5000, 100000}) {
+                float bc1 = (float) (1 - Math.pow(b1, t)), bc2 = (float) (1 - Math.pow(b2, t));
+                Tensor P1 = s.up(p, 1, n), M1 = s.up(m, 1, n), V1 = s.up(v, 1, n), G = s.up(g, 1, n);
+                Tensor P2 = s.up(p, 1, n), M2 = s.up(m, 1, n), V2 = s.up(v, 1, n);
+                b.adamStep(P1, G, M1, V1, lr, b1, b2, eps, l2, wd, bc1, bc2);
+                Tensor step = s.scalar(t);
+                b.adamStepAt(P2, G, M2, V2, lr, b1, b2, eps, l2, wd, step);
+                float[] e = b.download(P1), got = b.download(P2);
+                if (b.name().equals("cpu")) {
+                    assertArrayEquals(e, got, "t = " + t + ": the same float bias corrections as the host computes");
+                } else { // device pow may differ from the JVM's in the last bit of a double
+                    for (int i = 0; i < n; i++)
+                        assertEquals(e[i], got[i], 2 * Math.ulp(e[i]) + 1e-7f, "t = " + t + ", element " + i);
+                }
+                assertArrayEquals(b.download(M1), b.download(M2), "m");
+                assertArrayEquals(b.download(V1), b.download(V2), "v");
+                assertEquals((float) t, b.readScalar(step), "the step count is only read");
+            }
+            assertShapeError("adamStepAt", () -> b.adamStepAt(s.zeros(1, 4), s.zeros(1, 4), s.zeros(1, 4), s.zeros(1, 4),
+                    1f, 0.9f, 0.99f, 1e-8f, 0f, 0f, s.zeros(1, 2)), "1x2");
+            if (b.name().equals("cpu")) // the CPU backend can check the count; a kernel cannot report it
+                assertShapeError("adamStepAt", () -> b.adamStepAt(s.zeros(1, 4), s.zeros(1, 4), s.zeros(1, 4), s.zeros(1, 4),
+                        1f, 0.9f, 0.99f, 1e-8f, 0f, 0f, s.scalar(0f)), "whole number >= 1");
+        }
+    }
+
     // ============================================================================== random numbers
 
     static int[] philoxGeneral(int c0, int c1, int c2, int c3, int k0, int k1) {

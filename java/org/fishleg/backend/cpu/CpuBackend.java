@@ -1048,6 +1048,18 @@ public final class CpuBackend implements Backend {
         forRange(p.size(), (lo, hi) -> adamLoop(pb, po, gb, go, mb, mo, vb, vo, lr, b1, b2, eps, l2, decoupledWd, ib1, ib2, lo, hi));
     }
 
+    @Override
+    public void adamStepAt(Tensor p, Tensor g, Tensor m, Tensor v, float lr, float b1, float b2, float eps,
+                           float l2, float decoupledWd, Tensor step) {
+        String op = "adamStepAt";
+        CpuStorage ss = st(step, op);
+        Checks.scalar(op, "step", step);
+        double t = buf(ss).get(off(step));
+        if (!(t >= 1) || t != Math.rint(t))
+            throw new BackendException(op + ": the step count must be a whole number >= 1, got " + t);
+        adamStep(p, g, m, v, lr, b1, b2, eps, l2, decoupledWd, (float) (1 - Math.pow(b1, t)), (float) (1 - Math.pow(b2, t)));
+    }
+
     private static void adamLoop(FloatBuffer p, int po, FloatBuffer g, int go, FloatBuffer m, int mo, FloatBuffer v, int vo,
                                  float lr, float b1, float b2, float eps, float l2, float wd, float ib1, float ib2, int lo, int hi) {
         float c1 = 1f - b1, c2 = 1f - b2;

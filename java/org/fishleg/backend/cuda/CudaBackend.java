@@ -771,6 +771,18 @@ public final class CudaBackend implements Backend {
                 lr, b1, b2, eps, l2, decoupledWd, 1f / bc1, 1f / bc2);
     }
 
+    @Override
+    public void adamStepAt(Tensor p, Tensor g, Tensor m, Tensor v, float lr, float b1, float b2, float eps,
+                           float l2, float decoupledWd, Tensor step) {
+        String op = "adamStepAt";
+        DeviceBuffer sp = st(p, op), sg = st(g, op), sm = st(m, op), sv = st(v, op), ss = st(step, op);
+        fusedUpdate(op, new String[] {"p", "g", "m", "v"}, new Tensor[] {p, g, m, v}, new Tensor.Storage[] {sp, sg, sm, sv});
+        Checks.scalar(op, "step", step);
+        if (p.size() == 0) return;
+        launch("fl_adam_step_at", p.size(), p.size(), addr(sp, p), addr(sg, g), addr(sm, m), addr(sv, v),
+                lr, b1, b2, eps, l2, decoupledWd, addr(ss, step));
+    }
+
     // =================================================================================== random numbers
 
     @Override

@@ -48,6 +48,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
     private final Tensor mom;    // EMA of natural gradients (variant ordering)
     private final Tensor u, z, fz, qg;
     private final Tensor scalar, scalar2;
+    private final Tensor auxCount; // auxiliary (Adam) steps taken, as a device scalar: the bias corrections read it
     private final Tensor scratchSq1, scratchSq2, scratchRect; // dense-path scratch
     private final Tensor xAux;
     private final List<Tensor> owned = new ArrayList<>();
@@ -104,6 +105,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
         qg = own(1, model.paramCount());
         scalar = own(1, 1);
         scalar2 = own(1, 1);
+        auxCount = own(1, 1);
         scratchSq1 = own(1, (int) maxSq);
         scratchSq2 = own(1, (int) maxSq);
         scratchRect = own(1, (int) maxRect);
@@ -128,6 +130,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
         b.fill(lamM, 0f);
         b.fill(lamV, 0f);
         auxSteps = 0;
+        b.fill(auxCount, 0f);
         refreshPS();
     }
 
@@ -194,28 +197,38 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
 
     @Override
     public void step(Mlp m, Tensor x, Tensor y, Tensor lossOut) {
+        if (m != model) throw new IllegalArgumentException("this FishLeg instance was built for another model");
+        prepareStep();
         queue(m, x, y, lossOut, auxAt(step));
-        step++;
+        stepQueued();
     }
 
     /**
-     * Steps without an auxiliary update are replayable: their backend work depends only on the batch
-     * size (dense or low-rank path). Steps that update lambda draw a new auxiliary batch (host indices)
-     * and use Adam bias corrections of the auxiliary step count, so they run through {@link #step}.
+     * Every step is replayable: its backend work depends only on the batch size (dense or low-rank path)
+     * and on whether it updates lambda. The auxiliary batch is gathered by {@link #prepareStep} outside
+     * the captured work, and the auxiliary Adam step reads its step count from the device.
      */
     @Override
     public Object replayKey(int batch) {
-        return auxAt(step) ? null : java.util.List.of(batch, lowRankApplies(batch));
+        return java.util.List.of(batch, lowRankApplies(batch), auxAt(step));
+    }
+
+    /** Gathers the auxiliary batch when the next step updates lambda (host indices: not capturable). */
+    @Override
+    public void prepareStep() {
+        if (auxAt(step)) aux.next(xAux);
     }
 
     @Override
     public void enqueueStep(Mlp m, Tensor x, Tensor y, Tensor lossOut) {
-        if (auxAt(step)) throw new IllegalStateException("fishleg step " + step + " updates lambda and cannot be captured");
-        queue(m, x, y, lossOut, false);
+        queue(m, x, y, lossOut, auxAt(step));
     }
 
     @Override
-    public void stepQueued() { step++; }
+    public void stepQueued() {
+        if (auxAt(step)) auxSteps++;
+        step++;
+    }
 
     private void queue(Mlp m, Tensor x, Tensor y, Tensor lossOut, boolean auxNow) {
         if (m != model) throw new IllegalArgumentException("this FishLeg instance was built for another model");
@@ -235,7 +248,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
                 f.applyQ(qg, g);        // Q g (dense result from factors)
                 b.scaleByScalar(qg, scalar, -0.5f, 1f, z);   // z = Q u
                 b.scaleByScalar(g, scalar, -0.5f, 1f, u);    // u = g / ||g||
-                auxFromZ();
+                auxFromZ(false);
                 f.lambdaGradient(scalar);
                 finishAuxUpdate();
                 f.factors(null);
@@ -248,7 +261,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
                 Tensor src = cfg.auxDirection == FishLegConfig.AuxDirection.MOMENTUM_GRADIENT ? gbar : g;
                 b.sumSquares(src, scalar);
                 b.scaleByScalar(src, scalar, -0.5f, 1f, u);
-                auxUpdateDense();
+                auxUpdateDense(false);
             }
             applyQ(cfg.ordering == FishLegConfig.Ordering.MOMENTUM_ON_GRADIENT ? gbar : g, qg);
         }
@@ -279,9 +292,12 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
         }
     }
 
-    /** Samples the next auxiliary batch and computes fz = (F + gamma I) z on it, then d = fz - u (in fz). */
-    private void auxFromZ() {
-        aux.next(xAux);
+    /**
+     * Computes fz = (F + gamma I) z on the auxiliary batch, then d = fz - u (in fz); samples the next
+     * auxiliary batch first when {@code fetch} (training steps gather it in {@link #prepareStep}).
+     */
+    private void auxFromZ(boolean fetch) {
+        if (fetch) aux.next(xAux);
         fvp.apply(model, xAux, z, cfg.damping, fz);
         b.axpy(-1f, u, fz); // fz now holds d
     }
@@ -318,12 +334,13 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
      */
     public void auxiliaryStep(Tensor uIn) {
         b.copy(uIn, u);
-        auxUpdateDense();
+        auxUpdateDense(true);
+        auxSteps++;
     }
 
-    private void auxUpdateDense() {
+    private void auxUpdateDense(boolean fetch) {
         applyQ(u, z);
-        auxFromZ();
+        auxFromZ(fetch);
         denseLambdaGradient();
         finishAuxUpdate();
     }
@@ -363,11 +380,9 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
                 b.triangularMask(gR[l], false);
             }
         }
-        auxSteps++;
-        float bc1 = (float) (1 - Math.pow(cfg.auxBeta1, auxSteps));
-        float bc2 = (float) (1 - Math.pow(cfg.auxBeta2, auxSteps));
-        b.adamStep(lambda, lamGrad, lamM, lamV, cfg.auxLr, cfg.auxBeta1, cfg.auxBeta2, cfg.auxEps,
-                cfg.auxWeightDecay, 0f, bc1, bc2);
+        b.scalarMulAdd(1f, model.one(), model.one(), 1f, auxCount); // auxiliary step count + 1, on the device
+        b.adamStepAt(lambda, lamGrad, lamM, lamV, cfg.auxLr, cfg.auxBeta1, cfg.auxBeta2, cfg.auxEps,
+                cfg.auxWeightDecay, 0f, auxCount);
         refreshPS();
     }
 
@@ -553,6 +568,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
         if (mom != null) b.upload(s.array("momentum"), mom);
         step = (long) s.number("step");
         auxSteps = (long) s.number("aux_steps");
+        b.upload(new float[] {auxSteps}, auxCount);
         refreshPS();
     }
 
