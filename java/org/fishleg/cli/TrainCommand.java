@@ -140,8 +140,8 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
 
     @Option(names = "--graphs", paramLabel = "on|off", defaultValue = "on",
             description = "On a backend with graphs (CUDA): capture a step once and replay it as one graph launch whenever the "
-                    + "optimizer's next step queues the same work (FishLeg steps without an auxiliary update; momentum and SGD "
-                    + "always; Adam once its bias corrections settle). The results are those of step-by-step execution. "
+                    + "optimizer's next step queues the same work (every step of the built-in optimizers after the first of its "
+                    + "kind; FishLeg has two kinds, with and without the auxiliary update). The results are those of step-by-step execution. "
                     + "Default: ${DEFAULT-VALUE}.")
     String graphs;
 

@@ -5,7 +5,7 @@ import org.fishleg.backend.Tensor;
 import org.fishleg.nn.Mlp;
 
 /**
- * Adam with bias correction, one fused {@link Backend#adamStep} per step. Weight decay is L2 in the
+ * Adam with bias correction, one fused {@link Backend#adamStepAt} per step (step count on the device). Weight decay is L2 in the
  * gradient (g' = g + wd p, the decay is then rescaled by Adam like any gradient); {@link AdamW} decouples it
  * (p -= lr wd p outside the adaptive scaling).
  *
@@ -25,6 +25,8 @@ public class Adam extends FirstOrderOptimizer {
     private final float beta1, beta2, eps;
     private final boolean decoupled;
     private final Tensor m, v;
+    /** Steps taken, as a device scalar the update reads its bias corrections from (so graph replays keep counting). */
+    private final Tensor count, one;
 
     protected Adam(Backend backend, int size, float lr, float beta1, float beta2, float eps, float weightDecay, boolean decoupled) {
         super(backend, size, lr, weightDecay);
@@ -40,6 +42,8 @@ public class Adam extends FirstOrderOptimizer {
         this.decoupled = decoupled;
         this.m = backend.zeros(1, size);
         this.v = backend.zeros(1, size);
+        this.count = backend.zeros(1, 1);
+        this.one = backend.upload(new float[] {1f}, 1, 1);
     }
 
     /** Adam with L2 weight decay in the gradient. */
@@ -61,20 +65,17 @@ public class Adam extends FirstOrderOptimizer {
     public Tensor firstMoment() { return m; }
     public Tensor secondMoment() { return v; }
 
-    private float bc1(long t) { return (float) (1.0 - Math.pow(beta1, t)); }
-    private float bc2(long t) { return (float) (1.0 - Math.pow(beta2, t)); }
-
-    /** Learning rate and both bias corrections: they stop changing once beta^t is below float precision. */
-    @Override
-    protected Object updateKey(long t) { return java.util.List.of(lr, bc1(t), bc2(t)); }
-
+    /**
+     * Update t: the device step count goes to t and {@link Backend#adamStepAt} takes the bias corrections
+     * 1 - beta^t from it (the same float values the host would compute), so every step after the first
+     * replays from one captured graph.
+     */
     @Override
     protected void apply(Tensor p, Tensor g, long t) {
-        float bc1 = bc1(t);
-        float bc2 = bc2(t);
         float l2 = decoupled ? 0f : weightDecay;
         float dwd = decoupled ? weightDecay : 0f;
-        backend.adamStep(p, g, m, v, lr, beta1, beta2, eps, l2, dwd, bc1, bc2);
+        backend.scalarMulAdd(1f, one, one, 1f, count);
+        backend.adamStepAt(p, g, m, v, lr, beta1, beta2, eps, l2, dwd, count);
     }
 
     @Override
@@ -87,6 +88,7 @@ public class Adam extends FirstOrderOptimizer {
     protected void loadBuffers(OptimizerState s) {
         loadArray(s, "m", m);
         loadArray(s, "v", v);
+        backend.upload(new float[] {(float) s.number("step")}, count);
     }
 
     @Override
@@ -113,5 +115,7 @@ public class Adam extends FirstOrderOptimizer {
         markClosed();
         m.close();
         v.close();
+        count.close();
+        one.close();
     }
 }

@@ -7,7 +7,7 @@ import org.fishleg.nn.Mlp;
 /**
  * Common part of the first-order optimizers (SGD, SGD with momentum, Adam, AdamW): they keep per-parameter
  * buffers in the flat parameter layout of an {@link Mlp} and update the parameters with ONE fused backend op
- * ({@link Backend#momentumStep} / {@link Backend#adamStep}) per step, so a step never leaves the device.
+ * ({@link Backend#momentumStep} / {@link Backend#adamStepAt}) per step, so a step never leaves the device.
  *
  * <p>{@link #step} = {@code model.lossAndGradient(x, y, loss)}, then {@link #update(Tensor, Tensor)} on
  * {@code model.params()} / {@code model.grads()}, then {@code model.projectParams()}. {@link #update} can

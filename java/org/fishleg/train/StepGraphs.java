@@ -19,9 +19,9 @@ import org.fishleg.optim.Optimizer;
  * is captured ({@link Optimizer#enqueueStep} plus {@code after}, e.g. the loss accumulation) and launched,
  * later ones are replays followed by {@link Optimizer#stepQueued}; {@link Optimizer#prepareStep} (host-side
  * preparation such as FishLeg's auxiliary batch) runs before each capture or replay. Steps with a null key
- * (Adam while its bias corrections still change) always run eagerly. A key that never
- * repeats is never captured; at most {@link #MAX_GRAPHS} graphs are kept (least recently used goes first:
- * Adam's bias corrections repeat a few times in float32 just before they settle).
+ * always run eagerly (none of the built-in optimizers returns one). A key that never
+ * repeats is never captured (e.g. under a learning-rate schedule); at most {@link #MAX_GRAPHS} graphs are
+ * kept, the least recently used is dropped first.
  *
  * <p>If a capture fails (an operation that may not be captured, a driver error), nothing of that step has
  * run and no host state has changed: the step runs eagerly, graphs are switched off for the rest of the run
