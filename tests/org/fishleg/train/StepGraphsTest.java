@@ -136,6 +136,32 @@ class StepGraphsTest {
         });
     }
 
+    /** Two batch sizes in turn through one StepGraphs: each keeps its own graphs and buffers. */
+    static float[] alternate(Backend b, boolean graphs) {
+        try (Mlp m = new Mlp(b, MlpSpec.parse("12-32-12:linear"), Likelihood.bernoulli());
+             Tensor pool = b.upload(TrainerTest.data("pool", 64, 3).copyX(), 64, 12);
+             Tensor x4 = b.zeros(4, 12); Tensor x6 = b.zeros(6, 12); Tensor loss = b.zeros(1, 1)) {
+            m.init(2);
+            b.copy(pool.rowRange(0, 4), x4);
+            b.copy(pool.rowRange(10, 16), x6);
+            DeviceAuxSource aux = new DeviceAuxSource(b, pool, 7);
+            FishLegConfig cfg = Optimizers.qgVariant(fl().auxBatchSize(8).build());
+            try (FishLeg o = new FishLeg(m, cfg, aux); StepGraphs g = new StepGraphs(b, graphs, line -> { throw new AssertionError(line); })) {
+                assertTrue(o.lowRankApplies(4) && o.lowRankApplies(6));
+                for (int i = 0; i < 24; i++) g.step(o, m, i % 2 == 0 ? x4 : x6, i % 2 == 0 ? x4 : x6, loss, () -> { });
+                if (graphs) assertEquals(4, g.captures(), "two batch sizes x (with, without the auxiliary update)");
+                return b.download(m.params());
+            }
+        }
+    }
+
+    @Test
+    void alternatingBatchSizesKeepTheirOwnGraphsAndBuffers() {
+        try (CpuBackend cpu = new CpuBackend()) {
+            assertArrayEquals(alternate(cpu, false), alternate(RecordingBackend.wrap(cpu), true));
+        }
+    }
+
     // ---------------------------------------------------------------- the harness catches what it must
 
     /**

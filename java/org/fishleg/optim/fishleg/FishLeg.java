@@ -53,7 +53,11 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
     private final Tensor xAux;
     private final List<Tensor> owned = new ArrayList<>();
 
-    private LowRank lowRank; // per-batch-size buffers for the low-rank path
+    /**
+     * Buffers of the low-rank path, one set per batch size, kept until close (like the model's workspaces):
+     * a captured graph holds their addresses, so they must not move when another batch size comes along.
+     */
+    private final java.util.Map<Integer, LowRank> lowRanks = new java.util.HashMap<>();
     private long step;
     private long auxSteps;
 
@@ -389,11 +393,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
     // ------------------------------------------------------------------ low-rank path
 
     private LowRank lowRank(int batch) {
-        if (lowRank == null || lowRank.batch != batch) {
-            if (lowRank != null) lowRank.close();
-            lowRank = new LowRank(batch);
-        }
-        return lowRank;
+        return lowRanks.computeIfAbsent(batch, LowRank::new);
     }
 
     /**
@@ -574,7 +574,8 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
 
     @Override
     public void close() {
-        if (lowRank != null) lowRank.close();
+        for (LowRank f : lowRanks.values()) f.close();
+        lowRanks.clear();
         for (Tensor t : owned) t.close();
         owned.clear();
     }
