@@ -273,8 +273,8 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
         if (cfg.ordering == FishLegConfig.Ordering.MOMENTUM_ON_GRADIENT) {
             b.axpy(-cfg.lr, qg, model.params());
         } else {
-            b.axpby(1f - cfg.beta, qg, cfg.beta, mom);
-            b.axpy(-cfg.lr, mom, model.params());
+            // mom = beta mom + (1 - beta) Q g; theta -= lr mom: one fused pass (the EMA form of momentumStep)
+            b.momentumStep(model.params(), qg, mom, cfg.lr, cfg.beta, cfg.beta, 0f, false);
         }
         if (cfg.decoupledWeightDecay && cfg.weightDecay != 0f) b.scale(1f - cfg.lr * cfg.weightDecay, model.params());
         model.projectParams();
