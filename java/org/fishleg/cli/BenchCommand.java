@@ -149,8 +149,10 @@ final class BenchCommand implements Callable<Integer>, Main.Streams {
                     double rate = gemmRate(be, mc, b);
                     out.printf(Locale.ROOT, "backend GEMM rate on this model's layer shapes at batch %d (forward, backward, "
                             + "weight-gradient products, timed alone): %.1f GFLOP/s%n", b, rate / 1e9);
+                    java.util.Map<String, double[]> results = new java.util.LinkedHashMap<>();
                     for (String o : opts) for (boolean useGraphs : modes) {
                         double[] r = time(be, mc, b, o, useGraphs);
+                        results.put(o + (useGraphs ? " graph" : " eager"), r);
                         String gf = Double.isNaN(r[1]) ? "-" : String.format(Locale.ROOT, "%.3f", r[1] / 1e9);
                         String gfs = Double.isNaN(r[1]) ? "-" : String.format(Locale.ROOT, "%.1f", r[1] / 1e9 / (r[0] / 1e3));
                         out.printf(Locale.ROOT, fmtH, be.name(), dev, b, o, useGraphs ? "graph" : "eager", String.format(Locale.ROOT, "%.3f", r[0]),
@@ -158,9 +160,36 @@ final class BenchCommand implements Callable<Integer>, Main.Streams {
                                 String.format(Locale.ROOT, "%.1f", r[0] / 1e3 * (60000 / b)));
                         out.flush();
                     }
+                    printTargets(b, rate, opts, modes, results);
                 }
             }
             return Main.EXIT_OK;
+        }
+
+        /**
+         * The speed targets, from the rows just printed: for each FishLeg configuration, its time ratio to
+         * SGD-momentum against its FLOP ratio (target: time ratio <= 1.1 x FLOP ratio, i.e. its extra work runs at
+         * >= 90% of momentum's FLOP rate), and its FLOP rate as a fraction of the GEMM rate on the step's shapes
+         * (target >= 50%).
+         */
+        private void printTargets(int batch, double gemmRate, List<String> opts, List<Boolean> modes, java.util.Map<String, double[]> results) {
+            for (boolean g : modes) {
+                String mode = g ? " graph" : " eager";
+                double[] mom = results.get("momentum" + mode);
+                for (String o : opts) {
+                    double[] r = results.get(o + mode);
+                    if (!o.startsWith("fishleg") || r == null || Double.isNaN(r[1])) continue;
+                    StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "targets at batch %d, %s (%s):", batch, o, mode.trim()));
+                    if (mom != null && !Double.isNaN(mom[1])) {
+                        double tr = r[0] / mom[0], fr = r[1] / mom[1];
+                        line.append(String.format(Locale.ROOT, " time ratio to momentum %.2f, FLOP ratio %.2f, time/FLOP ratio %.2f (target <= 1.10: %s);",
+                                tr, fr, tr / fr, tr <= 1.1 * fr ? "met" : "NOT met"));
+                    }
+                    double frac = r[1] / (r[0] / 1e3) / gemmRate;
+                    line.append(String.format(Locale.ROOT, " %.0f%% of the GEMM rate (target >= 50%%: %s)", 100 * frac, frac >= 0.5 ? "met" : "NOT met"));
+                    out.println(line);
+                }
+            }
         }
 
         /**

@@ -199,7 +199,7 @@ class MainTest {
 
     @Test
     void benchStepsPrintsATable() {
-        Run r = run("bench", "steps", "--backend", "cpu", "--model", "20-8-20", "--batch-sizes", "4,8", "--optimizers", "momentum,adam",
+        Run r = run("bench", "steps", "--backend", "cpu", "--model", "20-8-20", "--batch-sizes", "4,8", "--optimizers", "momentum,fishleg",
                 "--seconds", "0.05", "--warmup-steps", "1", "--block-steps", "2");
         assertEquals(0, r.code, r.err);
         List<String> rows = new ArrayList<>();
@@ -207,6 +207,8 @@ class MainTest {
         assertEquals(4, rows.size(), r.out);
         assertTrue(r.out.contains("ms/step") && r.out.contains("GFLOP/step") && r.out.contains("s/epoch"), r.out);
         assertTrue(r.out.contains("backend GEMM rate on this model's layer shapes at batch 4"), r.out);
+        assertTrue(r.out.matches("(?s).*targets at batch 8, fishleg \\(eager\\): time ratio to momentum \\d+\\.\\d\\d, FLOP ratio \\d+\\.\\d\\d, "
+                + "time/FLOP ratio \\d+\\.\\d\\d \\(target <= 1\\.10: (NOT )?met\\); \\d+% of the GEMM rate \\(target >= 50%: (NOT )?met\\).*"), r.out);
         assertTrue(rows.get(0).contains("momentum") && rows.get(0).contains(" eager ") && rows.get(0).matches(".*\\d+\\.\\d{3}\\s+\\d+\\.\\d+\\s+\\d+\\.\\d+\\s*$"), rows.get(0));
     }
 
