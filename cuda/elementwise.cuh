@@ -62,7 +62,7 @@ extern "C" __global__ void fl_column_sums(int rows, int cols, float alpha, const
 
 __device__ __forceinline__ float fl_act(int kind, float a) {
     switch (kind) {
-        case FL_ACT_RELU: return isnan(a) ? a : (a > 0.0f ? a : 0.0f);  // Math.max(a, 0f)
+        case FL_ACT_RELU: return a > 0.0f ? a : 0.0f;  // NaN -> 0, as the CPU twin and Activation.apply
         case FL_ACT_SIGMOID: return (float)fl_sigmoid((double)a);
         case FL_ACT_TANH: return (float)tanh((double)a);
         case FL_ACT_SOFTPLUS: return (float)fl_softplus((double)a);

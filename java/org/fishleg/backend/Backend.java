@@ -64,11 +64,7 @@ public interface Backend extends AutoCloseable {
      * this default (one device-to-device copy per row) with a single kernel.
      */
     default void gatherRows(Tensor src, int[] rows, int start, Tensor dst) {
-        if (src.cols() != dst.cols())
-            throw new BackendException("gatherRows: src " + src.shape() + " and dst " + dst.shape() + " differ in columns");
-        if (start < 0 || start + dst.rows() > rows.length)
-            throw new BackendException("gatherRows: index range [" + start + ", " + (start + dst.rows())
-                    + ") out of bounds for " + rows.length + " indices");
+        Checks.gatherIndices("gatherRows", src, rows, start, dst);
         for (int j = 0; j < dst.rows(); j++) copy(src.row(rows[start + j]), dst.row(j));
     }
 

@@ -122,6 +122,30 @@ public final class Checks {
             throw new BackendException(op + ": out " + out + " overlaps m " + m);
     }
 
+    /**
+     * gatherRows arguments: same column count, the index slice [start, start + dst.rows) inside rows, and every
+     * index in it a row of src.
+     */
+    public static void gatherIndices(String op, Tensor src, int[] rows, int start, Tensor dst) {
+        if (rows == null) throw new BackendException(op + ": null index array");
+        if (src.cols() != dst.cols())
+            throw new BackendException(op + ": src " + src.shape() + " and dst " + dst.shape() + " differ in columns");
+        if (start < 0 || start + dst.rows() > rows.length)
+            throw new BackendException(op + ": index range [" + start + ", " + (start + dst.rows())
+                    + ") out of bounds for " + rows.length + " indices");
+        for (int j = start; j < start + dst.rows(); j++)
+            if (rows[j] < 0 || rows[j] >= src.rows())
+                throw new BackendException(op + ": index " + rows[j] + " (at position " + j + ") is not a row of src " + src.shape());
+    }
+
+    /** The step count of adamStepAt is a 1x1 scalar outside p, g, m and v. */
+    public static void stepScalar(String op, Tensor step, Tensor.Storage sStep, Tensor[] ts, Tensor.Storage[] ss, String[] names) {
+        scalar(op, "step", step);
+        for (int i = 0; i < ts.length; i++)
+            if (ss[i] == sStep && overlaps(ts[i], step))
+                throw new BackendException(op + ": the step count " + step + " overlaps " + names[i] + " " + ts[i]);
+    }
+
     /** Every tensor is a 1x1 device scalar. */
     public static void scalars(String op, String[] names, Tensor... ts) {
         for (int i = 0; i < ts.length; i++) scalar(op, names[i], ts[i]);

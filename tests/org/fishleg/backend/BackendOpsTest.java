@@ -1203,9 +1203,40 @@ class BackendOpsTest {
             }
             assertShapeError("adamStepAt", () -> b.adamStepAt(s.zeros(1, 4), s.zeros(1, 4), s.zeros(1, 4), s.zeros(1, 4),
                     1f, 0.9f, 0.99f, 1e-8f, 0f, 0f, s.zeros(1, 2)), "1x2");
+            Tensor pv = s.zeros(1, 5);
+            assertShapeError("adamStepAt", () -> b.adamStepAt(pv.view(0, 1, 4), s.zeros(1, 4), s.zeros(1, 4), s.zeros(1, 4),
+                    1f, 0.9f, 0.99f, 1e-8f, 0f, 0f, pv.view(3, 1, 1)), "overlaps p");
             if (b.name().equals("cpu")) // the CPU backend can check the count; a kernel cannot report it
                 assertShapeError("adamStepAt", () -> b.adamStepAt(s.zeros(1, 4), s.zeros(1, 4), s.zeros(1, 4), s.zeros(1, 4),
                         1f, 0.9f, 0.99f, 1e-8f, 0f, 0f, s.scalar(0f)), "whole number >= 1");
+        }
+    }
+
+    @ParameterizedTest(autoCloseArguments = false) @MethodSource("org.fishleg.backend.TestBackends#arguments")
+    void reluMapsNaNToZeroLikeActivationApply(Backend b) {
+        try (Scope s = new Scope(b)) {
+            float[] a = {Float.NaN, -1f, 2f, Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY, -0f};
+            Tensor x = s.up(a, 1, a.length), h = s.poison(1, a.length);
+            b.activation(Activation.RELU, x, h);
+            float[] got = b.download(h);
+            for (int i = 0; i < a.length; i++)
+                assertEquals(Activation.RELU.apply(a[i]), got[i], "relu(" + a[i] + ")");
+            assertEquals(0f, got[0], "relu(NaN)");
+        }
+    }
+
+    @ParameterizedTest(autoCloseArguments = false) @MethodSource("org.fishleg.backend.TestBackends#arguments")
+    void gatherRowsRejectsAnIndexOutsideSrc(Backend b) {
+        try (Scope s = new Scope(b)) {
+            Tensor src = s.up(rnd(new Random(3), 12), 4, 3), dst = s.poison(2, 3);
+            assertShapeError("gatherRows", () -> b.gatherRows(src, new int[] {1, 4}, 0, dst), "index 4", "4x3");
+            assertShapeError("gatherRows", () -> b.gatherRows(src, new int[] {0, -1, 2}, 1, dst), "index -1", "position 1");
+            b.gatherRows(src, new int[] {9, 3, 0}, 1, dst); // only the slice [1, 3) is read
+            float[] h = b.download(src), got = b.download(dst);
+            for (int c = 0; c < 3; c++) {
+                assertEquals(h[3 * 3 + c], got[c]);
+                assertEquals(h[c], got[3 + c]);
+            }
         }
     }
 

@@ -1053,7 +1053,8 @@ public final class CpuBackend implements Backend {
                            float l2, float decoupledWd, Tensor step) {
         String op = "adamStepAt";
         CpuStorage ss = st(step, op);
-        Checks.scalar(op, "step", step);
+        Checks.stepScalar(op, step, ss, new Tensor[] {p, g, m, v},
+                new Tensor.Storage[] {st(p, op), st(g, op), st(m, op), st(v, op)}, new String[] {"p", "g", "m", "v"});
         double t = buf(ss).get(off(step));
         if (!(t >= 1) || t != Math.rint(t))
             throw new BackendException(op + ": the step count must be a whole number >= 1, got " + t);

@@ -79,7 +79,11 @@ public final class CudaBackend implements Backend {
     private final DevicePool pool;
     private final String description;
     private final boolean tf32;
-    private final ThreadLocal<Boolean> bound = ThreadLocal.withInitial(() -> Boolean.FALSE);
+    /**
+     * The backend whose context this thread made current last. Per thread and shared by all instances, so
+     * two backends on different devices used from one thread each make their own context current again.
+     */
+    private static final ThreadLocal<CudaBackend> BOUND = new ThreadLocal<>();
 
     private final Map<Tensor, DeviceBuffer> live = new IdentityHashMap<>();
     private final DeviceBuffer partials;   // MAX_PARTIALS doubles for two-pass reductions
@@ -234,9 +238,9 @@ public final class CudaBackend implements Backend {
     // =================================================================================== plumbing
 
     private void bindThread() {
-        if (!bound.get()) {
+        if (BOUND.get() != this) {
             check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
-            bound.set(Boolean.TRUE);
+            BOUND.set(this);
         }
     }
 
@@ -395,12 +399,7 @@ public final class CudaBackend implements Backend {
     public void gatherRows(Tensor src, int[] rows, int start, Tensor dst) {
         String op = "gatherRows";
         DeviceBuffer ss = st(src, op), sd = st(dst, op);
-        if (rows == null) throw new BackendException(op + ": null index array");
-        if (src.cols() != dst.cols())
-            throw new BackendException(op + ": src " + src.shape() + " and dst " + dst.shape() + " differ in columns");
-        if (start < 0 || start + dst.rows() > rows.length)
-            throw new BackendException(op + ": index range [" + start + ", " + (start + dst.rows())
-                    + ") out of bounds for " + rows.length + " indices");
+        gatherIndices(op, src, rows, start, dst);
         if (ss == sd && overlaps(src, dst)) throw new BackendException(op + ": dst " + dst + " overlaps src " + src);
         if (dst.size() == 0) return;
         noCapture(op);
@@ -509,6 +508,7 @@ public final class CudaBackend implements Backend {
             kernels.close();
             cuStreamDestroy(stream);
             cuDevicePrimaryCtxRelease(device);
+            if (BOUND.get() == this) BOUND.remove();
         }
     }
 
@@ -776,8 +776,11 @@ public final class CudaBackend implements Backend {
                            float l2, float decoupledWd, Tensor step) {
         String op = "adamStepAt";
         DeviceBuffer sp = st(p, op), sg = st(g, op), sm = st(m, op), sv = st(v, op), ss = st(step, op);
-        fusedUpdate(op, new String[] {"p", "g", "m", "v"}, new Tensor[] {p, g, m, v}, new Tensor.Storage[] {sp, sg, sm, sv});
-        Checks.scalar(op, "step", step);
+        String[] names = {"p", "g", "m", "v"};
+        Tensor[] ts = {p, g, m, v};
+        Tensor.Storage[] sts = {sp, sg, sm, sv};
+        fusedUpdate(op, names, ts, sts);
+        stepScalar(op, step, ss, ts, sts, names);
         if (p.size() == 0) return;
         launch("fl_adam_step_at", p.size(), p.size(), addr(sp, p), addr(sg, g), addr(sm, m), addr(sv, v),
                 lr, b1, b2, eps, l2, decoupledWd, addr(ss, step));

@@ -10,6 +10,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import jcuda.Pointer;
 import jcuda.driver.CUfunction;
@@ -102,6 +103,40 @@ final class Kernels implements AutoCloseable {
         return String.format("%s (%.1f MiB%s%s)", im.source, im.bytes.length / 1048576.0, nvcc, archs);
     }
 
+    /**
+     * Every kernel in cuda/ (KernelBuildTest checks this list against the fatbin's entry points). All are
+     * resolved when the module loads, so a missing kernel is reported when the backend opens and no kernel
+     * is looked up for the first time inside a CUDA graph capture.
+     */
+    static final List<String> ALL = List.of(
+            "fl_activation",
+            "fl_activation_deriv_mul",
+            "fl_activation_second_mul",
+            "fl_adam_step",
+            "fl_adam_step_at",
+            "fl_add_row_vector",
+            "fl_axpby",
+            "fl_clamp",
+            "fl_column_sums",
+            "fl_copy_into_columns",
+            "fl_gather_rows",
+            "fl_momentum_step",
+            "fl_mul",
+            "fl_nll_grad",
+            "fl_nll_partial",
+            "fl_output_hessian_vec",
+            "fl_rand_normal",
+            "fl_rand_uniform",
+            "fl_reduce_final",
+            "fl_reduce_partial",
+            "fl_rng_advance",
+            "fl_sample_targets",
+            "fl_scalar_mul_add",
+            "fl_scale_by_scalar",
+            "fl_set_identity",
+            "fl_sigma_grad_final",
+            "fl_triangular_mask");
+
     private final CUmodule module = new CUmodule();
     private final Map<String, CUfunction> functions = new HashMap<>();
     private boolean closed;
@@ -112,6 +147,12 @@ final class Kernels implements AutoCloseable {
         if (im.bytes == null) throw new BackendException("cuda: " + im.problem);
         int rc = cuModuleLoadData(module, im.bytes);
         if (rc != CUresult.CUDA_SUCCESS) throw new BackendException("cuda: loading kernels failed: " + moduleLoadHint(rc));
+        try {
+            for (String k : ALL) function(k);
+        } catch (BackendException e) {
+            cuModuleUnload(module);
+            throw new BackendException(e.getMessage() + " (" + im.source + ")");
+        }
     }
 
     /** The driver's error plus what to do about it. */

@@ -68,6 +68,7 @@ class KernelBuildTest {
         TreeSet<String> launched = launchedKernels();
         assertTrue(launched.size() >= 20, "kernel names found in CudaBackend: " + launched);
         for (String k : launched) assertTrue(text.contains(k), "kernel " + k + " launched by CudaBackend is not in the fatbin");
+        assertTrue(Kernels.ALL.containsAll(launched), "Kernels.ALL lacks a kernel CudaBackend launches: " + launched);
         assertEquals(null, NativeLibs.readResource(Kernels.NOT_BUILT_RESOURCE), "stale kernels-not-built.txt beside the fatbin");
     }
 
@@ -85,6 +86,9 @@ class KernelBuildTest {
                 assertTrue(p.contains("0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads"), k + " on " + arch + ": " + p);
             }
         assertFalse(props.isEmpty());
+        TreeSet<String> entries = new TreeSet<>();
+        for (String k : props.keySet()) entries.add(k.substring(0, k.indexOf('@')));
+        assertEquals(entries, new TreeSet<>(Kernels.ALL), "Kernels.ALL must list exactly the fatbin's kernels");
     }
 
     /** kernel@arch -> "N bytes stack frame, N bytes spill stores, N bytes spill loads | Used R registers ...". */
