@@ -74,39 +74,51 @@ public final class StepGraphs implements AutoCloseable {
     public void step(Optimizer opt, Mlp model, Tensor x, Tensor y, Tensor loss, Runnable after) {
         Object key = enabled ? opt.replayKey(x.rows()) : null;
         Backend.Graph g = key == null ? null : graphs.get(key);
-        if (g == null && key != null && seen.size() >= MAX_SEEN) seen.clear(); // keys that never repeat (an lr schedule)
-        if (g == null && key != null && seen.merge(key, 1, Integer::sum) >= 2) {
-            opt.prepareStep();
-            try {
-                g = backend.captureGraph(() -> {
-                    opt.enqueueStep(model, x, y, loss);
-                    after.run();
-                });
-                graphs.put(key, g);
-                captures++;
-            } catch (BackendException | UnsupportedOperationException | IllegalStateException e) {
-                enabled = false;
-                notice.accept("graph capture of the " + opt.name() + " step failed, running operation by operation from now on: "
-                        + e.getMessage());
-                // nothing was queued and no host state changed by the capture; the preparation is done
+        if (g == null && (key == null || !seenBefore(key))) {
+            opt.step(model, x, y, loss);
+            after.run();
+            eagerSteps++;
+            return;
+        }
+        opt.prepareStep();
+        if (g == null) {
+            g = capture(key, opt, model, x, y, loss, after);
+            if (g == null) { // nothing was queued and no host state changed by the failed capture
                 opt.enqueueStep(model, x, y, loss);
                 after.run();
                 opt.stepQueued();
                 eagerSteps++;
                 return;
             }
-        } else if (g != null) {
-            opt.prepareStep();
-        }
-        if (g == null) {
-            opt.step(model, x, y, loss);
-            after.run();
-            eagerSteps++;
-            return;
         }
         g.launch();
         opt.stepQueued();
         replayedSteps++;
+    }
+
+    /** Counts a sighting of {@code key}; true from the second one on. */
+    private boolean seenBefore(Object key) {
+        if (seen.size() >= MAX_SEEN) seen.clear(); // keys that never repeat (an lr schedule)
+        return seen.merge(key, 1, Integer::sum) >= 2;
+    }
+
+    /** The captured step, or null (graphs then off, with a notice) when it cannot be captured. */
+    private Backend.Graph capture(Object key, Optimizer opt, Mlp model, Tensor x, Tensor y, Tensor loss, Runnable after) {
+        try {
+            Backend.Graph g = backend.captureGraph(() -> {
+                opt.enqueueStep(model, x, y, loss);
+                after.run();
+            });
+            graphs.put(key, g);
+            seen.remove(key);
+            captures++;
+            return g;
+        } catch (BackendException | UnsupportedOperationException | IllegalStateException e) {
+            enabled = false;
+            notice.accept("graph capture of the " + opt.name() + " step failed, running operation by operation from now on: "
+                    + e.getMessage());
+            return null;
+        }
     }
 
     /** One line for logs: how the steps ran. */
