@@ -1,6 +1,6 @@
 // Elementwise kernels: axpby, mul, clamp, addRowVector, columnSums, activations, masks.
 // CPU twins: CpuBackend.axpby / mul / clamp / addRowVector / columnSums / activation /
-// activationDerivMul / activationSecondDerivMul / triangularMask / setIdentity.
+// activationDerivMul / activationSecondDerivMul / triangularMask / setIdentity / the mirror in gram.
 #pragma once
 #include "common.cuh"
 
@@ -111,6 +111,16 @@ extern "C" __global__ void fl_triangular_mask(int dim, float* t, int upper) {
         const long long i = idx / dim, j = idx % dim;
         const bool keep = upper ? (j >= i) : (j <= i);
         if (!keep) t[idx] = 0.0f;
+    }
+}
+
+// t[i][j] = t[j][i] for j < i (square, row-major): the upper triangle copied onto the strict lower
+// one, so that gram's result is exactly symmetric. Reads only i < j, writes only i > j: no race.
+extern "C" __global__ void fl_mirror_upper(int dim, float* t) {
+    const long long n = (long long)dim * dim;
+    FL_FOR_EACH(idx, n) {
+        const long long i = idx / dim, j = idx % dim;
+        if (j < i) t[idx] = t[j * dim + i];
     }
 }
 

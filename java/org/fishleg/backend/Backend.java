@@ -102,14 +102,13 @@ public interface Backend extends AutoCloseable {
     enum Triangle { FULL, UPPER, LOWER }
 
     /**
-     * p = l^T l for a square l, written in full (p is symmetric). {@code shape} promises that l is
-     * upper or lower triangular (the other triangle zero), which a backend may exploit; FULL promises
-     * nothing. p must not overlap l. Default: one GEMM; the CPU backend computes one triangle with
-     * blocked products that skip l's zero blocks (1/2 of the GEMM's work, 1/6 for a triangular l).
+     * p = l^T l for a square l, written in full and exactly symmetric (p[i][j] and p[j][i] are the same
+     * float: one triangle is computed and mirrored). {@code shape} promises that l is upper or lower
+     * triangular (the other triangle zero), which a backend may exploit; FULL promises nothing. p must
+     * not overlap l. The CPU backend computes the upper triangle with blocked products that skip l's
+     * zero blocks (1/2 of a GEMM's work, 1/6 for a triangular l); CUDA uses cublasSsyrk (1/2).
      */
-    default void gram(Tensor l, Triangle shape, Tensor p) {
-        gemm(true, false, 1f, l, l, 0f, p);
-    }
+    void gram(Tensor l, Triangle shape, Tensor p);
 
     // ------------------------------------------------------------------ elementwise
 

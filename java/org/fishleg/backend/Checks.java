@@ -27,6 +27,14 @@ public final class Checks {
         if (t.rows() != t.cols()) throw new BackendException(op + ": tensor must be square but is " + t.shape());
     }
 
+    /** gram(l, shape, p): l square, p of l's shape and not overlapping it, a triangle shape given. */
+    public static void gram(Tensor l, Tensor.Storage sl, Backend.Triangle shape, Tensor p, Tensor.Storage sp) {
+        square("gram", l);
+        sameShape("gram", "l", l, "p", p);
+        if (shape == null) throw new BackendException("gram: null triangle shape");
+        if (sl == sp && overlaps(l, p)) throw new BackendException("gram: p " + p + " overlaps l " + l);
+    }
+
     /** True when the element ranges of a and b (in the same storage) intersect. */
     public static boolean overlaps(Tensor a, Tensor b) {
         if (a.size() == 0 || b.size() == 0) return false;

@@ -360,40 +360,40 @@ public final class CpuBackend implements Backend {
     /**
      * p = l^T l by row blocks of p's upper triangle, P[r0:r1, r0:n] = L[K, r0:r1]^T L[K, r0:n], with K the
      * rows of l that can be non-zero there (all for FULL, [0, r1) for UPPER, [r0, n) for LOWER), each an
-     * OpenBLAS call on a pool thread; the lower triangle is then mirrored.
+     * OpenBLAS call on a pool thread (one GEMM for small factors). The strict lower triangle is then
+     * copied from the upper one, so p is exactly symmetric whatever OpenBLAS kernel computed it (a GEMM
+     * need not give P[i][j] and P[j][i] the same rounding, e.g. the AVX2 kernels do not).
      */
     @Override
     public void gram(Tensor l, Triangle shape, Tensor p) {
-        String op = "gram";
-        CpuStorage sl = st(l, op), sp = st(p, op);
-        square(op, l);
-        sameShape(op, "l", l, "p", p);
-        if (shape == null) throw new BackendException(op + ": null triangle shape");
-        if (sl == sp && overlaps(l, p)) throw new BackendException(op + ": p " + p + " overlaps l " + l);
+        CpuStorage sl = st(l, "gram"), sp = st(p, "gram");
+        Checks.gram(l, sl, shape, p, sp);
         int n = l.rows();
         if (n < 2 * GRAM_BLOCK) {
             gemm(true, false, 1f, l, l, 0f, p);
-            return;
+        } else {
+            int blocks = (n + GRAM_BLOCK - 1) / GRAM_BLOCK;
+            long lo0 = l.offset(), po0 = p.offset();
+            pool.run(blocks, bi -> {
+                int r0 = bi * GRAM_BLOCK, r1 = Math.min(n, r0 + GRAM_BLOCK);
+                int k0 = shape == Triangle.LOWER ? r0 : 0;
+                int k1 = shape == Triangle.UPPER ? r1 : n;
+                long a = lo0 + (long) k0 * n + r0; // L[k0.., r0..]
+                openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1 - r0, n - r0, k1 - k0, 1f,
+                        new FloatPointer(sl.pointer).position(a), n, new FloatPointer(sl.pointer).position(a), n, 0f,
+                        new FloatPointer(sp.pointer).position(po0 + (long) r0 * n + r0), n);
+            });
         }
-        int blocks = (n + GRAM_BLOCK - 1) / GRAM_BLOCK;
-        long lo0 = l.offset(), po0 = p.offset();
-        pool.run(blocks, bi -> {
-            int r0 = bi * GRAM_BLOCK, r1 = Math.min(n, r0 + GRAM_BLOCK);
-            int k0 = shape == Triangle.LOWER ? r0 : 0;
-            int k1 = shape == Triangle.UPPER ? r1 : n;
-            long a = lo0 + (long) k0 * n + r0; // L[k0.., r0..]
-            openblas_nolapack.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1 - r0, n - r0, k1 - k0, 1f,
-                    new FloatPointer(sl.pointer).position(a), n, new FloatPointer(sl.pointer).position(a), n, 0f,
-                    new FloatPointer(sp.pointer).position(po0 + (long) r0 * n + r0), n);
-        });
+        mirrorUpper(sp, p);
+    }
+
+    /** P[i][j] = P[j][i] for every j < i (the CPU twin of kernel fl_mirror_upper). */
+    private void mirrorUpper(CpuStorage sp, Tensor p) {
         FloatBuffer pb = buf(sp);
-        int po = off(p);
-        // entries left of each row's block start: P[i][j] = P[j][i], computed by j's block
+        int po = off(p), n = p.rows();
         forRows(n, n, (i0, i1) -> {
-            for (int i = i0; i < i1; i++) {
-                int start = (i / GRAM_BLOCK) * GRAM_BLOCK;
-                for (int j = 0; j < start; j++) pb.put(po + i * n + j, pb.get(po + j * n + i));
-            }
+            for (int i = i0; i < i1; i++)
+                for (int j = 0; j < i; j++) pb.put(po + i * n + j, pb.get(po + j * n + i));
         });
     }
 

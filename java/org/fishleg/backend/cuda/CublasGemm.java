@@ -2,6 +2,7 @@ package org.fishleg.backend.cuda;
 
 import jcuda.Pointer;
 import jcuda.jcublas.JCublas2;
+import jcuda.jcublas.cublasFillMode;
 import jcuda.jcublas.cublasHandle;
 import jcuda.jcublas.cublasOperation;
 
@@ -32,5 +33,16 @@ public final class CublasGemm {
                 a, Math.max(1, aCols),
                 Pointer.to(new float[] {beta}),
                 c, Math.max(1, cCols));
+    }
+
+    /**
+     * The upper triangle (i <= j) of row-major P = L^T L for a square n x n row-major L (ld n); the strict
+     * lower triangle of P is left untouched. Read column-major, L's buffer is A = L^T, so P = A A^T:
+     * cublasSsyrk(trans = N, n, k = n, A, lda = n). Column-major P's LOWER triangle (i >= j, at i + j n)
+     * is row-major P's upper triangle, hence fill mode LOWER. Returns the cuBLAS status.
+     */
+    public static int ssyrkGramUpperRowMajor(cublasHandle handle, int n, Pointer l, Pointer p) {
+        return JCublas2.cublasSsyrk(handle, cublasFillMode.CUBLAS_FILL_MODE_LOWER, cublasOperation.CUBLAS_OP_N,
+                n, n, Pointer.to(new float[] {1f}), l, Math.max(1, n), Pointer.to(new float[] {0f}), p, Math.max(1, n));
     }
 }

@@ -533,6 +533,23 @@ public final class CudaBackend implements Backend {
                     + (transB ? "^T" : "") + ", C " + c.shape() + ")");
     }
 
+    /**
+     * p = l^T l, exactly symmetric: cublasSsyrk writes the upper triangle (half a GEMM's work), then
+     * kernel fl_mirror_upper copies it onto the strict lower one (the twin of CpuBackend's mirror).
+     * {@code shape} is not exploited here.
+     */
+    @Override
+    public void gram(Tensor l, Triangle shape, Tensor p) {
+        DeviceBuffer sl = st(l, "gram"), sp = st(p, "gram");
+        Checks.gram(l, sl, shape, p, sp);
+        int n = l.rows();
+        if (n == 0) return;
+        int rc = CublasGemm.ssyrkGramUpperRowMajor(cublas, n, sl.pointer(l.offset()), sp.pointer(p.offset()));
+        if (rc != cublasStatus.CUBLAS_STATUS_SUCCESS)
+            throw new BackendException("gram: cublasSsyrk failed: " + cublasStatus.stringFor(rc) + " (l " + l.shape() + ")");
+        launch("fl_mirror_upper", p.size(), n, addr(sp, p));
+    }
+
     // =================================================================================== elementwise
 
     @Override

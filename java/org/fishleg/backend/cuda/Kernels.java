@@ -120,6 +120,7 @@ final class Kernels implements AutoCloseable {
             "fl_column_sums",
             "fl_copy_into_columns",
             "fl_gather_rows",
+            "fl_mirror_upper",
             "fl_momentum_step",
             "fl_mul",
             "fl_nll_grad",
