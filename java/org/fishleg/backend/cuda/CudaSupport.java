@@ -65,7 +65,7 @@ public final class CudaSupport {
             List<String> details = new ArrayList<>();
             Probe p;
             try {
-                p = doProbe(details);
+                p = NativeLibs.withPrivateNatives(() -> doProbe(details));
             } catch (RuntimeException | LinkageError e) { // CudaException is a RuntimeException
                 p = new Probe(false, "CUDA probe failed: " + NativeLibs.oneLine(e), details);
             }
@@ -107,7 +107,10 @@ public final class CudaSupport {
         String kernelsLine = Kernels.describeImage();
         Kernels.Image image = Kernels.image();
 
-        // 1. driver library
+        // 1. driver library: loaded by absolute path first when it is somewhere the dynamic loader does
+        // not look (e.g. /usr/local/nvidia/lib64 without LD_LIBRARY_PATH), so that JCudaDriver links to it
+        details.add(NativeLibs.searchSummary());
+        NativeLibs.preload("libcuda.so.1");
         int[] v = new int[1];
         int rc;
         try {
@@ -124,8 +127,10 @@ public final class CudaSupport {
         String libcuda = NativeLibs.loadedFrom("libcuda.so");
         String driverApi = rc == CUresult.CUDA_SUCCESS ? version(v[0]) : "unknown (" + CUresult.stringFor(rc) + ")";
         details.add("driver: libcuda.so.1 from " + (libcuda != null ? libcuda : "?") + ", CUDA driver API " + driverApi);
+        String jcudaLine = NativeLibs.jcudaNativesLine();
+        if (jcudaLine != null) details.add(jcudaLine);
         String jcudaFrom = NativeLibs.loadedFrom("libJCudaDriver");
-        if (jcudaFrom != null) details.add("JCuda natives: " + jcudaFrom.substring(0, jcudaFrom.lastIndexOf('/') + 1));
+        if (jcudaFrom != null) details.add("JCudaDriver loaded from " + jcudaFrom);
 
         // 2. cuInit, 3. a device
         rc = JCudaDriver.cuInit(0);
@@ -224,6 +229,15 @@ public final class CudaSupport {
     /** "10.3.5 (libcurand.so.10 from PATH)" or "not loaded (reason)". Never throws. */
     public static String curandStatus() {
         try {
+            return NativeLibs.withPrivateNatives(CudaSupport::curandVersion);
+        } catch (RuntimeException | LinkageError e) {
+            return "not loaded (" + NativeLibs.oneLine(e) + ")";
+        }
+    }
+
+    private static String curandVersion() {
+        try {
+            NativeLibs.preload("libcurand.so.10");
             int[] v = new int[1];
             jcuda.jcurand.JCurand.setExceptionsEnabled(false);
             int rc = jcuda.jcurand.JCurand.curandGetVersion(v);
