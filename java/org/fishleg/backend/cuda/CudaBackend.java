@@ -106,14 +106,19 @@ public final class CudaBackend implements Backend {
         this.ordinal = ordinal;
         check(jcuda.driver.JCudaDriver.cuDeviceGet(device, ordinal), "cuDeviceGet(" + ordinal + ")");
         check(cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain");
+        // Everything created so far is released again when a later step fails, so a failed open (no
+        // memory, a cuBLAS error) leaves no stream, handle, pinned memory or context reference behind.
         Kernels k = null;
         DevicePool p = null;
-        boolean ok = false;
+        boolean streamMade = false, blasMade = false, stagingMade = false, ok = false;
+        DeviceBuffer part = null, rng = null, work = null;
         try {
             bindThread();
             check(cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+            streamMade = true;
             k = new Kernels();
             checkBlas(JCublas2.cublasCreate(cublas), "cublasCreate");
+            blasMade = true;
             checkBlas(JCublas2.cublasSetStream(cublas, new cudaStream_t(stream)), "cublasSetStream");
             checkBlas(JCublas2.cublasSetPointerMode(cublas, cublasPointerMode.CUBLAS_POINTER_MODE_HOST), "cublasSetPointerMode");
             tf32 = tf32Requested();
@@ -121,23 +126,33 @@ public final class CudaBackend implements Backend {
                     "cublasSetMathMode");
             p = new DevicePool(this::syncStream);
             check(cuMemAllocHost(staging, (long) STAGING_FLOATS * Float.BYTES), "cuMemAllocHost");
+            stagingMade = true;
             ByteBuffer bb = staging.getByteBuffer(0, (long) STAGING_FLOATS * Float.BYTES).order(ByteOrder.nativeOrder());
             stagingFloats = bb.asFloatBuffer();
             stagingLongs = bb.asLongBuffer();
             stagingInts = bb.asIntBuffer();
+            part = p.allocate(2L * Kernels.MAX_PARTIALS);
+            rng = p.allocate(4);
+            work = p.allocate(CUBLAS_WORKSPACE_BYTES / Float.BYTES);
+            checkBlas(JCublas2.cublasSetWorkspace(cublas, work.pointer(0), CUBLAS_WORKSPACE_BYTES), "cublasSetWorkspace");
             ok = true;
         } finally {
             if (!ok) {
+                if (blasMade) JCublas2.cublasDestroy(cublas);
+                for (DeviceBuffer db : new DeviceBuffer[] {part, rng, work}) if (db != null) db.free();
+                if (p != null) p.close();
+                if (stagingMade) cuMemFreeHost(staging);
                 if (k != null) k.close();
+                if (streamMade) cuStreamDestroy(stream);
                 cuDevicePrimaryCtxRelease(device);
+                if (BOUND.get() == this) BOUND.remove();
             }
         }
         kernels = k;
         pool = p;
-        partials = pool.allocate(2L * Kernels.MAX_PARTIALS);
-        rngState = pool.allocate(4);
-        cublasWorkspace = pool.allocate(CUBLAS_WORKSPACE_BYTES / Float.BYTES);
-        checkBlas(JCublas2.cublasSetWorkspace(cublas, cublasWorkspace.pointer(0), CUBLAS_WORKSPACE_BYTES), "cublasSetWorkspace");
+        partials = part;
+        rngState = rng;
+        cublasWorkspace = work;
         this.description = description + (tf32 ? ", TF32 on" : "");
         setSeed(0L);
     }
