@@ -438,6 +438,17 @@ class FishLegReferenceTest {
             return lam;
         }
 
+        /** Whether lambda entry i is a free parameter (false below L's and above R's diagonal when triangular). */
+        boolean free(int i) {
+            if (!triangular) return true;
+            for (int l = 0; l < net.layers(); l++) {
+                int n1 = net.rows(l), n2 = net.cols(l);
+                if (i >= lOff[l] && i < lOff[l] + n1 * n1) return (i - lOff[l]) % n1 >= (i - lOff[l]) / n1;
+                if (i >= rOff[l] && i < rOff[l] + n2 * n2) return (i - rOff[l]) % n2 <= (i - rOff[l]) / n2;
+            }
+            return true;
+        }
+
         double[][] L(double[] lam, int l) { return block(lam, lOff[l], net.rows(l), net.rows(l)); }
         double[][] R(double[] lam, int l) { return block(lam, rOff[l], net.cols(l), net.cols(l)); }
 
@@ -749,12 +760,17 @@ class FishLegReferenceTest {
                 long aux0 = ref.auxSteps;
                 ref.step(xs[s], ys[s]);
                 boolean aux = ref.auxSteps > aux0;
+                assertTrue(ref.sampleMargin > 1e-4, c + ": a sampled target sits " + ref.sampleMargin
+                        + " from its threshold, too close for float vs double to agree: change the seed");
                 try (Tensor x = cpu.upload(flat(xs[s]), c.batch, in); Tensor y = cpu.upload(flat(ys[s]), c.batch, out)) {
                     fl.step(m, x, y, loss);
                 }
                 String at = c + ", after step " + s;
                 assertEquals(ref.auxSteps, fl.auxStepCount(), at + ": auxiliary updates");
                 assertEquals(ref.rng.offset, cpu.rngOffset(), at + ": random numbers drawn");
+                // most specific first: the lambda gradient, then lambda, then the parameters
+                if (aux) worstG = Math.max(worstG, compareFactors(at + ", lambda gradient", ref.q, cpu.download(fl.lambdaGradient()), ref.lastLamGrad, TOL));
+                worstL = Math.max(worstL, compareFactors(at + ", lambda", ref.q, cpu.download(fl.lambda()), ref.lam, TOL));
                 float[] p = cpu.download(m.params());
                 worstP = Math.max(worstP, compareParams(at + ", parameters", net, p, ref.theta, TOL));
                 // the displacement from the start, so that an error in a small step is not hidden by theta
@@ -762,11 +778,7 @@ class FishLegReferenceTest {
                 double[] dref = new double[p.length];
                 for (int i = 0; i < p.length; i++) { dp[i] = (float) (p[i] - theta0[i]); dref[i] = ref.theta[i] - theta0[i]; }
                 worstD = Math.max(worstD, compareParams(at + ", theta - theta_0", net, dp, dref, 1e-4));
-                worstL = Math.max(worstL, compareFactors(at + ", lambda", ref.q, cpu.download(fl.lambda()), ref.lam, TOL));
-                if (aux) worstG = Math.max(worstG, compareFactors(at + ", lambda gradient", ref.q, cpu.download(fl.lambdaGradient()), ref.lastLamGrad, TOL));
             }
-            assertTrue(ref.sampleMargin > 1e-4, c + ": a sampled target sits " + ref.sampleMargin
-                    + " from its threshold, too close for float vs double: change the seed");
         }
         synchronized (FishLegReferenceTest.class) {
             worstParam = Math.max(worstParam, worstP); worstLambda = Math.max(worstLambda, worstL);
@@ -774,5 +786,161 @@ class FishLegReferenceTest {
         }
         System.out.printf(Locale.ROOT, "reference %-100s params %.1e  theta-theta0 %.1e  lambda %.1e  lambda grad %.1e%n",
                 c, worstP, worstD, worstL, worstG);
+    }
+
+    // =================================================================== the auxiliary update ignores |g|
+
+    /**
+     * u = g / |g|: with a Gaussian likelihood and the Gauss-Newton product (which does not see the
+     * targets), moving the targets to y' = f + 1000 (y - f) multiplies the batch gradient by exactly 1000
+     * and leaves F alone, so the first auxiliary update (its lambda gradient and lambda) must not change.
+     * An un-normalised u would scale the lambda gradient by 10^6. Dense and low-rank paths.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("scaleCases")
+    void auxiliaryUpdateDoesNotDependOnTheGradientScale(String name, FishLegConfig cfg, boolean lowRank) {
+        MlpSpec spec = MlpSpec.parse(SPEC);
+        Likelihood lik = Likelihood.gaussian(1f);
+        Net net = refNet(spec, lik);
+        Random r = new Random(31);
+        int n = 3, in = spec.inputSize(), out = spec.outputSize();
+        double[] theta0 = initialParams(net, r);
+        double[][] x = inputs(r, n, in), y = targets(r, Lik.GAUSSIAN, n, out);
+        double[][] f = net.output(theta0, x);
+        double[][] yBig = new double[n][out];
+        for (int i = 0; i < n; i++) for (int j = 0; j < out; j++) yBig[i][j] = f[i][j] + 1000 * (y[i][j] - f[i][j]);
+        float[] xa = flat(inputs(r, cfg.auxBatchSize, in));
+        float[][] lamGrad = new float[2][], lam = new float[2][];
+        double[] gradNorm = new double[2];
+        for (int k = 0; k < 2; k++) {
+            try (Mlp m = new Mlp(cpu, spec, lik); FishLeg fl = new FishLeg(m, cfg, new ListAux(new float[][] {xa}));
+                 Tensor xt = cpu.upload(flat(x), n, in); Tensor yt = cpu.upload(flat(k == 0 ? y : yBig), n, out);
+                 Tensor loss = cpu.zeros(1, 1)) {
+                assertEquals(lowRank, fl.lowRankApplies(n), name + ": low-rank path chosen");
+                cpu.upload(toFloat(theta0), m.params());
+                fl.step(m, xt, yt, loss);
+                assertEquals(1, fl.auxStepCount());
+                lamGrad[k] = cpu.download(fl.lambdaGradient());
+                lam[k] = cpu.download(fl.lambda());
+            }
+            gradNorm[k] = norm(net.grad(theta0, x, k == 0 ? y : yBig));
+        }
+        assertEquals(1000, gradNorm[1] / gradNorm[0], 1e-6, "the targets scale the gradient by 1000");
+        Factors q = new Factors(net, cfg.factor == FishLegConfig.Factor.TRIANGULAR);
+        compareFactors(name + ": lambda gradient with the gradient scaled by 1000", q, lamGrad[1], toDouble(lamGrad[0]), TOL);
+        compareFactors(name + ": lambda with the gradient scaled by 1000", q, lam[1], toDouble(lam[0]), TOL);
+    }
+
+    static Stream<Arguments> scaleCases() {
+        return Stream.of(
+                Arguments.of("jax, u = gbar / |gbar|, full", jax(scaleBase()).factor(FULL).build(), false),
+                Arguments.of("ocaml, triangular, dense", ocaml(scaleBase()).factor(TRI).lowRank(false).build(), false),
+                Arguments.of("ocaml, full, low-rank", ocaml(scaleBase()).factor(FULL).lowRank(true).build(), true));
+    }
+
+    static FishLegConfig.Builder scaleBase() {
+        return base().fisher(GN).weightDecay(0f).auxBatchSize(4).auxEps(1e-3f);
+    }
+
+    static double[] toDouble(float[] a) {
+        double[] d = new double[a.length];
+        for (int i = 0; i < a.length; i++) d[i] = a[i];
+        return d;
+    }
+
+    // =================================================================== self-checks of the reference
+
+    static Stream<Arguments> selfCheckNets() {
+        return Stream.of(
+                Arguments.of(SPEC, Likelihood.bernoulli()),
+                Arguments.of(SPEC, Likelihood.softmax()),
+                Arguments.of(SPEC, Likelihood.gaussianLearned(0.8f, 1e-4f, 10f)),
+                Arguments.of("5-8:tanh-6:sigmoid-4:linear/nobias", Likelihood.gaussian(0.7f)),
+                Arguments.of("5-7:tanh-4:sigmoid", Likelihood.gaussian(0.7f)));
+    }
+
+    /** The reference's analytic NLL gradient against central differences of its NLL. */
+    @ParameterizedTest(name = "{0} / {1}")
+    @MethodSource("selfCheckNets")
+    void referenceGradientMatchesFiniteDifferences(String specText, Likelihood lik) {
+        Net net = refNet(MlpSpec.parse(specText), lik);
+        Random r = new Random(41);
+        double[] th = initialParams(net, r);
+        if (net.learnSigma) th[net.size - 1] = 0.6;
+        double[][] x = inputs(r, 6, net.width[0]), y = targets(r, net.lik, 6, net.width[net.layers()]);
+        double[] g = net.grad(th, x, y);
+        double h = 1e-4, maxErr = 0;
+        for (int i = 0; i < net.size; i++) {
+            double[] v = new double[4];
+            double[] steps = {-2, -1, 1, 2};
+            for (int s = 0; s < 4; s++) { double[] t = th.clone(); t[i] += steps[s] * h; v[s] = net.nll(t, x, y); }
+            double fd = (v[0] - 8 * v[1] + 8 * v[2] - v[3]) / (12 * h);
+            maxErr = Math.max(maxErr, Math.abs(fd - g[i]));
+        }
+        double rel = maxErr / maxAbs(g);
+        assertTrue(rel < 1e-8, specText + " / " + lik + ": reference gradient vs finite differences, relative error " + rel);
+    }
+
+    /**
+     * The reference's lambda gradient against central differences of its auxiliary loss
+     * A = 1/2 z^T (F + gamma I) z - u^T z at a random (full or triangular) lambda, for fixed sampled
+     * targets and for the Gauss-Newton product. A is a polynomial of degree 4 in each lambda entry, so
+     * the 5-point stencil is exact whatever the step.
+     */
+    @ParameterizedTest(name = "{0} / {1} / {2}")
+    @MethodSource("auxSelfCheckCases")
+    void referenceLambdaGradientMatchesFiniteDifferences(String specText, Likelihood lik, boolean sampled, boolean triangular) {
+        Net net = refNet(MlpSpec.parse(specText), lik);
+        Factors q = new Factors(net, triangular);
+        Random r = new Random(43);
+        double[] th = initialParams(net, r);
+        double[][] xa = inputs(r, 5, net.width[0]);
+        double[][] ya = sampled ? net.sample(th, xa, new Rng(7, 0), new double[] {1}) : null;
+        double gamma = 0.05;
+        java.util.function.UnaryOperator<double[]> fvp = sampled
+                ? z -> net.hessianVec(th, xa, ya, z, gamma) : z -> net.gaussNewtonVec(th, xa, z, gamma);
+        double[] lam = q.initial(0.5);
+        for (int l = 0; l < net.layers(); l++) {
+            int n1 = net.rows(l), n2 = net.cols(l);
+            for (int i = 0; i < n1; i++) for (int j = 0; j < n1; j++)
+                if (!triangular || j >= i) lam[q.lOff[l] + i * n1 + j] += 0.3 * r.nextGaussian();
+            for (int i = 0; i < n2; i++) for (int j = 0; j < n2; j++)
+                if (!triangular || j <= i) lam[q.rOff[l] + i * n2 + j] += 0.3 * r.nextGaussian();
+        }
+        if (net.learnSigma) lam[q.size - 1] = 0.9;
+        double[] u = new double[net.size];
+        for (int i = 0; i < u.length; i++) u[i] = r.nextGaussian();
+        double[] z = q.apply(lam, u);
+        double[] grad = q.auxGrad(lam, u, axpy(-1, u, fvp.apply(z)));
+        double h = 0.05, maxErr = 0;
+        for (int i = 0; i < q.size; i++) {
+            if (!q.free(i)) {
+                assertEquals(0, grad[i], "lambda gradient outside the triangle, entry " + i);
+                continue;
+            }
+            double[] v = new double[4];
+            double[] steps = {-2, -1, 1, 2};
+            for (int s = 0; s < 4; s++) {
+                double[] lt = lam.clone();
+                lt[i] += steps[s] * h;
+                double[] zt = q.apply(lt, u), fz = fvp.apply(zt);
+                double a = 0;
+                for (int k = 0; k < zt.length; k++) a += 0.5 * zt[k] * fz[k] - u[k] * zt[k];
+                v[s] = a;
+            }
+            double fd = (v[0] - 8 * v[1] + 8 * v[2] - v[3]) / (12 * h);
+            maxErr = Math.max(maxErr, Math.abs(fd - grad[i]));
+        }
+        double rel = maxErr / maxAbs(grad);
+        assertTrue(rel < 1e-7, "reference lambda gradient vs finite differences of A, relative error " + rel);
+    }
+
+    static Stream<Arguments> auxSelfCheckCases() {
+        return Stream.of(
+                Arguments.of(SPEC, Likelihood.bernoulli(), true, false),
+                Arguments.of(SPEC, Likelihood.bernoulli(), true, true),
+                Arguments.of(SPEC, Likelihood.gaussianLearned(0.8f, 1e-4f, 10f), true, false),
+                Arguments.of(SPEC, Likelihood.gaussianLearned(0.8f, 1e-4f, 10f), false, true),
+                Arguments.of(SPEC, Likelihood.softmax(), false, false));
     }
 }
