@@ -270,13 +270,15 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
             applyQ(cfg.ordering == FishLegConfig.Ordering.MOMENTUM_ON_GRADIENT ? gbar : g, qg);
         }
 
+        // decoupled decay: theta -= eta (step + wd theta) with theta BEFORE the update (fishleg-algorithm.md
+        // section 4); scaling after the update would add eta^2 wd times the step
+        if (cfg.decoupledWeightDecay && cfg.weightDecay != 0f) b.scale(1f - cfg.lr * cfg.weightDecay, model.params());
         if (cfg.ordering == FishLegConfig.Ordering.MOMENTUM_ON_GRADIENT) {
             b.axpy(-cfg.lr, qg, model.params());
         } else {
             // mom = beta mom + (1 - beta) Q g; theta -= lr mom: one fused pass (the EMA form of momentumStep)
             b.momentumStep(model.params(), qg, mom, cfg.lr, cfg.beta, cfg.beta, 0f, false);
         }
-        if (cfg.decoupledWeightDecay && cfg.weightDecay != 0f) b.scale(1f - cfg.lr * cfg.weightDecay, model.params());
         model.projectParams();
     }
 

@@ -224,6 +224,41 @@ class FishLegTest {
     }
 
     @Test
+    void decoupledWeightDecayUsesTheParametersBeforeTheStep() {
+        // fishleg-algorithm.md section 4: theta -= eta (m + wd theta) with theta before the update, so the
+        // step has no eta^2 wd m term (decaying after the update would add one)
+        Random r = new Random(5);
+        int n = 8;
+        float[] xs = Fixtures.gaussian(r, n * 4, 1);
+        float[] ys = Fixtures.targets(r, Likelihood.bernoulli(), n, 3);
+        float lr = 0.5f, s = 0.2f, beta = 0.9f, wd = 0.5f;
+        for (FishLegConfig.Ordering ord : FishLegConfig.Ordering.values()) {
+            FishLegConfig cfg = FishLegConfig.builder().lr(lr).initScale(s).beta(beta).weightDecay(wd)
+                    .decoupledWeightDecay(true).auxAtStepZero(false).ordering(ord)
+                    .auxDirection(FishLegConfig.AuxDirection.CURRENT_GRADIENT).build();
+            try (Mlp m = new Mlp(cpu, SPEC, Likelihood.bernoulli()); FishLeg fl = new FishLeg(m, cfg, new FixedAux(xs));
+                 Tensor x = cpu.upload(xs, n, 4); Tensor y = cpu.upload(ys, n, 3); Tensor loss = cpu.zeros(1, 1)) {
+                m.init(5);
+                float[] p0 = cpu.download(m.params());
+                m.lossAndGradient(x, y, loss);
+                float[] g0 = cpu.download(m.grads());
+                fl.step(m, x, y, loss);
+                float[] p1 = cpu.download(m.params());
+                // Q_0 = s I: the (EMA) momentum after one step is (1 - beta) s g0 in both orderings
+                double maxAbs = 0, maxErr = 0;
+                for (int i = 0; i < p0.length; i++) {
+                    double want = p0[i] - (double) lr * ((1 - (double) beta) * s * g0[i] + (double) wd * p0[i]);
+                    maxAbs = Math.max(maxAbs, Math.abs(p0[i]));
+                    maxErr = Math.max(maxErr, Math.abs(p1[i] - want));
+                }
+                double ulps = maxErr / Math.ulp((float) maxAbs);
+                assertTrue(ulps <= 4, ord + ": decoupled weight decay step differs from theta - eta (m + wd theta) by "
+                        + ulps + " ulps of the largest parameter");
+            }
+        }
+    }
+
+    @Test
     void lowRankPathEqualsDensePath() {
         // wide layers and a small batch, so that the low-rank products are the cheaper ones
         MlpSpec spec = MlpSpec.parse("20-30:tanh-10:linear");
