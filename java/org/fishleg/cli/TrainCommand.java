@@ -143,7 +143,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     }
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "1",
-            description = "Seed of the weights, the batch order and FishLeg's auxiliary batches and target samples. Default: ${DEFAULT-VALUE}.")
+            description = "Seed of the weights, the batch draws and FishLeg's auxiliary batches and target samples. Default: ${DEFAULT-VALUE}.")
     long seed;
 
     // ---------------------------------------------------------------- backend
@@ -197,7 +197,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     boolean keepCheckpoints;
 
     @Option(names = "--resume", paramLabel = "FILE",
-            description = "Continue exactly from a checkpoint (same model, optimizer, data and batch size; its batch-order seed is "
+            description = "Continue exactly from a checkpoint (same model, optimizer, data, batch size and --sampling; its batch-order seed is "
                     + "used). Give the same --metrics file to continue it.")
     Path resume;
 
@@ -227,7 +227,8 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     @Option(names = "--aux-eps", paramLabel = "E", description = "Adam epsilon of the Q factors. Preset default (jax 1e-8, ocaml 1e-4).")
     Float auxEps;
 
-    @Option(names = "--aux-batch-size", paramLabel = "B", description = "Auxiliary mini-batch size. Preset default (jax-mnist 1000).")
+    @Option(names = "--aux-batch-size", paramLabel = "B", description = "Auxiliary mini-batch size. Preset default (jax-mnist 1000; "
+            + "ocaml-dln 40); with --sampling full, the training set size.")
     Integer auxBatchSize;
 
     @Option(names = "--aux-every", paramLabel = "N", description = "Auxiliary (Q) update period in steps. Preset default (10; ocaml-dln 1).")
