@@ -48,6 +48,7 @@ import picocli.CommandLine.Option;
         footer = {"  ./fishleg train --model mnist-ae --optimizer adam --steps 300 --metrics /tmp/a.csv",
                 "  ./fishleg train --optimizer fishleg --fishleg-preset ocaml-mnist --epochs 5 --plot loss.png",
                 "  ./fishleg train --model 784-512-10 --likelihood softmax --data mnist-labels --optimizer adamw --lr 1e-3",
+                "  ./fishleg train --model dln --steps 2000 --sampling full --metrics dln.csv",
                 "  ./fishleg train --steps 6000 --checkpoint-dir ck --checkpoint-every 1000 --metrics m.csv",
                 "  ./fishleg train --steps 12000 --resume ck/checkpoint.ckpt --metrics m.csv"})
 final class TrainCommand implements Callable<Integer>, Main.Streams {
