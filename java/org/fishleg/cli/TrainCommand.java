@@ -21,6 +21,7 @@ import org.fishleg.plot.LossPlot;
 import org.fishleg.train.Checkpoint;
 import org.fishleg.train.DeviceDataset;
 import org.fishleg.train.MetricsWriter;
+import org.fishleg.train.Sampling;
 import org.fishleg.train.TrainResult;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -37,7 +38,9 @@ import picocli.CommandLine.Option;
                 + "backend, mini-batches are gathered there, and the loss is read back only every --log-every steps.",
                 "",
                 "Writes a metrics CSV (step,epoch,wall_seconds,train_loss,test_loss: train_loss is the mean of the batch "
-                + "losses since the previous row, test_loss the mean NLL over the full test set on evaluation rows).",
+                + "losses since the previous row, test_loss the mean NLL over the full test set on evaluation rows; for a "
+                + "Gaussian likelihood two more columns, train_mse,test_mse: the mean over examples of ||f(x) - y||^2 over the "
+                + "full training and test set, on evaluation rows only).",
                 "Baseline defaults are the FishLeg authors': momentum lr 0.03 (EMA form, mu 0.9), Adam lr 1e-4 with "
                 + "betas (0.9, 0.9) and eps 1e-4 on MNIST; Adam 3e-5 on FACES; deep linear: momentum 2e-3, Adam 2e-4.",
                 ""},
@@ -45,6 +48,7 @@ import picocli.CommandLine.Option;
         footer = {"  ./fishleg train --model mnist-ae --optimizer adam --steps 300 --metrics /tmp/a.csv",
                 "  ./fishleg train --optimizer fishleg --fishleg-preset ocaml-mnist --epochs 5 --plot loss.png",
                 "  ./fishleg train --model 784-512-10 --likelihood softmax --data mnist-labels --optimizer adamw --lr 1e-3",
+                "  ./fishleg train --model dln --steps 2000 --sampling full --metrics dln.csv",
                 "  ./fishleg train --steps 6000 --checkpoint-dir ck --checkpoint-every 1000 --metrics m.csv",
                 "  ./fishleg train --steps 12000 --resume ck/checkpoint.ckpt --metrics m.csv"})
 final class TrainCommand implements Callable<Integer>, Main.Streams {
@@ -115,8 +119,19 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     Float weightDecay;
 
     // ---------------------------------------------------------------- run length and batching
-    @Option(names = "--batch-size", paramLabel = "B", description = "Mini-batch size. Default: 100 (40 for dln).")
+    @Option(names = "--batch-size", paramLabel = "B",
+            description = "Mini-batch size. Default: 100 (40 for dln); with --sampling full, the training set size (the only one allowed).")
     Integer batchSize;
+
+    @Option(names = "--sampling", paramLabel = "KIND",
+            description = "How the training batches are drawn from the training set, seeded by --seed: shuffle (a fresh "
+                    + "permutation every epoch, no repeats; the remainder of an epoch is dropped) | bootstrap (every index drawn "
+                    + "uniformly with replacement, so a batch may repeat examples: the FishLeg authors' deep linear network, where "
+                    + "each batch of 40 resamples the 40 training points) | full (the whole training set every step). "
+                    + "FishLeg's auxiliary batches are drawn the same way by a second sampler (with full: the whole training set, "
+                    + "unless --aux-batch-size is given, then the training set in order, cycling). Checkpoints record it; "
+                    + "--resume needs the same. Default: bootstrap for dln, shuffle otherwise.")
+    String sampling;
 
     @ArgGroup(exclusive = true, multiplicity = "0..1")
     Length length;
@@ -129,7 +144,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     }
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "1",
-            description = "Seed of the weights, the batch order and FishLeg's auxiliary batches and target samples. Default: ${DEFAULT-VALUE}.")
+            description = "Seed of the weights, the batch draws and FishLeg's auxiliary batches and target samples. Default: ${DEFAULT-VALUE}.")
     long seed;
 
     // ---------------------------------------------------------------- backend
@@ -183,7 +198,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     boolean keepCheckpoints;
 
     @Option(names = "--resume", paramLabel = "FILE",
-            description = "Continue exactly from a checkpoint (same model, optimizer, data and batch size; its batch-order seed is "
+            description = "Continue exactly from a checkpoint (same model, optimizer, data, batch size and --sampling; its batch-order seed is "
                     + "used). Give the same --metrics file to continue it.")
     Path resume;
 
@@ -213,7 +228,8 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     @Option(names = "--aux-eps", paramLabel = "E", description = "Adam epsilon of the Q factors. Preset default (jax 1e-8, ocaml 1e-4).")
     Float auxEps;
 
-    @Option(names = "--aux-batch-size", paramLabel = "B", description = "Auxiliary mini-batch size. Preset default (jax-mnist 1000).")
+    @Option(names = "--aux-batch-size", paramLabel = "B", description = "Auxiliary mini-batch size. Preset default (jax-mnist 1000; "
+            + "ocaml-dln 40); with --sampling full, the training set size.")
     Integer auxBatchSize;
 
     @Option(names = "--aux-every", paramLabel = "N", description = "Auxiliary (Q) update period in steps. Preset default (10; ocaml-dln 1).")
@@ -272,7 +288,9 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         } catch (IllegalArgumentException e) {
             throw new UserException(e.getMessage() + (backend.equalsIgnoreCase("auto") ? " (from " + Backends.ENV + ")" : ""));
         }
-        int batch = batchSize != null ? batchSize : "dln".equals(mc.name) ? 40 : 100;
+        Sampling samp = sampling != null ? parse(() -> Sampling.parse(sampling))
+                : "dln".equals(mc.name) ? Sampling.BOOTSTRAP : Sampling.SHUFFLE;
+        int batch = batchSize != null ? batchSize : "dln".equals(mc.name) ? 40 : 100; // full: set once the data are loaded
         positive("--batch-size", batch);
         positive("--log-every", logEvery);
         positive("--eval-batch-size", evalBatchSize);
@@ -301,7 +319,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
             }
             if (!Files.isWritable(checkpointDir)) throw new UserException("checkpoint folder " + checkpointDir + " is not writable");
         }
-        if (resume != null) checkResume(mc, optName, batch);
+        if (resume != null) checkResume(mc, optName, samp == Sampling.FULL && batchSize == null ? null : batch, samp);
         String progress = progressMode.trim().toLowerCase(Locale.ROOT);
         if (!List.of("auto", "bar", "lines", "none").contains(progress))
             throw new UserException("--progress must be auto, bar, lines or none, got '" + progressMode + "'");
@@ -315,6 +333,18 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         Splits splits = DataSources.load(dataName, dataDir, seed);
         info("data: " + dataName + " from " + DataSources.location(dataName, dataDir) + ": train " + splits.train().n()
                 + " x " + splits.train().d() + ", test " + splits.test().n());
+        if (samp == Sampling.FULL) {
+            int n = splits.train().n();
+            if (batchSize != null && batchSize != n)
+                throw new UserException("--sampling full trains on all " + n + " training examples every step; --batch-size "
+                        + batchSize + " contradicts it (leave it out or give " + n + ")");
+            batch = n;
+            if (flc != null && auxBatchSize == null) { // the auxiliary batch is the whole training set too
+                FishLegConfig preset = flc;
+                flc = parse(() -> preset.toBuilder().auxBatchSize(n).build());
+            }
+            if (resume != null) checkResume(mc, optName, batch, samp);
+        }
         if (threads != null) System.setProperty("fishleg.cpu.threads", Integer.toString(threads));
         try (Backend be = Backends.open(backendChoice, this::info)) {
             if (threads != null && be.name().equals("cpu") && !be.description().contains(" " + threads + " thread"))
@@ -327,7 +357,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
                 TrainerConfig.Builder tb = TrainerConfig.builder().batchSize(batch).seed(seed).logEvery(logEvery)
                         .evalEveryEpochs(evalEveryEpochs).evalBatchSize(evalBatchSize).metrics(metricsPath)
                         .checkpointDir(checkpointDir).checkpointEvery(checkpointEvery).keepCheckpoints(keepCheckpoints).resume(resume)
-                        .graphs(useGraphs);
+                        .graphs(useGraphs).sampling(samp);
                 if (length != null && length.steps != null) tb.steps(length.steps);
                 else tb.epochs(length != null && length.epochs != null ? length.epochs : 10);
                 TrainerConfig cfg = tb.build();
@@ -339,8 +369,8 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
                     try (Optimizer opt = Optimizers.create(optName, net, oo, trainer.auxSource())) {
                         info("model: " + mc.summary());
                         info("optimizer: " + opt.describe());
-                        info(String.format(Locale.ROOT, "run: %d steps (%d per epoch), batch %d, seed %d%s",
-                                trainer.totalSteps(), trainer.stepsPerEpoch(), batch, seed,
+                        info(String.format(Locale.ROOT, "run: %d steps (%d per epoch), batch %d, sampling %s, seed %d%s",
+                                trainer.totalSteps(), trainer.stepsPerEpoch(), batch, samp, seed,
                                 metricsPath != null ? ", metrics " + metricsPath : ""));
                         // Ctrl-C (SIGINT/SIGTERM): finish the step in progress, write its metrics row and checkpoint,
                         // then let the JVM exit (status 130 for SIGINT) once the summary below is printed.
@@ -388,10 +418,12 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
                 err.println("fishleg train: " + r.message);
             return Main.EXIT_DIVERGED;
         }
+        String mse = Double.isNaN(r.lastTrainMse) ? ""
+                : String.format(Locale.ROOT, ", train mse %.4g, test mse %.4g", r.lastTrainMse, r.lastTestMse);
         info(String.format(Locale.ROOT, "done: %d steps in %.1f s (%.1f s of it test evaluation; training "
-                        + "%.1f ms/step, %.2f steps/s); train loss %.4f, test loss %.4f%s",
+                        + "%.1f ms/step, %.2f steps/s); train loss %.4f, test loss %.4f%s%s",
                 r.steps, r.sessionSeconds, r.evalSeconds, r.msPerStep(), r.stepsPerSecond(),
-                r.lastTrainLoss, r.lastTestLoss, metricsPath != null ? "; metrics " + metricsPath : ""));
+                r.lastTrainLoss, r.lastTestLoss, mse, metricsPath != null ? "; metrics " + metricsPath : ""));
         return Main.EXIT_OK;
     }
 
@@ -515,7 +547,8 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
             throw new UserException("cannot write plot " + png + ": folder not writable");
     }
 
-    private void checkResume(ModelChoice mc, String optName, int batch) {
+    /** Checks a checkpoint against this run; {@code batch} null: not known yet (checked once the data are loaded). */
+    private void checkResume(ModelChoice mc, String optName, Integer batch, Sampling samp) {
         Checkpoint c = Checkpoint.read(resume);
         if (!c.modelSpec.equals(mc.spec.toString()))
             throw new UserException("checkpoint " + resume + " is for model " + c.modelSpec + ", not " + mc.spec);
@@ -524,7 +557,10 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         String expect = optName.startsWith("fishleg") ? "fishleg" : optName;
         if (!c.parametersOnly() && !c.optimizerName.equals(expect))
             throw new UserException("checkpoint " + resume + " was written by optimizer " + c.optimizerName + ", not " + optName);
-        if (c.batchSize != batch)
+        if (batch != null && c.batchSize != batch)
             throw new UserException("checkpoint " + resume + " was written with --batch-size " + c.batchSize + ", not " + batch);
+        if (!c.sampling.equals(samp.cliName()))
+            throw new UserException("checkpoint " + resume + " was written with --sampling " + c.sampling + ", not " + samp
+                    + " (--sampling " + c.sampling + " continues it)");
     }
 }

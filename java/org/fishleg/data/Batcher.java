@@ -168,6 +168,20 @@ public final class Batcher {
         return p;
     }
 
+    /** Mixed into the seed of {@link #bootstrap} so that it does not share a stream with {@link #permutation}. */
+    private static final long BOOTSTRAP_SALT = 0x6A09E667F3BCC909L;
+
+    /**
+     * n indices drawn uniformly from 0..n-1 with replacement (a bootstrap sample of the data set) for
+     * {@code epoch} with {@code seed}; a pure function of its arguments, like {@link #permutation}.
+     */
+    public static int[] bootstrap(long seed, long epoch, int n) {
+        int[] p = new int[n];
+        SplittableRandom rng = new SplittableRandom(mix64(mix64(seed ^ BOOTSTRAP_SALT) + 0x9E3779B97F4A7C15L * (epoch + 1)));
+        for (int i = 0; i < n; i++) p[i] = rng.nextInt(n);
+        return p;
+    }
+
     /** SplitMix64 finaliser. */
     static long mix64(long z) {
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;

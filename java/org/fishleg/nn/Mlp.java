@@ -226,6 +226,20 @@ public final class Mlp implements AutoCloseable {
     }
 
     /**
+     * out(1x1) = mean over the batch rows of ||f(x) - y||^2 (squared error summed over outputs), whatever the
+     * likelihood; f is the network output (for a Gaussian likelihood, its mean).
+     */
+    public void squaredError(Tensor x, Tensor y, Tensor out) {
+        checkBatch(x, y);
+        Workspace ws = workspace(x.rows());
+        forward(ws, x);
+        backend.axpby(1f, ws.output(), 0f, ws.outTmp);
+        backend.axpy(-1f, y, ws.outTmp);
+        backend.sumSquares(ws.outTmp, out);
+        backend.scale(1f / x.rows(), out);
+    }
+
+    /**
      * Forward and backward pass: lossOut (1x1, may be null) = mean NLL, gradOut (flat 1 x P) = its
      * gradient with respect to all parameters (overwritten).
      */

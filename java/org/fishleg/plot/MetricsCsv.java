@@ -10,20 +10,28 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * A metrics CSV as written by the trainer (step, epoch, wall_seconds, train_loss, test_loss, any extra
- * columns ignored), read back for plotting. Empty cells are NaN.
+ * A metrics CSV as written by the trainer (step, epoch, wall_seconds, train_loss, test_loss, and for Gaussian
+ * likelihoods train_mse, test_mse; any other columns ignored), read back for plotting. Empty cells, and the
+ * squared-error columns of a file without them, are NaN.
  */
 public final class MetricsCsv {
     public final Path file;
     public final double[] step, epoch, wall, train, test;
+    /** Mean squared errors over the training and test set (evaluation rows of Gaussian runs; NaN elsewhere). */
+    public final double[] trainMse, testMse;
+    /** True when the header has the train_mse and test_mse columns. */
+    public final boolean hasMse;
 
-    private MetricsCsv(Path file, double[] step, double[] epoch, double[] wall, double[] train, double[] test) {
+    private MetricsCsv(Path file, double[][] c, boolean hasMse) {
         this.file = file;
-        this.step = step;
-        this.epoch = epoch;
-        this.wall = wall;
-        this.train = train;
-        this.test = test;
+        this.step = c[0];
+        this.epoch = c[1];
+        this.wall = c[2];
+        this.train = c[3];
+        this.test = c[4];
+        this.trainMse = c[5];
+        this.testMse = c[6];
+        this.hasMse = hasMse;
     }
 
     public int rows() { return step.length; }
@@ -44,6 +52,7 @@ public final class MetricsCsv {
         String[] header = lines.get(h).split(",", -1);
         int cStep = col(header, "step"), cEpoch = col(header, "epoch"), cWall = col(header, "wall_seconds");
         int cTrain = col(header, "train_loss"), cTest = col(header, "test_loss");
+        int cTrainMse = col(header, "train_mse"), cTestMse = col(header, "test_mse");
         if (cStep < 0 || (cTrain < 0 && cTest < 0))
             throw new IllegalArgumentException("metrics file " + file + " lacks the columns step and train_loss/test_loss (header: "
                     + lines.get(h) + ")");
@@ -54,12 +63,13 @@ public final class MetricsCsv {
             String[] f = l.split(",", -1);
             double s = cell(f, cStep);
             if (Double.isNaN(s)) continue;
-            rows.add(new double[] {s, cell(f, cEpoch), cell(f, cWall), cell(f, cTrain), cell(f, cTest)});
+            rows.add(new double[] {s, cell(f, cEpoch), cell(f, cWall), cell(f, cTrain), cell(f, cTest),
+                cell(f, cTrainMse), cell(f, cTestMse)});
         }
         int n = rows.size();
-        double[][] c = new double[5][n];
-        for (int i = 0; i < n; i++) for (int j = 0; j < 5; j++) c[j][i] = rows.get(i)[j];
-        return new MetricsCsv(file, c[0], c[1], c[2], c[3], c[4]);
+        double[][] c = new double[7][n];
+        for (int i = 0; i < n; i++) for (int j = 0; j < 7; j++) c[j][i] = rows.get(i)[j];
+        return new MetricsCsv(file, c, cTrainMse >= 0 && cTestMse >= 0);
     }
 
     private static int col(String[] header, String name) {

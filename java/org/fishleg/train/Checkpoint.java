@@ -23,14 +23,18 @@ import org.fishleg.optim.OptimizerState;
  * stream position, elapsed wall time and the partly accumulated training loss of the current metrics row.
  *
  * <p>Binary format (big-endian, {@link DataOutputStream}): magic "FISHLEG-CKPT", version, then the fields
- * in declaration order, the parameters as raw float bits, then an optional {@link OptimizerState}. A file
+ * in declaration order, the parameters as raw float bits, then an optional {@link OptimizerState}. Version 2
+ * added {@link #sampling} after the batch size; a version 1 file (written before there was a choice) reads
+ * as "shuffle". A file
  * without optimizer state ("parameters only") is written when a run diverges: it holds the last
  * parameters known to give finite losses. Files are written to a temporary file and moved into place, so a
  * crash never leaves a half-written checkpoint.
  */
 public final class Checkpoint {
     public static final String MAGIC = "FISHLEG-CKPT";
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
+    /** The oldest version {@link #read} still accepts. */
+    public static final int OLDEST_READABLE = 1;
     /** File name of the latest checkpoint inside --checkpoint-dir. */
     public static final String LATEST = "checkpoint.ckpt";
     /** File name of checkpoint number {@code step} when every checkpoint is kept. */
@@ -44,6 +48,8 @@ public final class Checkpoint {
     public String optimizerName;
     public String dataName;
     public int batchSize;
+    /** {@link Sampling#cliName()} of the batch draws: the meaning of {@link #batchStream} and {@link #auxStream}. */
+    public String sampling = Sampling.SHUFFLE.cliName();
     /** Optimizer steps completed. */
     public long step;
     public double wallSeconds;
@@ -89,6 +95,7 @@ public final class Checkpoint {
         out.writeUTF(optimizerName);
         out.writeUTF(dataName);
         out.writeInt(batchSize);
+        out.writeUTF(sampling);
         out.writeLong(step);
         out.writeDouble(wallSeconds);
         out.writeDouble(lossSum);
@@ -135,14 +142,16 @@ public final class Checkpoint {
             }
             if (!MAGIC.equals(magic)) throw new CheckpointException(file + " is not a FishLeg checkpoint (bad header)");
             int version = in.readInt();
-            if (version != VERSION)
-                throw new CheckpointException(file + " is a version " + version + " checkpoint; this build reads version " + VERSION);
+            if (version < OLDEST_READABLE || version > VERSION)
+                throw new CheckpointException(file + " is a version " + version + " checkpoint; this build reads versions "
+                        + OLDEST_READABLE + " to " + VERSION);
             Checkpoint c = new Checkpoint();
             c.modelSpec = in.readUTF();
             c.likelihood = in.readUTF();
             c.optimizerName = in.readUTF();
             c.dataName = in.readUTF();
             c.batchSize = in.readInt();
+            c.sampling = version >= 2 ? in.readUTF() : Sampling.SHUFFLE.cliName();
             c.step = in.readLong();
             c.wallSeconds = in.readDouble();
             c.lossSum = in.readDouble();

@@ -6,7 +6,8 @@ import org.fishleg.optim.fishleg.AuxBatchSource;
 
 /**
  * FishLeg's auxiliary mini-batches: a second seeded sampler over the training inputs (independent of the
- * training batch order), gathered on the backend into the caller's tensor. State: its {@link IndexStream}.
+ * training batch order, with the same {@link Sampling} as the training batches), gathered on the backend into
+ * the caller's tensor. State: its {@link IndexStream}.
  */
 public final class DeviceAuxSource implements AuxBatchSource {
     /** Mixed into the training seed to get the auxiliary sampler's seed. */
@@ -17,10 +18,13 @@ public final class DeviceAuxSource implements AuxBatchSource {
     private final IndexStream stream;
     private long batches;
 
-    public DeviceAuxSource(Backend backend, Tensor inputs, long seed) {
+    /** A SHUFFLE sampler. */
+    public DeviceAuxSource(Backend backend, Tensor inputs, long seed) { this(backend, inputs, seed, Sampling.SHUFFLE); }
+
+    public DeviceAuxSource(Backend backend, Tensor inputs, long seed, Sampling sampling) {
         this.backend = backend;
         this.inputs = inputs;
-        this.stream = new IndexStream(inputs.rows(), seed);
+        this.stream = new IndexStream(inputs.rows(), seed, sampling);
     }
 
     /** The auxiliary sampler's seed for a run seeded with {@code runSeed}. */

@@ -5,28 +5,50 @@ import org.fishleg.backend.Tensor;
 import org.fishleg.data.Batcher;
 
 /**
- * A seeded stream of example indices over n examples, epoch by epoch: epoch e visits the examples in the
- * order {@link Batcher#permutation}(seed, e, n) (the same permutations as the data package's Batcher).
- * Its whole state is (seed, epoch, position), so it continues exactly after {@link #restore}.
+ * A seeded stream of example indices over n examples, epoch by epoch, n indices per epoch. Epoch e's indices
+ * depend on the {@link Sampling}: {@link Batcher#permutation}(seed, e, n) for SHUFFLE (the same permutations
+ * as the data package's Batcher), {@link Batcher#bootstrap}(seed, e, n) for BOOTSTRAP (n draws with
+ * replacement), 0..n-1 in order for FULL. Its whole state is (seed, epoch, position) and the sampling, fixed
+ * at construction, so it continues exactly after {@link #restore}.
  *
  * <p>Two ways to consume it: {@link #takeBatch} (fixed-size batches, the remainder of an epoch dropped, for
  * training) and {@link #gather} (a continuous stream crossing epoch boundaries, for auxiliary batches).
  */
 public final class IndexStream {
     private final int n;
+    private final Sampling sampling;
     private long seed;
     private long epoch;
     private int position;
     private int[] perm;
 
-    public IndexStream(int n, long seed) {
+    /** A SHUFFLE stream. */
+    public IndexStream(int n, long seed) { this(n, seed, Sampling.SHUFFLE); }
+
+    public IndexStream(int n, long seed, Sampling sampling) {
         if (n <= 0) throw new IllegalArgumentException("index stream over " + n + " examples");
+        if (sampling == null) throw new IllegalArgumentException("index stream without a sampling");
         this.n = n;
+        this.sampling = sampling;
         this.seed = seed;
-        this.perm = Batcher.permutation(seed, 0, n);
+        this.perm = order(0);
+    }
+
+    /** Epoch {@code e}'s n indices. */
+    private int[] order(long e) {
+        switch (sampling) {
+            case BOOTSTRAP: return Batcher.bootstrap(seed, e, n);
+            case FULL:
+                if (perm != null) return perm; // the identity, the same every epoch
+                int[] id = new int[n];
+                for (int i = 0; i < n; i++) id[i] = i;
+                return id;
+            default: return Batcher.permutation(seed, e, n);
+        }
     }
 
     public int n() { return n; }
+    public Sampling sampling() { return sampling; }
     public long seed() { return seed; }
     /** Completed epochs. */
     public long epoch() { return epoch; }
@@ -48,11 +70,13 @@ public final class IndexStream {
 
     /**
      * The next batch of {@code rows} indices; the epoch rolls over right after its last full batch (the
-     * n mod rows examples left over are dropped that epoch).
+     * n mod rows indices left over are dropped that epoch). FULL sampling takes all n every time.
      */
     public Batch takeBatch(int rows) {
         if (rows <= 0 || rows > n)
             throw new IllegalArgumentException("batch of " + rows + " rows from a data set of " + n + " examples");
+        if (sampling == Sampling.FULL && rows != n)
+            throw new IllegalArgumentException("full sampling takes all " + n + " examples per batch, not " + rows);
         if (position + rows > n) rollOver();
         int[] p = perm;
         int s = position;
@@ -67,7 +91,8 @@ public final class IndexStream {
 
     /**
      * Fills {@code dst} (any number of rows) with the next dst.rows() examples of {@code src} in stream order,
-     * continuing into the next epoch when this one runs out (nothing dropped).
+     * continuing into the next epoch when this one runs out (nothing dropped). With FULL sampling and
+     * dst.rows() = n that is the whole data set in index order every time.
      */
     public void gather(Backend backend, Tensor src, Tensor dst) {
         if (src.rows() != n)
@@ -86,13 +111,16 @@ public final class IndexStream {
     private void rollOver() {
         epoch++;
         position = 0;
-        perm = Batcher.permutation(seed, epoch, n);
+        perm = order(epoch);
     }
 
     /** {seed, epoch, position, n}. */
     public long[] state() { return new long[] {seed, epoch, position, n}; }
 
-    /** Restores a {@link #state()} of a stream over the same n examples (its seed is adopted). */
+    /**
+     * Restores a {@link #state()} of a stream over the same n examples (its seed is adopted). The state does not
+     * name the sampling: the caller restores it into a stream of the sampling that wrote it.
+     */
     public void restore(long[] s) {
         if (s == null || s.length != 4) throw new IllegalArgumentException("index stream state must have 4 values");
         if (s[3] != n)
@@ -101,6 +129,6 @@ public final class IndexStream {
         seed = s[0];
         epoch = s[1];
         position = (int) s[2];
-        perm = Batcher.permutation(seed, epoch, n);
+        perm = sampling == Sampling.FULL ? perm : order(epoch);
     }
 }

@@ -19,6 +19,11 @@ public final class TrainResult {
     public final boolean interrupted;
     /** Seconds of this session spent on test-set evaluations (part of {@link #sessionSeconds}). */
     public final double evalSeconds;
+    /**
+     * Mean squared errors ||f(x) - y||^2 over the training and test set at the last evaluation (Gaussian
+     * likelihoods; NaN otherwise or when never evaluated).
+     */
+    public final double lastTrainMse, lastTestMse;
 
     TrainResult(long steps, long sessionSteps, double sessionSeconds, double lastTrainLoss, double lastTestLoss,
                 boolean diverged, String message, double evalSeconds) {
@@ -27,6 +32,14 @@ public final class TrainResult {
 
     TrainResult(long steps, long sessionSteps, double sessionSeconds, double lastTrainLoss, double lastTestLoss,
                 boolean diverged, String message, double evalSeconds, boolean interrupted) {
+        this(steps, sessionSteps, sessionSeconds, lastTrainLoss, lastTestLoss, diverged, message, evalSeconds, interrupted,
+                Double.NaN, Double.NaN);
+    }
+
+    private TrainResult(long steps, long sessionSteps, double sessionSeconds, double lastTrainLoss, double lastTestLoss,
+                boolean diverged, String message, double evalSeconds, boolean interrupted, double lastTrainMse, double lastTestMse) {
+        this.lastTrainMse = lastTrainMse;
+        this.lastTestMse = lastTestMse;
         this.interrupted = interrupted;
         this.steps = steps;
         this.sessionSteps = sessionSteps;
@@ -36,6 +49,12 @@ public final class TrainResult {
         this.diverged = diverged;
         this.message = message;
         this.evalSeconds = evalSeconds;
+    }
+
+    /** This result with the squared errors of the last evaluation. */
+    TrainResult withSquaredErrors(double trainMse, double testMse) {
+        return new TrainResult(steps, sessionSteps, sessionSeconds, lastTrainLoss, lastTestLoss, diverged, message, evalSeconds,
+                interrupted, trainMse, testMse);
     }
 
     /** Milliseconds per training step, evaluation time excluded. */

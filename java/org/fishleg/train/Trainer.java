@@ -13,13 +13,16 @@ import org.fishleg.optim.fishleg.AuxBatchSource;
 
 /**
  * The training loop. The training and test sets are uploaded to the backend once ({@link DeviceDataset});
- * each step gathers its mini-batch on the backend from a seeded permutation ({@link IndexStream}, only the
- * int indices leave the host), runs the optimizer step, and adds the batch loss to a device-resident
+ * each step gathers its mini-batch on the backend from a seeded index stream ({@link IndexStream}: a
+ * permutation per epoch, draws with replacement or the whole set, as {@link TrainerConfig#sampling} says;
+ * only the int indices leave the host), runs the optimizer step, and adds the batch loss to a device-resident
  * accumulator; on a backend with graphs (CUDA) a repeating step and its accumulation run as one replayed
  * graph ({@link StepGraphs}, {@link TrainerConfig#graphs}). The accumulator is read (the only device-to-host copy of a step) every
  * {@link TrainerConfig#logEvery} steps, at epoch ends and at the end, giving the metrics row's train_loss
  * (the mean of the batch losses since the previous row). The test loss (mean NLL over the full test set,
- * in batches) is evaluated at the start, every {@link TrainerConfig#evalEveryEpochs} epochs and at the end.
+ * in batches) is evaluated at the start, every {@link TrainerConfig#evalEveryEpochs} epochs and at the end;
+ * for a Gaussian likelihood so are the mean squared errors ||f(x) - y||^2 over the whole training and test
+ * sets (the metrics' train_mse and test_mse columns).
  *
  * <p>A non-finite loss stops the run ({@link TrainResult#diverged}); checkpoints are only written after
  * checking that the losses since the last row and the parameters are finite. With a checkpoint folder the
@@ -27,7 +30,7 @@ import org.fishleg.optim.fishleg.AuxBatchSource;
  * when the run diverges.
  *
  * <p>FishLeg's auxiliary batches come from {@link #auxSource()}: a second seeded sampler over the training
- * inputs, whose position is part of the checkpoint.
+ * inputs with the same sampling, whose position is part of the checkpoint.
  */
 public final class Trainer implements AutoCloseable {
 
@@ -40,6 +43,7 @@ public final class Trainer implements AutoCloseable {
     private final IndexStream batches;
     private final DeviceAuxSource aux;
     private final Tensor xb, yb;
+    private final boolean fullBatch;
     private final Tensor loss, acc, evalAcc, evalTmp, check;
     private final List<Tensor> owned = new ArrayList<>();
     private Tensor snapshot; // parameters at the last finite metrics row (only with a checkpoint folder)
@@ -58,10 +62,19 @@ public final class Trainer implements AutoCloseable {
         if (cfg.batchSize > train.n())
             throw new IllegalArgumentException("batch size " + cfg.batchSize + " exceeds the " + train.n()
                     + " training examples of " + train.name());
-        batches = new IndexStream(train.n(), cfg.seed);
-        aux = new DeviceAuxSource(backend, train.x(), DeviceAuxSource.seedFor(cfg.seed));
-        xb = own(cfg.batchSize, train.inputWidth());
-        yb = train.targetsAreInputs() ? xb : own(cfg.batchSize, train.targetWidth());
+        if (cfg.sampling == Sampling.FULL && cfg.batchSize != train.n())
+            throw new IllegalArgumentException("full sampling trains on all " + train.n() + " examples of " + train.name()
+                    + " every step; the batch size is " + cfg.batchSize);
+        batches = new IndexStream(train.n(), cfg.seed, cfg.sampling);
+        aux = new DeviceAuxSource(backend, train.x(), DeviceAuxSource.seedFor(cfg.seed), cfg.sampling);
+        fullBatch = cfg.sampling == Sampling.FULL;
+        if (fullBatch) { // every batch is the training set itself, in order: no gather
+            xb = train.x();
+            yb = train.y();
+        } else {
+            xb = own(cfg.batchSize, train.inputWidth());
+            yb = train.targetsAreInputs() ? xb : own(cfg.batchSize, train.targetWidth());
+        }
         loss = own(1, 1);
         acc = own(1, 1);
         evalAcc = own(1, 1);
@@ -100,9 +113,24 @@ public final class Trainer implements AutoCloseable {
 
     /** Mean NLL over all examples of {@code data}, evaluated in batches of {@link TrainerConfig#evalBatchSize}. */
     public double evaluate(DeviceDataset data) {
+        return timedMean(data, false);
+    }
+
+    /**
+     * Mean over all examples of {@code data} of ||f(x) - y||^2 (summed over outputs), evaluated in batches of
+     * {@link TrainerConfig#evalBatchSize}.
+     */
+    public double meanSquaredError(DeviceDataset data) {
+        return timedMean(data, true);
+    }
+
+    /** True when the metrics carry train_mse and test_mse: a Gaussian likelihood. */
+    public boolean reportsSquaredError() { return model.gaussian(); }
+
+    private double timedMean(DeviceDataset data, boolean squaredError) {
         long t0 = System.nanoTime();
         try {
-            return evaluateMean(data);
+            return evaluateMean(data, squaredError);
         } finally {
             evalNanos += System.nanoTime() - t0;
         }
@@ -110,13 +138,14 @@ public final class Trainer implements AutoCloseable {
 
     private long evalNanos;
 
-    private double evaluateMean(DeviceDataset data) {
+    private double evaluateMean(DeviceDataset data, boolean squaredError) {
         int n = data.n();
         int eb = Math.min(n, cfg.evalBatchSize);
         backend.fill(evalAcc, 0f);
         for (int a = 0; a < n; a += eb) {
             int b = Math.min(n, a + eb);
-            model.loss(data.x().rowRange(a, b), data.y().rowRange(a, b), evalTmp);
+            if (squaredError) model.squaredError(data.x().rowRange(a, b), data.y().rowRange(a, b), evalTmp);
+            else model.loss(data.x().rowRange(a, b), data.y().rowRange(a, b), evalTmp);
             backend.scalarMulAdd((float) (b - a) / n, evalTmp, model.one(), 1f, evalAcc);
         }
         return backend.readScalar(evalAcc);
@@ -166,24 +195,31 @@ public final class Trainer implements AutoCloseable {
         long total = totalSteps();
         int bpe = stepsPerEpoch();
         double lastTrain = Double.NaN, lastTest = Double.NaN;
+        boolean mse = reportsSquaredError();
+        lastTrainMse = Double.NaN;
+        lastTestMse = Double.NaN;
         long sessionStart = step;
         evalNanos = 0;
         long t0 = System.nanoTime();
         MetricsWriter metrics = null;
         try {
-            if (cfg.metrics != null) metrics = resumed ? MetricsWriter.resume(cfg.metrics, step) : MetricsWriter.create(cfg.metrics);
+            if (cfg.metrics != null)
+                metrics = resumed ? MetricsWriter.resume(cfg.metrics, step, mse) : MetricsWriter.create(cfg.metrics, mse);
             progress.started(step, total, bpe);
             if (!resumed && cfg.evalAtStart && test != null) {
                 lastTest = evaluate(test);
-                if (metrics != null) metrics.row(0, 0, wall(wallOffset, t0), null, lastTest);
+                evaluateSquaredErrors(mse);
+                if (metrics != null) metrics.row(0, 0, wall(wallOffset, t0), null, lastTest, mseCell(mse, lastTrainMse), mseCell(mse, lastTestMse));
                 progress.evaluated(0, lastTest);
             }
             long lastLogStep = step;
             if (cfg.checkpointDir != null) takeSnapshot(step, wall(wallOffset, t0));
             while (step < total) {
                 IndexStream.Batch b = batches.takeBatch(cfg.batchSize);
-                backend.gatherRows(train.x(), b.permutation, b.start, xb);
-                if (yb != xb) backend.gatherRows(train.y(), b.permutation, b.start, yb);
+                if (!fullBatch) {
+                    backend.gatherRows(train.x(), b.permutation, b.start, xb);
+                    if (yb != xb) backend.gatherRows(train.y(), b.permutation, b.start, yb);
+                }
                 graphs.step(opt, model, xb, yb, loss, accumulate);
                 accCount++;
                 step++;
@@ -206,9 +242,11 @@ public final class Trainer implements AutoCloseable {
                     if (evalNow) {
                         lastTest = evaluate(test);
                         testLoss = lastTest;
+                        evaluateSquaredErrors(mse);
                     }
                     lastTrain = mean;
-                    if (metrics != null) metrics.row(step, (double) step / bpe, wall(wallOffset, t0), mean, testLoss);
+                    if (metrics != null) metrics.row(step, (double) step / bpe, wall(wallOffset, t0), mean, testLoss,
+                            evalNow ? mseCell(mse, lastTrainMse) : null, evalNow ? mseCell(mse, lastTestMse) : null);
                     progress.logged(step, mean);
                     if (testLoss != null) progress.evaluated(step, testLoss);
                     backend.fill(acc, 0f);
@@ -232,7 +270,8 @@ public final class Trainer implements AutoCloseable {
                             + (cfg.checkpointDir != null ? "; checkpoint saved to " + lastCheckpointPath
                                + " (continue with --resume " + lastCheckpointPath + ")" : "; no --checkpoint-dir, nothing saved")
                             + (cfg.metrics != null ? "; metrics " + cfg.metrics : "");
-                    return new TrainResult(step, step - sessionStart, secs, lastTrain, lastTest, false, msg, evalNanos / 1e9, true);
+                    return new TrainResult(step, step - sessionStart, secs, lastTrain, lastTest, false, msg, evalNanos / 1e9, true)
+                            .withSquaredErrors(lastTrainMse, lastTestMse);
                 }
             }
             if (resumed && step == sessionStart) progress.message("nothing to do: the checkpoint is at step " + step
@@ -240,11 +279,23 @@ public final class Trainer implements AutoCloseable {
             backend.synchronize();
             double secs = (System.nanoTime() - t0) / 1e9;
             progress.finished(step);
-            return new TrainResult(step, step - sessionStart, secs, lastTrain, lastTest, false, null, evalNanos / 1e9);
+            return new TrainResult(step, step - sessionStart, secs, lastTrain, lastTest, false, null, evalNanos / 1e9)
+                    .withSquaredErrors(lastTrainMse, lastTestMse);
         } finally {
             if (metrics != null) metrics.close();
         }
     }
+
+    /** Squared errors of the last evaluation row (NaN when not reported or not yet evaluated). */
+    private double lastTrainMse, lastTestMse;
+
+    private void evaluateSquaredErrors(boolean mse) {
+        if (!mse) return;
+        lastTrainMse = meanSquaredError(train);
+        lastTestMse = meanSquaredError(test);
+    }
+
+    private static Double mseCell(boolean mse, double v) { return mse ? v : null; }
 
     private static double wall(double offset, long t0) { return offset + (System.nanoTime() - t0) / 1e9; }
 
@@ -297,7 +348,8 @@ public final class Trainer implements AutoCloseable {
         progress.message(msg);
         progress.finished(step);
         double secs = (System.nanoTime() - t0) / 1e9;
-        return new TrainResult(step, step - sessionStart, secs, value, lastTest, true, msg, evalNanos / 1e9);
+        return new TrainResult(step, step - sessionStart, secs, value, lastTest, true, msg, evalNanos / 1e9)
+                .withSquaredErrors(lastTrainMse, lastTestMse);
     }
 
     private long countNonFinite(Tensor t) {
@@ -312,6 +364,7 @@ public final class Trainer implements AutoCloseable {
         c.optimizerName = "";
         c.dataName = train.name();
         c.batchSize = cfg.batchSize;
+        c.sampling = cfg.sampling.cliName();
         c.step = step;
         c.wallSeconds = wall;
         return c;
@@ -350,6 +403,9 @@ public final class Trainer implements AutoCloseable {
             throw new CheckpointException(where + " was written with batch size " + c.batchSize + ", this run uses " + cfg.batchSize);
         if (!c.dataName.equals(train.name()))
             throw new CheckpointException(where + " was trained on " + c.dataName + ", this run uses " + train.name());
+        if (!c.sampling.equals(cfg.sampling.cliName()))
+            throw new CheckpointException(where + " was written with " + c.sampling + " sampling, this run uses " + cfg.sampling
+                    + " (--sampling " + c.sampling + " continues it)");
         try {
             batches.restore(c.batchStream);
             aux.stream().restore(c.auxStream);

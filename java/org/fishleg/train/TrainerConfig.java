@@ -27,6 +27,11 @@ public final class TrainerConfig {
     public final boolean keepCheckpoints;
     /** Replay captured graphs of repeating steps where the backend supports them (CUDA); see {@link StepGraphs}. */
     public final boolean graphs;
+    /**
+     * How training and auxiliary batches are drawn ({@link Sampling}); FULL needs {@link #batchSize} equal to the
+     * training set size.
+     */
+    public final Sampling sampling;
 
     private TrainerConfig(Builder b) {
         batchSize = b.batchSize; epochs = b.epochs; steps = b.steps; logEvery = b.logEvery;
@@ -35,6 +40,8 @@ public final class TrainerConfig {
         resume = b.resume;
         keepCheckpoints = b.keepCheckpoints;
         graphs = b.graphs;
+        sampling = b.sampling;
+        if (sampling == null) throw new IllegalArgumentException("sampling must be set");
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
         if (steps < 0) throw new IllegalArgumentException("steps must be >= 0, got " + steps);
         if (steps == 0 && epochs < 1) throw new IllegalArgumentException("epochs must be >= 1, got " + epochs);
@@ -54,6 +61,7 @@ public final class TrainerConfig {
         b.resume = resume;
         b.keepCheckpoints = keepCheckpoints;
         b.graphs = graphs;
+        b.sampling = sampling;
         return b;
     }
 
@@ -62,6 +70,7 @@ public final class TrainerConfig {
         private long steps = 0, seed = 1, checkpointEvery = 0;
         private boolean evalAtStart = true, keepCheckpoints = false, graphs = true;
         private Path metrics, checkpointDir, resume;
+        private Sampling sampling = Sampling.SHUFFLE;
 
         public Builder batchSize(int v) { batchSize = v; return this; }
         public Builder epochs(int v) { epochs = v; return this; }
@@ -77,6 +86,7 @@ public final class TrainerConfig {
         public Builder resume(Path v) { resume = v; return this; }
         public Builder keepCheckpoints(boolean v) { keepCheckpoints = v; return this; }
         public Builder graphs(boolean v) { graphs = v; return this; }
+        public Builder sampling(Sampling v) { sampling = v; return this; }
         public TrainerConfig build() { return new TrainerConfig(this); }
     }
 }

@@ -48,7 +48,7 @@ class MainTest {
     }
 
     static final String[] TRAIN_OPTIONS = {"--model", "--likelihood", "--data", "--data-dir", "--optimizer", "--lr", "--momentum",
-        "--momentum-form", "--nesterov", "--beta1", "--beta2", "--eps", "--weight-decay", "--batch-size", "--epochs", "--steps",
+        "--momentum-form", "--nesterov", "--beta1", "--beta2", "--eps", "--weight-decay", "--batch-size", "--sampling", "--epochs", "--steps",
         "--backend", "--seed", "--metrics", "--log-every", "--eval-every-epochs", "--checkpoint-dir", "--checkpoint-every",
         "--resume", "--plot", "--quiet", "--threads", "--fishleg-preset", "--aux-lr", "--aux-batch-size", "--aux-every",
         "--aux-at-step0", "--damping", "--init-scale", "--factor", "--ordering", "--aux-direction", "--fisher",
@@ -64,7 +64,7 @@ class MainTest {
         assertEquals(0, train.code);
         for (String o : TRAIN_OPTIONS) assertTrue(train.out.contains(o), "train --help lacks " + o);
         for (String v : new String[] {"mnist-ae", "gaussian-learned", "ema", "classic", "jax-mnist", "ocaml-dln", "gauss-newton",
-            "momentum-on-natural-gradient", "Default: 100", "0.03", "1e-4"})
+            "momentum-on-natural-gradient", "Default: 100", "0.03", "1e-4", "bootstrap for dln", "train_mse,test_mse"})
             assertTrue(train.out.contains(v), "train --help does not mention " + v);
         // every option of every command appears in that command's help, with a description
         CommandLine cl = Main.commandLine(System.out, System.err);
@@ -146,6 +146,9 @@ class MainTest {
         }
         userError("--keep-checkpoints needs --checkpoint-dir", "train", "--keep-checkpoints");
         userError("--graphs must be on or off", "train", "--graphs", "sometimes");
+        userError("--sampling must be shuffle, bootstrap or full", "train", "--sampling", "replace");
+        userError("--sampling full trains on all 40 training examples", "train", "--model", "dln", "--sampling", "full",
+                "--batch-size", "20", "--metrics", "none", "--backend", "cpu");
         userError("--graphs must be both, on or off", "bench", "steps", "--graphs", "sometimes");
     }
 
@@ -230,6 +233,7 @@ class MainTest {
         assertEquals(0, r.code, r.err);
         assertTrue(r.out.contains("backend: cpu"), r.out);
         assertTrue(r.out.contains("done: 30 steps"), r.out);
+        assertTrue(r.out.contains("batch 50, sampling shuffle"), r.out);
         assertTrue(r.err.contains("step 10/30"), r.err);
         assertTrue(Files.size(png) > 1000);
         List<String> lines = Files.readAllLines(csv);
@@ -246,6 +250,33 @@ class MainTest {
         // a resume with another optimizer is refused
         userError("was written by optimizer momentum", "train", "--model", "784-16:linear-784:linear", "--optimizer", "adam",
                 "--batch-size", "50", "--metrics", "none", "--resume", ck.resolve(Checkpoint.LATEST).toString());
+    }
+
+    /**
+     * {@code --model dln} draws bootstrap batches unless told otherwise; the checkpoint records it, a resume with
+     * another sampling is refused, and the Gaussian metrics carry train_mse and test_mse.
+     */
+    @Test
+    void dlnDefaultsToBootstrapSampling() throws IOException {
+        Path csv = tmp.resolve("dln.csv"), ck = tmp.resolve("dln-ck");
+        Run r = run("train", "--model", "dln", "--steps", "3", "--backend", "cpu", "--metrics", csv.toString(),
+                "--checkpoint-dir", ck.toString(), "--progress", "none");
+        assertEquals(0, r.code, r.err);
+        assertTrue(r.out.contains("batch 40, sampling bootstrap"), r.out);
+        assertTrue(r.out.contains("train mse "), r.out);
+        assertEquals("bootstrap", Checkpoint.read(ck.resolve(Checkpoint.LATEST)).sampling);
+        List<String> lines = Files.readAllLines(csv);
+        assertEquals("step,epoch,wall_seconds,train_loss,test_loss,train_mse,test_mse", lines.get(0));
+        userError("was written with --sampling bootstrap, not shuffle", "train", "--model", "dln", "--steps", "5",
+                "--sampling", "shuffle", "--metrics", "none", "--resume", ck.resolve(Checkpoint.LATEST).toString());
+        r = run("train", "--model", "dln", "--steps", "5", "--backend", "cpu", "--metrics", csv.toString(), "--quiet",
+                "--resume", ck.resolve(Checkpoint.LATEST).toString());
+        assertEquals(0, r.code, r.err);
+        assertTrue(Files.readAllLines(csv).get(Files.readAllLines(csv).size() - 1).startsWith("5,"));
+        r = run("train", "--model", "dln", "--steps", "2", "--sampling", "full", "--backend", "cpu", "--metrics", "none",
+                "--progress", "none");
+        assertEquals(0, r.code, r.err);
+        assertTrue(r.out.contains("batch 40, sampling full") && r.out.contains("aux_batch=40"), r.out);
     }
 
     @Test

@@ -95,7 +95,10 @@ class TrainerTest {
             }
         }
         List<String[]> rows = csv(metrics);
-        assertEquals("step,epoch,wall_seconds,train_loss,test_loss", String.join(",", rows.get(0)));
+        assertEquals("step,epoch,wall_seconds,train_loss,test_loss", String.join(",", rows.get(0)), "no squared errors for Bernoulli");
+        org.fishleg.plot.MetricsCsv read = org.fishleg.plot.MetricsCsv.read(metrics);
+        assertFalse(read.hasMse);
+        assertTrue(Double.isNaN(read.testMse[0]));
         long[] steps = {0, 5, 10, 12, 15, 20, 24, 25, 30, 35, 36};
         assertEquals(steps.length + 1, rows.size(), "rows: every 5 steps, at epoch ends, and the evaluation at step 0");
         double prevWall = -1;
@@ -127,7 +130,13 @@ class TrainerTest {
 
     /** Runs to {@code steps} total, optionally resuming; returns the parameters. */
     private float[] run(Backend b, String opt, long steps, Path metrics, Path ckDir, long ckEvery, Path resume) {
-        TrainerConfig cfg = TrainerConfig.builder().batchSize(20).steps(steps).logEvery(4).seed(9).metrics(metrics)
+        return run(b, opt, Sampling.SHUFFLE, steps, metrics, ckDir, ckEvery, resume);
+    }
+
+    /** As above with a sampling (batches of 20 of the 100 training examples, all 100 for FULL). */
+    private float[] run(Backend b, String opt, Sampling sampling, long steps, Path metrics, Path ckDir, long ckEvery, Path resume) {
+        TrainerConfig cfg = TrainerConfig.builder().batchSize(sampling == Sampling.FULL ? 100 : 20).steps(steps).logEvery(4).seed(9)
+                .metrics(metrics).sampling(sampling)
                 .checkpointDir(ckDir).checkpointEvery(ckEvery).keepCheckpoints(true).resume(resume).build();
         try (DeviceDataset train = DeviceDataset.upload(b, data("train", 100, 1));
              DeviceDataset test = DeviceDataset.upload(b, data("test", 30, 2));
@@ -176,6 +185,155 @@ class TrainerTest {
             assertEquals(withoutWall(d.resolve("straight.csv")), withoutWall(d.resolve("resumed.csv")),
                     opt + ": metrics of the resumed run differ");
         }
+    }
+
+    /**
+     * Bootstrap batches (draws with replacement, training and auxiliary): a run checkpointed at step 7 and
+     * resumed equals the uninterrupted run exactly, parameters and metrics; the checkpoint names its sampling
+     * and a run with another sampling refuses it.
+     */
+    @ParameterizedTest(autoCloseArguments = false) // the backends are shared: JUnit must not close them
+    @MethodSource("org.fishleg.backend.TestBackends#arguments")
+    void bootstrapRunInterruptedAndResumedEqualsTheUninterruptedOne(Backend b) throws IOException {
+        for (String opt : new String[] {"momentum", "fishleg"}) {
+            Path d = tmp.resolve("boot-" + opt);
+            float[] straight = run(b, opt, Sampling.BOOTSTRAP, 23, d.resolve("straight.csv"), null, 0, null);
+            float[] shuffled = run(b, opt, Sampling.SHUFFLE, 23, null, null, 0, null);
+            assertFalse(java.util.Arrays.equals(straight, shuffled), opt + ": bootstrap and shuffle batches train differently");
+            Path ck = d.resolve("ck");
+            run(b, opt, Sampling.BOOTSTRAP, 10, d.resolve("resumed.csv"), ck, 7, null); // interrupted at step 10
+            Path file = ck.resolve(Checkpoint.stepFile(7));
+            Checkpoint c = Checkpoint.read(file);
+            assertEquals("bootstrap", c.sampling);
+            assertEquals(7, c.step);
+            float[] resumed = run(b, opt, Sampling.BOOTSTRAP, 23, d.resolve("resumed.csv"), null, 0, file);
+            assertArrayEquals(straight, resumed, opt + ": resumed bootstrap run differs from the uninterrupted one");
+            assertEquals(withoutWall(d.resolve("straight.csv")), withoutWall(d.resolve("resumed.csv")),
+                    opt + ": metrics of the resumed bootstrap run differ");
+            CheckpointException e = assertThrows(CheckpointException.class,
+                    () -> run(b, opt, Sampling.SHUFFLE, 23, null, null, 0, file));
+            assertTrue(e.getMessage().contains("bootstrap sampling") && e.getMessage().contains("shuffle"), e.getMessage());
+        }
+    }
+
+    /** Full sampling: every step is a step on the whole training set, as a hand-written loop does it. */
+    @ParameterizedTest(autoCloseArguments = false) // the backends are shared: JUnit must not close them
+    @MethodSource("org.fishleg.backend.TestBackends#arguments")
+    void fullSamplingStepsOnTheWholeTrainingSet(Backend b) {
+        float[] viaTrainer = run(b, "momentum", Sampling.FULL, 6, null, null, 0, null);
+        try (DeviceDataset train = DeviceDataset.upload(b, data("train", 100, 1));
+             Mlp m = new Mlp(b, SPEC, Likelihood.bernoulli());
+             Tensor l = b.zeros(1, 1);
+             Optimizer o = Optimizers.create("momentum", m, new Optimizers.Options().lr(0.05f), null)) {
+            m.init(9);
+            for (int i = 0; i < 6; i++) o.step(m, train.x(), train.x(), l);
+            assertArrayEquals(b.download(m.params()), viaTrainer);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Trainer(m, train, null,
+                    TrainerConfig.builder().batchSize(20).sampling(Sampling.FULL).build(), null));
+            assertTrue(e.getMessage().contains("full sampling"), e.getMessage());
+        }
+        // FishLeg under full sampling runs (its auxiliary batches are the whole set, in order)
+        run(b, "fishleg", Sampling.FULL, 4, null, null, 0, null);
+    }
+
+    /** A version 1 checkpoint (before the sampling was recorded): the bytes of version 2 without the sampling field. */
+    private static void writeAsVersion1(Path v2, Path v1) throws IOException {
+        try (java.io.DataInputStream in = new java.io.DataInputStream(Files.newInputStream(v2));
+             java.io.DataOutputStream out = new java.io.DataOutputStream(Files.newOutputStream(v1))) {
+            out.writeUTF(in.readUTF());
+            assertEquals(2, in.readInt());
+            out.writeInt(1);
+            for (int i = 0; i < 4; i++) out.writeUTF(in.readUTF()); // model, likelihood, optimizer, data
+            out.writeInt(in.readInt());                              // batch size
+            assertEquals("shuffle", in.readUTF());                   // version 2's sampling: not in version 1
+            in.transferTo(out);
+        }
+    }
+
+    /** Version 1 checkpoints still load, as shuffle, and continue a shuffle run exactly. */
+    @ParameterizedTest(autoCloseArguments = false) // the backends are shared: JUnit must not close them
+    @MethodSource("org.fishleg.backend.TestBackends#arguments")
+    void version1CheckpointsLoadAsShuffle(Backend b) throws IOException {
+        Path d = tmp.resolve("v1");
+        float[] straight = run(b, "fishleg", 23, null, null, 0, null);
+        Path ck = d.resolve("ck");
+        run(b, "fishleg", 7, null, ck, 0, null);
+        Path v1 = d.resolve("v1.ckpt");
+        writeAsVersion1(ck.resolve(Checkpoint.LATEST), v1);
+        Checkpoint c = Checkpoint.read(v1);
+        assertEquals("shuffle", c.sampling);
+        assertEquals(7, c.step);
+        assertArrayEquals(straight, run(b, "fishleg", 23, null, null, 0, v1), "resumed from a version 1 checkpoint");
+        CheckpointException e = assertThrows(CheckpointException.class, () -> run(b, "fishleg", Sampling.BOOTSTRAP, 23, null, null, 0, v1));
+        assertTrue(e.getMessage().contains("shuffle sampling"), e.getMessage());
+    }
+
+    /**
+     * A Gaussian likelihood adds train_mse and test_mse: mean ||f(x) - y||^2 over the whole sets, on evaluation
+     * rows only; with sigma = 1 the test NLL is test_mse / 2 + k ln(2 pi) / 2.
+     */
+    @ParameterizedTest(autoCloseArguments = false) // the backends are shared: JUnit must not close them
+    @MethodSource("org.fishleg.backend.TestBackends#arguments")
+    void gaussianMetricsHaveSquaredErrorColumns(Backend b) throws IOException {
+        Path metrics = tmp.resolve("g.csv");
+        TrainerConfig cfg = TrainerConfig.builder().batchSize(20).epochs(2).logEvery(3).seed(4).metrics(metrics).build();
+        Dataset trainData = data("train", 100, 1), testData = data("test", 30, 2);
+        TrainResult r;
+        double hostTrain, hostTest;
+        try (DeviceDataset train = DeviceDataset.upload(b, trainData);
+             DeviceDataset test = DeviceDataset.upload(b, testData);
+             Mlp m = new Mlp(b, SPEC, Likelihood.gaussian(1f))) {
+            m.init(4);
+            try (Trainer t = new Trainer(m, train, test, cfg, null); Optimizer o = optimizer("momentum", m, t)) {
+                assertTrue(t.reportsSquaredError());
+                r = t.run(o);
+                assertFalse(r.diverged, r.message);
+            }
+            hostTrain = hostMse(b, m, train);
+            hostTest = hostMse(b, m, test);
+        }
+        assertEquals(hostTrain, r.lastTrainMse, 1e-5 * hostTrain);
+        assertEquals(hostTest, r.lastTestMse, 1e-5 * hostTest);
+        List<String[]> rows = csv(metrics);
+        assertEquals(MetricsWriter.MSE_HEADER, String.join(",", rows.get(0)));
+        assertEquals("step,epoch,wall_seconds,train_loss,test_loss,train_mse,test_mse", MetricsWriter.MSE_HEADER);
+        int evalRows = 0;
+        for (String[] row : rows.subList(1, rows.size())) {
+            assertEquals(7, row.length, String.join(",", row));
+            boolean eval = !row[4].isEmpty();
+            assertEquals(eval, !row[5].isEmpty(), "train_mse only on evaluation rows: " + String.join(",", row));
+            assertEquals(eval, !row[6].isEmpty(), "test_mse only on evaluation rows: " + String.join(",", row));
+            if (!eval) continue;
+            evalRows++;
+            double testLoss = Double.parseDouble(row[4]), testMse = Double.parseDouble(row[6]);
+            assertEquals(12 * 0.5 * Math.log(2 * Math.PI), testLoss - testMse / 2, 1e-4, "sigma 1: NLL = mse / 2 + const");
+        }
+        assertEquals(3, evalRows, "steps 0, 5 and 10");
+        String[] last = rows.get(rows.size() - 1);
+        assertEquals("10", last[0]);
+        assertEquals(hostTrain, Double.parseDouble(last[5]), 1e-5 * hostTrain);
+        assertEquals(hostTest, Double.parseDouble(last[6]), 1e-5 * hostTest);
+        // read back for plotting
+        org.fishleg.plot.MetricsCsv read = org.fishleg.plot.MetricsCsv.read(metrics);
+        assertTrue(read.hasMse);
+        assertEquals(hostTest, read.testMse[read.rows() - 1], 1e-5 * hostTest);
+        assertTrue(Double.isNaN(read.trainMse[1]), "no squared error on a row without evaluation");
+        // a resumed file keeps the squared-error header
+        try (MetricsWriter w = MetricsWriter.resume(metrics, 5, true)) {
+            w.row(6, 1.2, 1.0, 2.0, null);
+        }
+        List<String[]> again = csv(metrics);
+        assertEquals(MetricsWriter.MSE_HEADER, String.join(",", again.get(0)));
+        assertEquals("6,1.2000,1.000,2.000000,,,", String.join(",", again.get(again.size() - 1)));
+    }
+
+    /** Mean over rows of ||f(x) - y||^2 computed on the host from the model's output. */
+    private static double hostMse(Backend b, Mlp m, DeviceDataset d) {
+        float[] x = b.download(d.y());
+        float[] f = b.download(m.forward(d.x()));
+        double sum = 0;
+        for (int i = 0; i < f.length; i++) sum += (double) (f[i] - x[i]) * (f[i] - x[i]);
+        return sum / d.n();
     }
 
     /**
