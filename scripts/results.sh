@@ -78,7 +78,7 @@ ms_per_step() { sed -n 's/.*training \([0-9.]*\) ms\/step.*/\1/p' "$1" | tail -n
 train_run() {
   local name=$1 dir=$2
   shift 2
-  fl train --backend "$BACKEND" --seed 1 --progress lines --print-every 100000 --metrics "$dir/$name.csv" "$@" \
+  fl train --backend "$BACKEND" --seed 1 --progress lines --print-every 100000 --overwrite --metrics "$dir/$name.csv" "$@" \
     >"$dir/$name.log" 2>&1 || echo "results: run $name failed (exit $?), see $dir/$name.log" >&2
   echo "    ./fishleg train --backend $BACKEND --seed 1 --metrics $dir/$name.csv $*" >>"$dir/commands.txt"
 }
@@ -275,7 +275,7 @@ sec_dln_seeds() {
     for s in $(seq 1 16); do
       f="$dir/c$i-s$s"
       # shellcheck disable=SC2086
-      fl train --backend "$BACKEND" --model dln $args --seed "$s" --steps "$DLN_STEPS" --progress lines --print-every 1000000 \
+      fl train --backend "$BACKEND" --model dln $args --seed "$s" --steps "$DLN_STEPS" --progress lines --print-every 1000000 --overwrite \
         --metrics "$f.csv" >"$f.log" 2>&1
       echo $? >"$f.rc"
     done

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import org.fishleg.data.Curves;
+import org.fishleg.data.DataException;
 import org.fishleg.data.Dataset;
 import org.fishleg.data.DeepLinearData;
 import org.fishleg.data.Faces;
@@ -97,7 +98,12 @@ final class DataSources {
         int n = d.n();
         int[] labels = d.copyLabels();
         float[] y = new float[n * 10];
-        for (int i = 0; i < n; i++) y[i * 10 + labels[i]] = 1f;
+        for (int i = 0; i < n; i++) {
+            if (labels[i] < 0 || labels[i] > 9)
+                throw new DataException(d.name() + ": label " + labels[i] + " of example " + i
+                        + " is not a digit class 0-9 (a corrupt or non-MNIST labels file?)");
+            y[i * 10 + labels[i]] = 1f;
+        }
         return Dataset.of(d.name() + " (labels)", d.copyX(), n, d.d(), y, 10, labels);
     }
 

@@ -88,6 +88,18 @@ public final class Main implements Callable<Integer> {
         });
         try {
             return cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            // picocli's handler sees only Exceptions; an Error would otherwise end in a stack trace
+            err.println("fishleg: " + messageFor(e));
+            if (debug) e.printStackTrace(err);
+            return EXIT_USAGE;
+        } catch (ExceptionInInitializerError | UnsatisfiedLinkError | NoClassDefFoundError e) {
+            Throwable c = e instanceof ExceptionInInitializerError && e.getCause() != null ? e.getCause() : e;
+            err.println("fishleg: a native library or class failed to load: " + c.getClass().getSimpleName() + ": "
+                    + oneLine(c.getMessage()) + " (check the installation; fishleg info shows what loaded)"
+                    + (debug ? "" : " (run with --debug for the stack trace)"));
+            if (debug) e.printStackTrace(err);
+            return EXIT_USAGE;
         } finally {
             out.flush();
             err.flush();
@@ -108,14 +120,24 @@ public final class Main implements Callable<Integer> {
                 || ex instanceof CheckpointException || ex instanceof UnsupportedOperationException
                 || ex instanceof UncheckedIOException)
             return EXIT_USAGE;
-        if (ex instanceof BackendException && ex.getMessage() != null && ex.getMessage().contains("unavailable"))
+        if (ex instanceof BackendException && ex.getMessage() != null
+                && (ex.getMessage().contains("unavailable") || isOutOfMemory(ex)))
             return EXIT_USAGE;
         return EXIT_INTERNAL;
     }
 
+    /** A backend allocation that failed for lack of (native or device) memory. */
+    static boolean isOutOfMemory(Throwable ex) {
+        String m = ex.getMessage();
+        return m != null && (m.contains("out of native memory") || m.contains("out of memory") || m.contains("CUDA_ERROR_OUT_OF_MEMORY"));
+    }
+
     static String messageFor(Throwable ex) {
         if (ex instanceof OutOfMemoryError)
-            return "out of memory (" + ex.getMessage() + "); give Java more heap, e.g. JAVA_OPTS=-Xmx8g, or use a smaller batch";
+            return "out of memory (" + ex.getMessage() + ", Java heap limit " + (Runtime.getRuntime().maxMemory() >> 20)
+                    + " MiB); give Java more heap, e.g. JAVA_OPTS=-Xmx8g, or use a smaller --batch-size / --eval-batch-size";
+        if (ex instanceof BackendException && isOutOfMemory(ex))
+            return oneLine(ex.getMessage()) + "; use a smaller --batch-size / --eval-batch-size or a smaller model, or free memory";
         String m = ex.getMessage();
         if (exitCodeFor(ex) == EXIT_INTERNAL) return "internal error: " + ex.getClass().getSimpleName() + (m == null ? "" : ": " + oneLine(m));
         return m == null ? ex.getClass().getSimpleName() : oneLine(m);

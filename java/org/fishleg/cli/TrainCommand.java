@@ -197,6 +197,11 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     @Option(names = "--keep-checkpoints", description = "Also keep every checkpoint as step-N.ckpt beside " + Checkpoint.LATEST + ".")
     boolean keepCheckpoints;
 
+    @Option(names = "--overwrite", description = "Start a new run even where --metrics names an existing file or "
+            + "--checkpoint-dir holds a checkpoint (they are replaced). Without it such a run is refused, so an earlier "
+            + "run is never lost by mistake; --resume continues it instead.")
+    boolean overwrite;
+
     @Option(names = "--resume", paramLabel = "FILE",
             description = "Continue exactly from a checkpoint (same model, optimizer, data, batch size and --sampling; its batch-order seed is "
                     + "used). Give the same --metrics file to continue it.")
@@ -311,6 +316,10 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         if (plot != null && metricsPath == null) throw new UserException("--plot needs a metrics file (not --metrics none)");
         if (plot != null) checkPng(plot);
         if (keepCheckpoints && checkpointDir == null) throw new UserException("--keep-checkpoints needs --checkpoint-dir");
+        if (checkpointEvery > 0 && checkpointDir == null)
+            throw new UserException("--checkpoint-every needs --checkpoint-dir (the folder the checkpoints go to)");
+        checkOptionsApply(optName);
+        if (resume == null && !overwrite) refuseToReplace(metricsPath);
         if (checkpointDir != null) {
             try {
                 Files.createDirectories(checkpointDir);
@@ -527,6 +536,56 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
             case "gauss-newton": case "ggn": return FishLegConfig.FisherProduct.GAUSS_NEWTON;
             case "sampled": case "sampled-hessian": return FishLegConfig.FisherProduct.SAMPLED_HESSIAN;
             default: throw new IllegalArgumentException("--fisher must be gauss-newton or sampled, got '" + s + "'");
+        }
+    }
+
+    /** Options that only one optimizer family reads: given for another, they would be silently ignored. */
+    private void checkOptionsApply(String optName) {
+        boolean fishLeg = optName.startsWith("fishleg"), adam = optName.equals("adam") || optName.equals("adamw");
+        boolean mom = optName.equals("momentum");
+        java.util.Map<String, Object> fishLegOnly = new java.util.LinkedHashMap<>();
+        fishLegOnly.put("--fishleg-preset", fishlegPreset);
+        fishLegOnly.put("--aux-lr", auxLr);
+        fishLegOnly.put("--aux-eps", auxEps);
+        fishLegOnly.put("--aux-batch-size", auxBatchSize);
+        fishLegOnly.put("--aux-every", auxEvery);
+        fishLegOnly.put("--aux-at-step0", auxAtStep0);
+        fishLegOnly.put("--damping", damping);
+        fishLegOnly.put("--init-scale", initScale);
+        fishLegOnly.put("--factor", factor);
+        fishLegOnly.put("--ordering", ordering);
+        fishLegOnly.put("--aux-direction", auxDirection);
+        fishLegOnly.put("--fisher", fisher);
+        fishLegOnly.put("--aux-weight-decay", auxWeightDecay);
+        fishLegOnly.put("--decoupled-weight-decay", decoupledWeightDecay);
+        fishLegOnly.put("--low-rank", lowRank);
+        if (!fishLeg)
+            for (var e : fishLegOnly.entrySet())
+                if (e.getValue() != null)
+                    throw new UserException(e.getKey() + " applies to FishLeg only (--optimizer fishleg, fishleg-qg or fishleg-g), not " + optName);
+        if (!adam)
+            for (var e : java.util.Map.<String, Object>of("--beta1", beta1 == null ? "" : beta1, "--beta2", beta2 == null ? "" : beta2,
+                    "--eps", eps == null ? "" : eps).entrySet())
+                if (!"".equals(e.getValue())) throw new UserException(e.getKey() + " applies to adam and adamw only, not " + optName);
+        if (!mom && nesterov) throw new UserException("--nesterov applies to momentum only, not " + optName);
+        if (!mom && !"ema".equalsIgnoreCase(momentumForm.trim()))
+            throw new UserException("--momentum-form applies to momentum only, not " + optName);
+        if (momentum != null && !mom && !fishLeg)
+            throw new UserException("--momentum applies to momentum and FishLeg (its beta) only, not " + optName);
+    }
+
+    /** A new run (no --resume, no --overwrite) must not replace an earlier run's metrics or checkpoint. */
+    private void refuseToReplace(Path metricsPath) {
+        try {
+            if (metricsPath != null && Files.isRegularFile(metricsPath) && Files.size(metricsPath) > 0)
+                throw new UserException("metrics file " + metricsPath + " already exists (an earlier run's); continue that run with "
+                        + "--resume CHECKPOINT --metrics " + metricsPath + ", name another file, or replace it with --overwrite");
+            if (checkpointDir != null && Files.exists(checkpointDir.resolve(Checkpoint.LATEST)))
+                throw new UserException("checkpoint folder " + checkpointDir + " already holds " + Checkpoint.LATEST
+                        + " (an earlier run's); continue it with --resume " + checkpointDir.resolve(Checkpoint.LATEST)
+                        + ", use another folder, or replace it with --overwrite");
+        } catch (java.io.IOException e) {
+            throw new UserException("cannot read " + metricsPath + ": " + e.getMessage());
         }
     }
 

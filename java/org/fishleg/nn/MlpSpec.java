@@ -26,6 +26,10 @@ public final class MlpSpec {
 
         public LayerSpec(int in, int out, Activation activation, boolean bias) {
             if (in <= 0 || out <= 0) throw new IllegalArgumentException("layer widths must be positive, got " + in + "-" + out);
+            long count = ((long) in + (bias ? 1 : 0)) * out;
+            if (count > MAX_PARAMS)
+                throw new IllegalArgumentException("layer " + in + "-" + out + " has " + count + " parameters; a model holds at most "
+                        + MAX_PARAMS + " (one tensor of floats)");
             this.in = in;
             this.out = out;
             this.activation = activation;
@@ -35,8 +39,11 @@ public final class MlpSpec {
         /** Rows of the layer's parameter block: in + 1 with the bias as row 0, else in. */
         public int blockRows() { return bias ? in + 1 : in; }
 
-        public int paramCount() { return blockRows() * out; }
+        public int paramCount() { return blockRows() * out; } // fits: checked in the constructor
     }
+
+    /** The most parameters a model can have: they live in one tensor, indexed by int. */
+    public static final long MAX_PARAMS = Integer.MAX_VALUE - 8;
 
     private final List<LayerSpec> layers;
 
@@ -46,6 +53,10 @@ public final class MlpSpec {
             if (layers.get(i).in != layers.get(i - 1).out)
                 throw new IllegalArgumentException("layer " + i + " takes " + layers.get(i).in
                         + " inputs but layer " + (i - 1) + " gives " + layers.get(i - 1).out);
+        long total = 0;
+        for (LayerSpec l : layers) total += (long) l.blockRows() * l.out;
+        if (total > MAX_PARAMS)
+            throw new IllegalArgumentException("the model has " + total + " parameters; at most " + MAX_PARAMS + " fit in one tensor of floats");
         this.layers = Collections.unmodifiableList(new ArrayList<>(layers));
     }
 

@@ -52,7 +52,7 @@ class MainTest {
         "--backend", "--seed", "--metrics", "--log-every", "--eval-every-epochs", "--checkpoint-dir", "--checkpoint-every",
         "--resume", "--plot", "--quiet", "--threads", "--fishleg-preset", "--aux-lr", "--aux-batch-size", "--aux-every",
         "--aux-at-step0", "--damping", "--init-scale", "--factor", "--ordering", "--aux-direction", "--fisher",
-        "--aux-weight-decay", "--decoupled-weight-decay", "--low-rank", "--debug", "--help"};
+        "--aux-weight-decay", "--decoupled-weight-decay", "--low-rank", "--overwrite", "--debug", "--help"};
 
     @Test
     void helpDocumentsEveryOptionOfEveryCommand() {
@@ -150,6 +150,59 @@ class MainTest {
         userError("--sampling full trains on all 40 training examples", "train", "--model", "dln", "--sampling", "full",
                 "--batch-size", "20", "--metrics", "none", "--backend", "cpu");
         userError("--graphs must be both, on or off", "bench", "steps", "--graphs", "sometimes");
+        // options that the chosen optimizer would silently ignore
+        userError("--checkpoint-every needs --checkpoint-dir", "train", "--checkpoint-every", "10");
+        userError("--aux-lr applies to FishLeg only", "train", "--optimizer", "adam", "--aux-lr", "1e-3");
+        userError("--damping applies to FishLeg only", "train", "--optimizer", "momentum", "--damping", "1e-3");
+        userError("--fishleg-preset applies to FishLeg only", "train", "--optimizer", "sgd", "--fishleg-preset", "jax-mnist");
+        userError("--beta1 applies to adam and adamw only", "train", "--optimizer", "momentum", "--beta1", "0.8");
+        userError("--eps applies to adam and adamw only", "train", "--optimizer", "fishleg", "--eps", "1e-8");
+        userError("--nesterov applies to momentum only", "train", "--optimizer", "adam", "--nesterov");
+        userError("--momentum-form applies to momentum only", "train", "--optimizer", "fishleg", "--momentum-form", "classic");
+        userError("--momentum applies to momentum and FishLeg", "train", "--optimizer", "adam", "--momentum", "0.5");
+        // a layer or a model too large for one float tensor is a spec error, not an int overflow
+        userError("has 2355000000 parameters", "train", "--model", "784-3000000", "--data", "mnist");
+        userError("at most 2147483639", "train", "--model", "784-2000000-784", "--data", "mnist");
+    }
+
+    /** A new run never replaces an earlier run's metrics or checkpoint unless told to (--overwrite), and says how to go on. */
+    @Test
+    void aNewRunRefusesToReplaceAnEarlierRun() throws IOException {
+        Path csv = tmp.resolve("old.csv"), ck = Files.createDirectories(tmp.resolve("old-ck"));
+        Files.writeString(csv, "step,epoch,wall_seconds,train_loss,test_loss\n0,0.0000,0.1,,1.0\n");
+        Files.writeString(ck.resolve(Checkpoint.LATEST), "an earlier run's checkpoint");
+        userError("metrics file " + csv + " already exists", "train", "--model", "dln", "--steps", "2", "--backend", "cpu",
+                "--metrics", csv.toString());
+        assertEquals(2, Files.readAllLines(csv).size(), "the refused run left the metrics alone");
+        userError("already holds checkpoint.ckpt", "train", "--model", "dln", "--steps", "2", "--backend", "cpu",
+                "--metrics", "none", "--checkpoint-dir", ck.toString());
+        assertEquals("an earlier run's checkpoint", Files.readString(ck.resolve(Checkpoint.LATEST)));
+        Run r = run("train", "--model", "dln", "--steps", "2", "--backend", "cpu", "--metrics", csv.toString(),
+                "--checkpoint-dir", ck.toString(), "--overwrite", "--progress", "none");
+        assertEquals(0, r.code, r.err);
+        assertTrue(Files.readAllLines(csv).get(0).startsWith("step,epoch"));
+        assertEquals(2, Checkpoint.read(ck.resolve(Checkpoint.LATEST)).step);
+    }
+
+    @Test
+    void labelsOutsideTheTenDigitClassesAreADataError() {
+        org.fishleg.data.Dataset ok = org.fishleg.data.Dataset.autoencoder("t", new float[] {0.1f, 0.2f, 0.3f, 0.4f}, 2, 2, new int[] {3, 9});
+        org.fishleg.data.Dataset y = DataSources.oneHot(ok);
+        assertEquals(10, y.k());
+        org.fishleg.data.Dataset bad = org.fishleg.data.Dataset.autoencoder("t", new float[] {0.1f, 0.2f, 0.3f, 0.4f}, 2, 2, new int[] {3, 200});
+        org.fishleg.data.DataException e = org.junit.jupiter.api.Assertions.assertThrows(org.fishleg.data.DataException.class,
+                () -> DataSources.oneHot(bad));
+        assertTrue(e.getMessage().contains("label 200 of example 1"), e.getMessage());
+        assertEquals(2, Main.exitCodeFor(e));
+    }
+
+    @Test
+    void memoryErrorsAreOneLineWithAWayOut() {
+        String heap = Main.messageFor(new OutOfMemoryError("Java heap space"));
+        assertTrue(heap.contains("-Xmx") && heap.contains("--batch-size") && heap.contains("heap limit"), heap);
+        org.fishleg.backend.BackendException nat = new org.fishleg.backend.BackendException("cpu: out of native memory allocating 8000000000 bytes");
+        assertEquals(2, Main.exitCodeFor(nat));
+        assertTrue(Main.messageFor(nat).contains("8000000000 bytes") && Main.messageFor(nat).contains("--batch-size"), Main.messageFor(nat));
     }
 
     @Test
