@@ -202,7 +202,6 @@ PRESET_CONFIGS=(
   "ocaml-mnist, full, damping 1e-3, aux batch 100|--fishleg-preset ocaml-mnist --factor full --damping 1e-3 --aux-batch-size 100"
   "ocaml-mnist, full, damping 1e-3, aux every 50|--fishleg-preset ocaml-mnist --factor full --damping 1e-3 --aux-every 50"
   "ocaml-mnist, full, damping 1e-3, aux every step|--fishleg-preset ocaml-mnist --factor full --damping 1e-3 --aux-every 1"
-  "default (\`--optimizer fishleg\`)|"
 )
 
 sec_presets() {
