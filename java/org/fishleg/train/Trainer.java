@@ -406,13 +406,10 @@ public final class Trainer implements AutoCloseable {
         if (!c.sampling.equals(cfg.sampling.cliName()))
             throw new CheckpointException(where + " was written with " + c.sampling + " sampling, this run uses " + cfg.sampling
                     + " (--sampling " + c.sampling + " continues it)");
-        try {
-            batches.restore(c.batchStream);
-            aux.stream().restore(c.auxStream);
-        } catch (IllegalArgumentException e) {
-            throw new CheckpointException(where + ": " + e.getMessage() + " (a different data set?)", e);
-        }
-        backend.upload(c.params, model.params());
+        if (c.batchStream[3] != train.n() || c.auxStream[3] != train.n())
+            throw new CheckpointException(where + ": its batch streams are over " + c.batchStream[3] + " examples, "
+                    + train.name() + " has " + train.n() + " (a different data set?)");
+        // everything is checked (Checkpoint.read and above); the optimizer checks its own state before loading it
         if (c.optimizerState != null) {
             OptimizerState s = c.optimizerState;
             try {
@@ -421,6 +418,9 @@ public final class Trainer implements AutoCloseable {
                 throw new CheckpointException(where + ": " + e.getMessage(), e);
             }
         }
+        batches.restore(c.batchStream);
+        aux.stream().restore(c.auxStream);
+        backend.upload(c.params, model.params());
         backend.setRngState(c.rngSeed, c.rngOffset);
     }
 

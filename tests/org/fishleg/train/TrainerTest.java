@@ -236,36 +236,21 @@ class TrainerTest {
         run(b, "fishleg", Sampling.FULL, 4, null, null, 0, null);
     }
 
-    /** A version 1 checkpoint (before the sampling was recorded): the bytes of version 2 without the sampling field. */
-    private static void writeAsVersion1(Path v2, Path v1) throws IOException {
-        try (java.io.DataInputStream in = new java.io.DataInputStream(Files.newInputStream(v2));
-             java.io.DataOutputStream out = new java.io.DataOutputStream(Files.newOutputStream(v1))) {
-            out.writeUTF(in.readUTF());
-            assertEquals(2, in.readInt());
-            out.writeInt(1);
-            for (int i = 0; i < 4; i++) out.writeUTF(in.readUTF()); // model, likelihood, optimizer, data
-            out.writeInt(in.readInt());                              // batch size
-            assertEquals("shuffle", in.readUTF());                   // version 2's sampling: not in version 1
-            in.transferTo(out);
-        }
-    }
-
-    /** Version 1 checkpoints still load, as shuffle, and continue a shuffle run exactly. */
+    /**
+     * A checkpoint of the earlier binary format (magic "FISHLEG-CKPT", written with DataOutputStream.writeUTF) is
+     * refused with a message that says the format changed and the run must be restarted.
+     */
     @ParameterizedTest(autoCloseArguments = false) // the backends are shared: JUnit must not close them
     @MethodSource("org.fishleg.backend.TestBackends#arguments")
-    void version1CheckpointsLoadAsShuffle(Backend b) throws IOException {
-        Path d = tmp.resolve("v1");
-        float[] straight = run(b, "fishleg", 23, null, null, 0, null);
-        Path ck = d.resolve("ck");
-        run(b, "fishleg", 7, null, ck, 0, null);
-        Path v1 = d.resolve("v1.ckpt");
-        writeAsVersion1(ck.resolve(Checkpoint.LATEST), v1);
-        Checkpoint c = Checkpoint.read(v1);
-        assertEquals("shuffle", c.sampling);
-        assertEquals(7, c.step);
-        assertArrayEquals(straight, run(b, "fishleg", 23, null, null, 0, v1), "resumed from a version 1 checkpoint");
-        CheckpointException e = assertThrows(CheckpointException.class, () -> run(b, "fishleg", Sampling.BOOTSTRAP, 23, null, null, 0, v1));
-        assertTrue(e.getMessage().contains("shuffle sampling"), e.getMessage());
+    void oldBinaryCheckpointsAreRefusedWithAClearMessage(Backend b) throws IOException {
+        Path old = tmp.resolve("old.ckpt");
+        try (java.io.DataOutputStream out = new java.io.DataOutputStream(Files.newOutputStream(old))) {
+            out.writeUTF("FISHLEG-CKPT");
+            out.writeInt(2);
+            out.writeUTF(SPEC.toString());
+        }
+        CheckpointException e = assertThrows(CheckpointException.class, () -> run(b, "fishleg", 23, null, null, 0, old));
+        assertTrue(e.getMessage().contains("earlier binary format") && e.getMessage().contains("restart the run"), e.getMessage());
     }
 
     /**
