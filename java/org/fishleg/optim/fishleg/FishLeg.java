@@ -563,6 +563,10 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
         float[] lam = s.array("lambda");
         if (lam.length != lambda.size())
             throw new IllegalArgumentException("checkpoint FishLeg factors have " + lam.length + " values, this model needs " + lambda.size());
+        for (String k : s.arrays().keySet())
+            if (!k.equals("lambda") && !k.equals("lambda_m") && !k.equals("lambda_v") && !(k.equals("gbar") && gbar != null)
+                    && !(k.equals("momentum") && mom != null))
+                throw new IllegalArgumentException("checkpoint FishLeg state array '" + k + "' is not part of this optimizer's state");
         checkLength(s, "lambda_m", lambda.size());
         checkLength(s, "lambda_v", lambda.size());
         if (gbar != null) checkLength(s, "gbar", gbar.size());
