@@ -184,6 +184,14 @@ class MainTest {
         assertEquals(2, Checkpoint.read(ck.resolve(Checkpoint.LATEST)).step);
     }
 
+    /** A metrics file that cannot be written for lack of space is one line and exit 2, not an internal error. */
+    @Test
+    void aFullDiskForTheMetricsIsAUserError() {
+        if (!Files.isWritable(Path.of("/dev/full"))) return; // not Linux
+        userError("cannot write metrics file /dev/full: No space left on device", "train", "--model", "dln", "--steps", "2",
+                "--backend", "cpu", "--metrics", "/dev/full", "--overwrite", "--progress", "none");
+    }
+
     @Test
     void labelsOutsideTheTenDigitClassesAreADataError() {
         org.fishleg.data.Dataset ok = org.fishleg.data.Dataset.autoencoder("t", new float[] {0.1f, 0.2f, 0.3f, 0.4f}, 2, 2, new int[] {3, 9});

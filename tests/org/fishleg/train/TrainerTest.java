@@ -322,8 +322,9 @@ class TrainerTest {
     }
 
     /**
-     * A stop requested mid-run (as Ctrl-C does) ends after the step in progress with its metrics row and
-     * checkpoint written; resuming from that checkpoint gives the uninterrupted run exactly.
+     * A stop requested mid-run (as Ctrl-C does) ends after the step in progress with its checkpoint written and
+     * no extra metrics row (step 7 is between the rows at 5 and 8); resuming from that checkpoint gives the
+     * uninterrupted run exactly, parameters and metrics CSV.
      */
     @ParameterizedTest(autoCloseArguments = false) // the backends are shared: JUnit must not close them
     @MethodSource("org.fishleg.backend.TestBackends#arguments")
@@ -339,22 +340,26 @@ class TrainerTest {
             m.init(9);
             Trainer[] self = new Trainer[1];
             TrainingProgress p = new TrainingProgress() {
-                @Override public void stepped(long step) { if (step == 10) self[0].requestStop(); }
+                @Override public void stepped(long step) { if (step == 7) self[0].requestStop(); }
             };
             try (Trainer t = new Trainer(m, train, test, cfg, p); Optimizer o = optimizer("fishleg", m, t)) {
                 self[0] = t;
                 TrainResult r = t.run(o);
                 assertTrue(r.interrupted, "interrupted");
                 assertFalse(r.diverged);
-                assertEquals(10, r.steps);
-                assertTrue(r.message.contains("interrupted at step 10") && r.message.contains("checkpoint saved"), r.message);
+                assertEquals(7, r.steps);
+                assertTrue(r.message.contains("interrupted at step 7") && r.message.contains("checkpoint saved"), r.message);
             }
         }
-        assertEquals(10, Checkpoint.read(ck.resolve(Checkpoint.LATEST)).step);
+        Checkpoint c = Checkpoint.read(ck.resolve(Checkpoint.LATEST));
+        assertEquals(7, c.step);
+        assertEquals(2, c.lossCount, "the losses of steps 6 and 7 travel in the checkpoint");
         List<String[]> rows = csv(d.resolve("stopped.csv"));
-        assertEquals("10", rows.get(rows.size() - 1)[0], "the last metrics row is the stop step");
+        assertEquals("5", rows.get(rows.size() - 1)[0], "no metrics row for the stop step");
         float[] resumed = run(b, "fishleg", 23, d.resolve("stopped.csv"), null, 0, ck.resolve(Checkpoint.LATEST));
         assertArrayEquals(straight, resumed, "resumed after a requested stop differs from the uninterrupted run");
+        assertEquals(withoutWall(d.resolve("straight.csv")), withoutWall(d.resolve("stopped.csv")),
+                "the metrics of a stopped and resumed run differ from the uninterrupted run's");
     }
 
     @ParameterizedTest(autoCloseArguments = false) // the backends are shared: JUnit must not close them
