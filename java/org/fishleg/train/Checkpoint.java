@@ -37,7 +37,7 @@ import org.fishleg.optim.OptimizerState;
  * ("full" or "parameters-only"), {@code optimizer_numbers} (a JSON object of the optimizer's step counts and
  * hyper-parameters, full files only), {@code layout} (the sentence above), {@code tensor_crc32c} (a JSON object
  * tensor name -> CRC32C of its bytes, 8 hex digits) and {@code metadata_crc32c} (CRC32C of
- * {@link #describeForChecksum}: every tensor's name, dtype, shape and offsets and every other metadata entry).
+ * {@link #describeForChecksum}: every tensor's name, dtype and shape and every other metadata entry).
  *
  * <p>{@link #read} checks everything before anything is used: the file's structure ({@link SafeTensors#read}),
  * both checksums, the required tensors with the shapes the model spec implies, finite values, and the ranges of
@@ -181,22 +181,16 @@ public final class Checkpoint {
     }
 
     /**
-     * The text {@code metadata_crc32c} is computed over: per tensor in name order "name dtype shape begin end",
-     * then per metadata entry other than metadata_crc32c, in key order, "key=value", each ending in a newline.
+     * The text {@code metadata_crc32c} is computed over: per tensor in name order "name dtype [shape]", then per
+     * metadata entry other than metadata_crc32c, in key order, "key=value", each ending in a newline. Offsets are
+     * left out: they are checked by the structure and the tensor checksums, and leaving them out lets a file
+     * rewritten by another safetensors writer (which may order the tensors differently) still load.
      */
     public static String describeForChecksum(SafeTensors.Contents c) {
         StringBuilder s = new StringBuilder();
-        long off = 0;
-        TreeMap<String, long[]> offsets = new TreeMap<>();
-        for (Map.Entry<String, SafeTensors.Entry> e : c.tensors.entrySet()) {
-            offsets.put(e.getKey(), new long[] {off, off + e.getValue().data.length});
-            off += e.getValue().data.length;
-        }
-        for (Map.Entry<String, long[]> o : offsets.entrySet()) {
-            SafeTensors.Entry e = c.tensors.get(o.getKey());
-            s.append(o.getKey()).append(' ').append(e.dtype).append(' ').append(e.shapeText().replace(" ", ""))
-                    .append(' ').append(o.getValue()[0]).append(' ').append(o.getValue()[1]).append('\n');
-        }
+        for (Map.Entry<String, SafeTensors.Entry> t : new TreeMap<>(c.tensors).entrySet())
+            s.append(t.getKey()).append(' ').append(t.getValue().dtype).append(' ')
+                    .append(t.getValue().shapeText().replace(" ", "")).append('\n');
         for (Map.Entry<String, String> m : new TreeMap<>(c.metadata).entrySet())
             if (!m.getKey().equals("metadata_crc32c")) s.append(m.getKey()).append('=').append(m.getValue()).append('\n');
         return s.toString();
