@@ -41,7 +41,8 @@ import org.fishleg.optim.OptimizerState;
  *
  * <p>{@link #read} checks everything before anything is used: the file's structure ({@link SafeTensors#read}),
  * both checksums, the required tensors with the shapes the model spec implies, finite values, and the ranges of
- * the numbers (step, loss count, wall time, optimizer step counts, stream positions, random offset); any problem
+ * the numbers (step, loss count, wall time, optimizer step counts, stream positions and the batch stream's agreement
+ * with the step, random offset); any problem
  * is one {@link CheckpointException} line. {@link #write} applies the same checks first (a checkpoint that would
  * not load is never written), then writes atomically and durably ({@link SafeTensors#write}).
  *
@@ -329,6 +330,10 @@ public final class Checkpoint {
         checkStream(ast, "state.aux_stream");
         if (bst[3] < k.batchSize)
             throw new IllegalArgumentException("state.batch_stream is over " + bst[3] + " examples, fewer than the batch size " + k.batchSize);
+        long bpe = bst[3] / k.batchSize; // the trainer takes one batch per step, an epoch ends after its last full batch
+        if (bst[1] != k.step / bpe || bst[2] != (k.step % bpe) * k.batchSize)
+            throw new IllegalArgumentException("state.batch_stream (epoch " + bst[1] + ", position " + bst[2] + ") does not match step "
+                    + k.step + " with batches of " + k.batchSize + " from " + bst[3] + " examples");
         if (ast[3] != bst[3])
             throw new IllegalArgumentException("state.aux_stream is over " + ast[3] + " examples, state.batch_stream over " + bst[3]);
         k.batchStream = bst;

@@ -130,6 +130,11 @@ class CheckpointCorruptionTest {
             s[2] = s[3] + 1;
             c.tensors.put("state.batch_stream", SafeTensors.Entry.i64(s, 4));
         }), "state.batch_stream position");
+        refused(resealed("epoch", c -> {
+            long[] s = c.tensors.get("state.batch_stream").longs();
+            s[1]++;
+            c.tensors.put("state.batch_stream", SafeTensors.Entry.i64(s, 4));
+        }), "does not match step 2");
         refused(resealed("missing", c -> c.tensors.remove("likelihood.sigma")), "tensor 'likelihood.sigma' is missing");
         refused(resealed("shape", c -> {
             SafeTensors.Entry w = c.tensors.get("layer0.weight");

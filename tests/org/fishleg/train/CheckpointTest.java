@@ -43,7 +43,7 @@ class CheckpointTest {
         c.wallSeconds = 1.2345678901234567;
         c.lossSum = 0.1 + 0.2; // not exactly representable in a short decimal: Double.toString must round-trip it
         c.lossCount = 3;
-        c.batchStream = new long[] {11, 3, 10, 20};
+        c.batchStream = new long[] {11, 4, 5, 20}; // step 17 with 4 batches of 5 per epoch
         c.auxStream = new long[] {-7, 0, 20, 20};
         c.rngSeed = Long.MIN_VALUE + 5;
         c.rngOffset = 123456789012L;
