@@ -20,7 +20,8 @@ import picocli.CommandLine.Spec;
  * The {@code fishleg} command line: train, bench, info, fetch-mnist, plot.
  *
  * <p>Exit codes: 0 success; 1 the training run diverged (non-finite loss); 2 a user mistake (bad option,
- * unknown model, missing data, unwritable file, checkpoint of another model), reported as ONE line on stderr;
+ * unknown model, missing data, unwritable or full file, checkpoint of another model, damaged checkpoint), reported
+ * as ONE line on stderr;
  * 3 an internal error (one line; {@code --debug} prints the stack trace); 130 a training run stopped by Ctrl-C
  * (after saving its checkpoint).
  */
@@ -33,7 +34,7 @@ import picocli.CommandLine.Spec;
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success", "  1  the training run diverged (non-finite loss)",
                 "  2  usage error or bad input (one line on stderr)", "  3  internal error (--debug shows the stack trace)",
-                "  130  training stopped by Ctrl-C after writing its metrics row and checkpoint",
+                "  130  training stopped by Ctrl-C after the step in progress and its checkpoint",
                 "", "Environment: FISHLEG_BACKEND=cpu|cuda overrides --backend auto; FISHLEG_DATA=DIR is the data folder "
                 + "(default <repository>/data); JAVA_OPTS is passed to java by the ./fishleg launcher."})
 public final class Main implements Callable<Integer> {

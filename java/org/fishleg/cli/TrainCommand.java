@@ -185,9 +185,10 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     int evalBatchSize;
 
     @Option(names = "--checkpoint-dir", paramLabel = "DIR",
-            description = "Save " + Checkpoint.LATEST + " (parameters, optimizer state, step, batch order, random state) there every "
-                    + "--checkpoint-every steps and at the end, atomically; never with non-finite values. On divergence the last "
-                    + "finite parameters go to " + Checkpoint.LAST_FINITE + ". Default: no checkpoints.")
+            description = "Save " + Checkpoint.LATEST + " (a safetensors file: named weights, optimizer state, step, batch order, "
+                    + "random state, checksums) there every --checkpoint-every steps, at the end and on Ctrl-C, atomically and "
+                    + "synced to disk; never with non-finite values. On divergence the last finite parameters go to "
+                    + Checkpoint.LAST_FINITE + ". Default: no checkpoints.")
     Path checkpointDir;
 
     @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "0",
@@ -204,7 +205,8 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
 
     @Option(names = "--resume", paramLabel = "FILE",
             description = "Continue exactly from a checkpoint (same model, optimizer, data, batch size and --sampling; its batch-order seed is "
-                    + "used). Give the same --metrics file to continue it.")
+                    + "used). Give the same --metrics file to continue it. The file is checked in full first (structure, "
+                    + "checksums, finite values, ranges); a damaged one is refused with one line, exit code 2.")
     Path resume;
 
     @Option(names = "--plot", paramLabel = "PNG", description = "Draw the loss curves of this run into a PNG at the end.")
@@ -381,7 +383,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
                         info(String.format(Locale.ROOT, "run: %d steps (%d per epoch), batch %d, sampling %s, seed %d%s",
                                 trainer.totalSteps(), trainer.stepsPerEpoch(), batch, samp, seed,
                                 metricsPath != null ? ", metrics " + metricsPath : ""));
-                        // Ctrl-C (SIGINT/SIGTERM): finish the step in progress, write its metrics row and checkpoint,
+                        // Ctrl-C (SIGINT/SIGTERM): finish the step in progress, write its checkpoint (or, without one, its metrics row),
                         // then let the JVM exit (status 130 for SIGINT) once the summary below is printed.
                         CountDownLatch finished = new CountDownLatch(1);
                         Thread onSignal = new Thread(() -> {

@@ -1,5 +1,7 @@
 package org.fishleg.optim;
 
+import java.util.Map;
+
 import org.fishleg.backend.Backend;
 import org.fishleg.backend.Tensor;
 import org.fishleg.nn.Mlp;
@@ -133,6 +135,14 @@ public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter {
         if (st < 0 || st != Math.rint(st)) throw new IllegalArgumentException(name() + " state: bad step count " + st);
         if (s.numbers().containsKey("size") && s.number("size") != size)
             throw new IllegalArgumentException(name() + " state is for " + (long) s.number("size") + " parameters, this optimizer has " + size);
+        OptimizerState mine = new OptimizerState(name());
+        saveBuffers(mine); // the names this optimizer keeps (a download of its buffers, once per resume)
+        for (Map.Entry<String, float[]> e : s.arrays().entrySet()) // all names and lengths before any upload
+            if (!mine.arrays().containsKey(e.getKey()))
+                throw new IllegalArgumentException(name() + " state array '" + e.getKey() + "' is not part of this optimizer's state");
+            else if (e.getValue().length != size)
+                throw new IllegalArgumentException(name() + " state array '" + e.getKey() + "' has " + e.getValue().length
+                        + " elements, expected " + size);
         loadBuffers(s);
         steps = (long) st;
     }

@@ -1,7 +1,10 @@
 package org.fishleg.train;
 
-import java.io.BufferedWriter;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,7 +14,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The metrics CSV of a training run, one row per logged step, flushed after every row:
+ * The metrics CSV of a training run, one row per logged step, each written to the file as it is made:
  *
  * <pre>
  * step,epoch,wall_seconds,train_loss,test_loss
@@ -25,6 +28,10 @@ import java.util.Locale;
  * <p>With squared-error columns (Gaussian likelihoods) the header is {@link #MSE_HEADER}: train_mse and
  * test_mse are the mean over examples of ||f(x) - y||^2 over the whole training and test set, on evaluation
  * rows only (empty otherwise).
+ *
+ * <p>Each row goes to the file in one write of the whole line. When that fails (a full disk), the file is cut
+ * back to its last complete row and {@link #row} throws an {@link UncheckedIOException} with a one-line message,
+ * so a metrics file never ends in half a row.
  */
 public final class MetricsWriter implements AutoCloseable {
     public static final String HEADER = "step,epoch,wall_seconds,train_loss,test_loss";
@@ -32,13 +39,18 @@ public final class MetricsWriter implements AutoCloseable {
     public static final String MSE_HEADER = HEADER + ",train_mse,test_mse";
 
     private final Path file;
-    private final BufferedWriter out;
+    private final SeekableByteChannel out;
     private final boolean mse;
+    /** Bytes of the file that end in a complete row (or the header). */
+    private long complete;
 
-    private MetricsWriter(Path file, BufferedWriter out, boolean mse) {
+    /** Writes rows to {@code out}, positioned at its end; package-private so tests can pass a failing channel. */
+    MetricsWriter(Path file, SeekableByteChannel out, boolean mse) throws IOException {
         this.file = file;
         this.out = out;
         this.mse = mse;
+        this.complete = out.size();
+        out.position(complete);
     }
 
     /** The header of a file with ({@code mse}) or without the squared-error columns. */
@@ -49,15 +61,27 @@ public final class MetricsWriter implements AutoCloseable {
 
     /** Creates (or truncates) the file and writes the header, with the squared-error columns when {@code mse}. */
     public static MetricsWriter create(Path file, boolean mse) {
+        FileChannel ch = null;
         try {
             createParent(file);
-            BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8);
-            w.write(header(mse));
-            w.newLine();
-            w.flush();
-            return new MetricsWriter(file, w, mse);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("cannot write metrics file " + file + ": " + Checkpoint.oneLine(e), e);
+            ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
+            MetricsWriter w = new MetricsWriter(file, ch, mse);
+            w.writeLine(header(mse));
+            return w;
+        } catch (IOException | UncheckedIOException e) {
+            closeQuietly(ch);
+            throw new IllegalArgumentException("cannot write metrics file " + file + ": " + Checkpoint.oneLine(cause(e)), e);
+        }
+    }
+
+    private static Throwable cause(Exception e) { return e instanceof UncheckedIOException ? e.getCause() : e; }
+
+    private static void closeQuietly(FileChannel ch) {
+        if (ch == null) return;
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // already failing
         }
     }
 
@@ -85,8 +109,13 @@ public final class MetricsWriter implements AutoCloseable {
                 }
             }
             Files.write(file, keep, StandardCharsets.UTF_8);
-            BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
-            return new MetricsWriter(file, w, mse);
+            FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE);
+            try {
+                return new MetricsWriter(file, ch, mse);
+            } catch (IOException e) {
+                closeQuietly(ch);
+                throw e;
+            }
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot write metrics file " + file + ": " + Checkpoint.oneLine(e), e);
         }
@@ -138,12 +167,25 @@ public final class MetricsWriter implements AutoCloseable {
                 .append(num(trainLoss)).append(',')
                 .append(num(testLoss));
         if (mse) b.append(',').append(sig(trainMse)).append(',').append(sig(testMse));
+        writeLine(b.toString());
+    }
+
+    /** Writes {@code line} and a newline; on failure cuts the file back to its last complete row and throws. */
+    private void writeLine(String line) {
+        ByteBuffer bytes = ByteBuffer.wrap((line + System.lineSeparator()).getBytes(StandardCharsets.UTF_8));
         try {
-            out.write(b.toString());
-            out.newLine();
-            out.flush();
+            while (bytes.hasRemaining()) out.write(bytes);
+            complete = out.position();
         } catch (IOException e) {
-            throw new IllegalStateException("cannot write metrics file " + file + ": " + Checkpoint.oneLine(e), e);
+            String undo = "";
+            try {
+                out.truncate(complete);
+                out.position(complete);
+            } catch (IOException again) {
+                undo = " (and the partial row could not be removed: " + Checkpoint.oneLine(again) + ")";
+            }
+            throw new UncheckedIOException("cannot write metrics file " + file + ": " + Checkpoint.oneLine(e)
+                    + "; the file keeps its complete rows" + undo, e);
         }
     }
 
@@ -165,7 +207,7 @@ public final class MetricsWriter implements AutoCloseable {
         try {
             out.close();
         } catch (IOException ignored) {
-            // rows were flushed already
+            // every row was written in full already (no buffering)
         }
     }
 }

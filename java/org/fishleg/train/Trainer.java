@@ -169,9 +169,10 @@ public final class Trainer implements AutoCloseable {
     private volatile boolean stopRequested;
 
     /**
-     * Asks a running {@link #run} to stop after the step in progress: it writes the metrics row and, with a
-     * checkpoint folder, the checkpoint of that step (as at the end of a run), then returns a result with
-     * {@link TrainResult#interrupted} set. Safe to call from another thread (e.g. a Ctrl-C hook).
+     * Asks a running {@link #run} to stop after the step in progress: with a checkpoint folder it writes the
+     * checkpoint of that step (holding the training loss accumulated since the last metrics row, so no extra
+     * row is written and a resumed run's metrics equal an uninterrupted run's); without one it writes a metrics
+     * row for that step. Then it returns a result with {@link TrainResult#interrupted} set. Safe to call from another thread (e.g. a Ctrl-C hook).
      */
     public void requestStop() { stopRequested = true; }
 
@@ -225,10 +226,13 @@ public final class Trainer implements AutoCloseable {
                 step++;
                 progress.stepped(step);
                 boolean stop = stopRequested && step < total;
-                boolean last = step == total || stop;
-                boolean evalNow = test != null && !stop && (last || (b.endsEpoch && cfg.evalEveryEpochs > 0
+                boolean last = step == total;
+                boolean evalNow = test != null && (last || (b.endsEpoch && cfg.evalEveryEpochs > 0
                         && batches.epoch() % cfg.evalEveryEpochs == 0));
-                boolean logNow = last || evalNow || b.endsEpoch || step % cfg.logEvery == 0;
+                // A stop writes no extra metrics row when it checkpoints: the partial training loss travels in the
+                // checkpoint, so a resumed run's CSV equals the uninterrupted run's. Without a checkpoint there is
+                // nothing to resume and the stop step gets its row.
+                boolean logNow = last || evalNow || b.endsEpoch || step % cfg.logEvery == 0 || (stop && cfg.checkpointDir == null);
                 if (logNow) {
                     double mean = backend.readScalar(acc) / (double) accCount;
                     double wall = wall(wallOffset, t0);
@@ -254,7 +258,7 @@ public final class Trainer implements AutoCloseable {
                     lastLogStep = step;
                     if (cfg.checkpointDir != null) takeSnapshot(step, wall(wallOffset, t0));
                 }
-                if (cfg.checkpointDir != null && (last || (cfg.checkpointEvery > 0 && step % cfg.checkpointEvery == 0))) {
+                if (cfg.checkpointDir != null && (last || stop || (cfg.checkpointEvery > 0 && step % cfg.checkpointEvery == 0))) {
                     double sum = logNow ? 0 : backend.readScalar(acc);
                     if (!Double.isFinite(sum))
                         return diverged(lossWord(sum), step, lastLogStep, sum, sessionStart, t0, lastTest);
@@ -406,13 +410,10 @@ public final class Trainer implements AutoCloseable {
         if (!c.sampling.equals(cfg.sampling.cliName()))
             throw new CheckpointException(where + " was written with " + c.sampling + " sampling, this run uses " + cfg.sampling
                     + " (--sampling " + c.sampling + " continues it)");
-        try {
-            batches.restore(c.batchStream);
-            aux.stream().restore(c.auxStream);
-        } catch (IllegalArgumentException e) {
-            throw new CheckpointException(where + ": " + e.getMessage() + " (a different data set?)", e);
-        }
-        backend.upload(c.params, model.params());
+        if (c.batchStream[3] != train.n() || c.auxStream[3] != train.n())
+            throw new CheckpointException(where + ": its batch streams are over " + c.batchStream[3] + " examples, "
+                    + train.name() + " has " + train.n() + " (a different data set?)");
+        // everything is checked (Checkpoint.read and above); the optimizer checks its own state before loading it
         if (c.optimizerState != null) {
             OptimizerState s = c.optimizerState;
             try {
@@ -421,6 +422,9 @@ public final class Trainer implements AutoCloseable {
                 throw new CheckpointException(where + ": " + e.getMessage(), e);
             }
         }
+        batches.restore(c.batchStream);
+        aux.stream().restore(c.auxStream);
+        backend.upload(c.params, model.params());
         backend.setRngState(c.rngSeed, c.rngOffset);
     }
 

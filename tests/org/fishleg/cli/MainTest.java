@@ -127,14 +127,14 @@ class MainTest {
         c.optimizerName = "adam";
         c.dataName = "x";
         c.batchSize = 100;
-        c.params = new float[12 * 7 + 7 * 12];
-        c.batchStream = new long[] {1, 0, 0, 10};
-        c.auxStream = new long[] {1, 0, 0, 10};
+        c.params = new float[13 * 6 + 7 * 12];
+        c.batchStream = new long[] {1, 0, 0, 1000};
+        c.auxStream = new long[] {1, 0, 0, 1000};
         Path ck = tmp.resolve("other.ckpt");
         c.write(ck);
         userError("is for model 12-6-12:linear", "train", "--resume", ck.toString(), "--metrics", "none");
         Files.writeString(tmp.resolve("junk.ckpt"), "hello");
-        userError("not a FishLeg checkpoint", "train", "--resume", tmp.resolve("junk.ckpt").toString(), "--metrics", "none");
+        userError("is damaged or not a checkpoint", "train", "--resume", tmp.resolve("junk.ckpt").toString(), "--metrics", "none");
         userError("metrics file not found", "plot", tmp.resolve("missing.csv").toString(), "-o", tmp.resolve("p.png").toString());
         userError("unknown optimizer", "bench", "steps", "--optimizers", "nope");
         userError("missing command");
@@ -182,6 +182,14 @@ class MainTest {
         assertEquals(0, r.code, r.err);
         assertTrue(Files.readAllLines(csv).get(0).startsWith("step,epoch"));
         assertEquals(2, Checkpoint.read(ck.resolve(Checkpoint.LATEST)).step);
+    }
+
+    /** A metrics file that cannot be written for lack of space is one line and exit 2, not an internal error. */
+    @Test
+    void aFullDiskForTheMetricsIsAUserError() {
+        if (!Files.isWritable(Path.of("/dev/full"))) return; // not Linux
+        userError("cannot write metrics file /dev/full: No space left on device", "train", "--model", "dln", "--steps", "2",
+                "--backend", "cpu", "--metrics", "/dev/full", "--overwrite", "--progress", "none");
     }
 
     @Test

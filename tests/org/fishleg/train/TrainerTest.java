@@ -236,36 +236,21 @@ class TrainerTest {
         run(b, "fishleg", Sampling.FULL, 4, null, null, 0, null);
     }
 
-    /** A version 1 checkpoint (before the sampling was recorded): the bytes of version 2 without the sampling field. */
-    private static void writeAsVersion1(Path v2, Path v1) throws IOException {
-        try (java.io.DataInputStream in = new java.io.DataInputStream(Files.newInputStream(v2));
-             java.io.DataOutputStream out = new java.io.DataOutputStream(Files.newOutputStream(v1))) {
-            out.writeUTF(in.readUTF());
-            assertEquals(2, in.readInt());
-            out.writeInt(1);
-            for (int i = 0; i < 4; i++) out.writeUTF(in.readUTF()); // model, likelihood, optimizer, data
-            out.writeInt(in.readInt());                              // batch size
-            assertEquals("shuffle", in.readUTF());                   // version 2's sampling: not in version 1
-            in.transferTo(out);
-        }
-    }
-
-    /** Version 1 checkpoints still load, as shuffle, and continue a shuffle run exactly. */
+    /**
+     * A checkpoint of the earlier binary format (magic "FISHLEG-CKPT", written with DataOutputStream.writeUTF) is
+     * refused with a message that says the format changed and the run must be restarted.
+     */
     @ParameterizedTest(autoCloseArguments = false) // the backends are shared: JUnit must not close them
     @MethodSource("org.fishleg.backend.TestBackends#arguments")
-    void version1CheckpointsLoadAsShuffle(Backend b) throws IOException {
-        Path d = tmp.resolve("v1");
-        float[] straight = run(b, "fishleg", 23, null, null, 0, null);
-        Path ck = d.resolve("ck");
-        run(b, "fishleg", 7, null, ck, 0, null);
-        Path v1 = d.resolve("v1.ckpt");
-        writeAsVersion1(ck.resolve(Checkpoint.LATEST), v1);
-        Checkpoint c = Checkpoint.read(v1);
-        assertEquals("shuffle", c.sampling);
-        assertEquals(7, c.step);
-        assertArrayEquals(straight, run(b, "fishleg", 23, null, null, 0, v1), "resumed from a version 1 checkpoint");
-        CheckpointException e = assertThrows(CheckpointException.class, () -> run(b, "fishleg", Sampling.BOOTSTRAP, 23, null, null, 0, v1));
-        assertTrue(e.getMessage().contains("shuffle sampling"), e.getMessage());
+    void oldBinaryCheckpointsAreRefusedWithAClearMessage(Backend b) throws IOException {
+        Path old = tmp.resolve("old.ckpt");
+        try (java.io.DataOutputStream out = new java.io.DataOutputStream(Files.newOutputStream(old))) {
+            out.writeUTF("FISHLEG-CKPT");
+            out.writeInt(2);
+            out.writeUTF(SPEC.toString());
+        }
+        CheckpointException e = assertThrows(CheckpointException.class, () -> run(b, "fishleg", 23, null, null, 0, old));
+        assertTrue(e.getMessage().contains("earlier binary format") && e.getMessage().contains("restart the run"), e.getMessage());
     }
 
     /**
@@ -337,8 +322,9 @@ class TrainerTest {
     }
 
     /**
-     * A stop requested mid-run (as Ctrl-C does) ends after the step in progress with its metrics row and
-     * checkpoint written; resuming from that checkpoint gives the uninterrupted run exactly.
+     * A stop requested mid-run (as Ctrl-C does) ends after the step in progress with its checkpoint written and
+     * no extra metrics row (step 7 is between the rows at 5 and 8); resuming from that checkpoint gives the
+     * uninterrupted run exactly, parameters and metrics CSV.
      */
     @ParameterizedTest(autoCloseArguments = false) // the backends are shared: JUnit must not close them
     @MethodSource("org.fishleg.backend.TestBackends#arguments")
@@ -354,22 +340,26 @@ class TrainerTest {
             m.init(9);
             Trainer[] self = new Trainer[1];
             TrainingProgress p = new TrainingProgress() {
-                @Override public void stepped(long step) { if (step == 10) self[0].requestStop(); }
+                @Override public void stepped(long step) { if (step == 7) self[0].requestStop(); }
             };
             try (Trainer t = new Trainer(m, train, test, cfg, p); Optimizer o = optimizer("fishleg", m, t)) {
                 self[0] = t;
                 TrainResult r = t.run(o);
                 assertTrue(r.interrupted, "interrupted");
                 assertFalse(r.diverged);
-                assertEquals(10, r.steps);
-                assertTrue(r.message.contains("interrupted at step 10") && r.message.contains("checkpoint saved"), r.message);
+                assertEquals(7, r.steps);
+                assertTrue(r.message.contains("interrupted at step 7") && r.message.contains("checkpoint saved"), r.message);
             }
         }
-        assertEquals(10, Checkpoint.read(ck.resolve(Checkpoint.LATEST)).step);
+        Checkpoint c = Checkpoint.read(ck.resolve(Checkpoint.LATEST));
+        assertEquals(7, c.step);
+        assertEquals(2, c.lossCount, "the losses of steps 6 and 7 travel in the checkpoint");
         List<String[]> rows = csv(d.resolve("stopped.csv"));
-        assertEquals("10", rows.get(rows.size() - 1)[0], "the last metrics row is the stop step");
+        assertEquals("5", rows.get(rows.size() - 1)[0], "no metrics row for the stop step");
         float[] resumed = run(b, "fishleg", 23, d.resolve("stopped.csv"), null, 0, ck.resolve(Checkpoint.LATEST));
         assertArrayEquals(straight, resumed, "resumed after a requested stop differs from the uninterrupted run");
+        assertEquals(withoutWall(d.resolve("straight.csv")), withoutWall(d.resolve("stopped.csv")),
+                "the metrics of a stopped and resumed run differ from the uninterrupted run's");
     }
 
     @ParameterizedTest(autoCloseArguments = false) // the backends are shared: JUnit must not close them

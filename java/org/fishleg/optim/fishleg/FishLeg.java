@@ -563,6 +563,17 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
         float[] lam = s.array("lambda");
         if (lam.length != lambda.size())
             throw new IllegalArgumentException("checkpoint FishLeg factors have " + lam.length + " values, this model needs " + lambda.size());
+        for (String k : s.arrays().keySet())
+            if (!k.equals("lambda") && !k.equals("lambda_m") && !k.equals("lambda_v") && !(k.equals("gbar") && gbar != null)
+                    && !(k.equals("momentum") && mom != null))
+                throw new IllegalArgumentException("checkpoint FishLeg state array '" + k + "' is not part of this optimizer's state");
+        checkLength(s, "lambda_m", lambda.size());
+        checkLength(s, "lambda_v", lambda.size());
+        if (gbar != null) checkLength(s, "gbar", gbar.size());
+        if (mom != null) checkLength(s, "momentum", mom.size());
+        double st = s.number("step"), aux = s.number("aux_steps");
+        if (!(st >= 0 && st == Math.rint(st)) || !(aux >= 0 && aux == Math.rint(aux)))
+            throw new IllegalArgumentException("checkpoint FishLeg step counts " + st + ", " + aux + " are not counts");
         b.upload(lam, lambda);
         b.upload(s.array("lambda_m"), lamM);
         b.upload(s.array("lambda_v"), lamV);
@@ -572,6 +583,11 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
         auxSteps = (long) s.number("aux_steps");
         b.upload(new float[] {auxSteps}, auxCount);
         refreshPS();
+    }
+
+    private static void checkLength(OptimizerState s, String key, int n) {
+        int len = s.array(key).length;
+        if (len != n) throw new IllegalArgumentException("checkpoint FishLeg state '" + key + "' has " + len + " values, this model needs " + n);
     }
 
     @Override
