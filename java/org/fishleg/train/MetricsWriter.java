@@ -65,7 +65,7 @@ public final class MetricsWriter implements AutoCloseable {
     public static MetricsWriter resume(Path file, long step) { return resume(file, step, false); }
 
     /**
-     * For a resumed run: keeps the rows with step <= {@code step} of an existing file (or creates it) under this
+     * For a resumed run: keeps the rows with step &lt;= {@code step} of an existing file (or creates it) under this
      * run's header and appends from there.
      */
     public static MetricsWriter resume(Path file, long step, boolean mse) {
