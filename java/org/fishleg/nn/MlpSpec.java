@@ -11,9 +11,13 @@ import org.fishleg.backend.Activation;
  * activation and whether it has a bias.
  *
  * <p>Text form: widths separated by '-', each optionally followed by ':activation' naming the
- * activation of the layer that produces that width (default relu; the first number is the input and
- * takes none). Example: {@code 784-1000-500-250-30:linear-250-500-1000-784:linear}. A trailing
- * {@code /nobias} drops all biases.
+ * activation of the layer that produces that width: {@code linear}, {@code relu}, {@code sigmoid},
+ * {@code tanh} or {@code softplus}. The first number is the input and takes none. Without one, a hidden layer is
+ * {@code relu} and the output layer {@code linear}, so {@code 784-256-10} gives logits for a softmax or
+ * Bernoulli likelihood; write {@code 784-256-10:relu} for a ReLU output. Example:
+ * {@code 784-1000-500-250-30:linear-250-500-1000-784}. A trailing {@code /nobias} drops all biases.
+ * {@link #toString()} always names the output activation, as specs written before the output default
+ * became linear did not ({@code 784-256-10} then meant a ReLU output).
  */
 public final class MlpSpec {
 
@@ -86,7 +90,7 @@ public final class MlpSpec {
         for (int i = 0; i < parts.length; i++) {
             String p = parts[i].trim();
             String widthText = p;
-            Activation act = Activation.RELU;
+            Activation act = i == parts.length - 1 ? Activation.IDENTITY : Activation.RELU;
             int colon = p.indexOf(':');
             if (colon >= 0) {
                 widthText = p.substring(0, colon);
@@ -106,13 +110,17 @@ public final class MlpSpec {
         return new MlpSpec(layers);
     }
 
-    /** The text form (parse(toString()) gives an equal spec). */
+    /**
+     * The text form: hidden activations other than relu and the output activation always (so
+     * parse(toString()) gives an equal spec, and the text reads the same under either output default).
+     */
     @Override
     public String toString() {
         StringBuilder b = new StringBuilder().append(inputSize());
-        for (LayerSpec l : layers) {
+        for (int i = 0; i < layers.size(); i++) {
+            LayerSpec l = layers.get(i);
             b.append('-').append(l.out);
-            if (l.activation != Activation.RELU) b.append(':').append(l.activation.specName());
+            if (i == layers.size() - 1 || l.activation != Activation.RELU) b.append(':').append(l.activation.specName());
         }
         if (!layers.get(0).bias) b.append("/nobias");
         return b.toString();
