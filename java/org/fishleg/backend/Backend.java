@@ -99,7 +99,14 @@ public interface Backend extends AutoCloseable {
     void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c);
 
     /** Which triangle of a square factor may be non-zero, for products that can skip the zeros. */
-    enum Triangle { FULL, UPPER, LOWER }
+    enum Triangle {
+        /** Every element may be non-zero. */
+        FULL,
+        /** Only the upper triangle (j &gt;= i) may be non-zero. */
+        UPPER,
+        /** Only the lower triangle (j &lt;= i) may be non-zero. */
+        LOWER
+    }
 
     /**
      * p = l^T l for a square l, written in full and exactly symmetric (p[i][j] and p[j][i] are the same
@@ -268,6 +275,7 @@ public interface Backend extends AutoCloseable {
     /** Restarts the Philox stream: key = seed, offset = 0. */
     void setSeed(long seed);
 
+    /** The seed (Philox key) set by {@link #setSeed}. */
     long seed();
 
     /** Number of 128-bit Philox counters consumed so far (plain state for checkpoints). */

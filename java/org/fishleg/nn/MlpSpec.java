@@ -23,11 +23,16 @@ public final class MlpSpec {
 
     /** One dense layer. */
     public static final class LayerSpec {
+        /** Input width. */
         public final int in;
+        /** Output width. */
         public final int out;
+        /** Activation applied to the layer's output. */
         public final Activation activation;
+        /** Whether the layer has a bias (row 0 of its parameter block). */
         public final boolean bias;
 
+        /** A dense layer; throws if a width is not positive or the block does not fit one tensor. */
         public LayerSpec(int in, int out, Activation activation, boolean bias) {
             if (in <= 0 || out <= 0) throw new IllegalArgumentException("layer widths must be positive, got " + in + "-" + out);
             long count = ((long) in + (bias ? 1 : 0)) * out;
@@ -43,6 +48,7 @@ public final class MlpSpec {
         /** Rows of the layer's parameter block: in + 1 with the bias as row 0, else in. */
         public int blockRows() { return bias ? in + 1 : in; }
 
+        /** Parameters of the layer: {@link #blockRows()} x out. */
         public int paramCount() { return blockRows() * out; } // fits: checked in the constructor
     }
 
@@ -51,6 +57,7 @@ public final class MlpSpec {
 
     private final List<LayerSpec> layers;
 
+    /** An MLP of the given layers, each taking the previous one's output width. */
     public MlpSpec(List<LayerSpec> layers) {
         if (layers.isEmpty()) throw new IllegalArgumentException("an MLP needs at least one layer");
         for (int i = 1; i < layers.size(); i++)
@@ -64,10 +71,14 @@ public final class MlpSpec {
         this.layers = Collections.unmodifiableList(new ArrayList<>(layers));
     }
 
+    /** The layers, input first (unmodifiable). */
     public List<LayerSpec> layers() { return layers; }
+    /** Input width of the first layer. */
     public int inputSize() { return layers.get(0).in; }
+    /** Output width of the last layer. */
     public int outputSize() { return layers.get(layers.size() - 1).out; }
 
+    /** Total parameters of all layers (a learned sigma not included). */
     public long paramCount() {
         long n = 0;
         for (LayerSpec l : layers) n += l.paramCount();

@@ -61,6 +61,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
     private long step;
     private long auxSteps;
 
+    /** FishLeg for {@code model} (its backend holds all state; close to free it), drawing auxiliary batches of {@code cfg.auxBatchSize} inputs from {@code aux}. */
     public FishLeg(Mlp model, FishLegConfig cfg, AuxBatchSource aux) {
         this.model = model;
         this.b = model.backend();
@@ -147,7 +148,9 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
         }
     }
 
+    /** The hyper-parameters. */
     public FishLegConfig config() { return cfg; }
+    /** The model this optimizer was built for. */
     public Mlp model() { return model; }
 
     @Override
