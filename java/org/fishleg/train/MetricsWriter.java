@@ -27,6 +27,7 @@ import java.util.Locale;
  * rows only (empty otherwise).
  */
 public final class MetricsWriter implements AutoCloseable {
+    /** The CSV header. */
     public static final String HEADER = "step,epoch,wall_seconds,train_loss,test_loss";
     /** The header with the squared-error columns. */
     public static final String MSE_HEADER = HEADER + ",train_mse,test_mse";
@@ -114,6 +115,7 @@ public final class MetricsWriter implements AutoCloseable {
         }
     }
 
+    /** The CSV file. */
     public Path file() { return file; }
 
     /** True when the file has the train_mse and test_mse columns. */
