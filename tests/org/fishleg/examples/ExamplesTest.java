@@ -37,6 +37,9 @@ class ExamplesTest {
 
     @Test
     void readmeQuotesQuickStartVerbatim() throws IOException {
+        // always there in the repository; absent only where the compiled tests run alone (the GPU bundle)
+        Assumptions.assumeTrue(Files.isRegularFile(Path.of("README.md")) && Files.isRegularFile(QUICK_START),
+                "README.md or " + QUICK_START + " not in " + Path.of("").toAbsolutePath() + "; skipping");
         assertEquals(Files.readString(QUICK_START), readmeJavaBlock(),
                 "README.md's library example must be " + QUICK_START + " verbatim: copy the file into the README block");
     }
