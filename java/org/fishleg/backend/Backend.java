@@ -99,7 +99,14 @@ public interface Backend extends AutoCloseable {
     void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c);
 
     /** Which triangle of a square factor may be non-zero, for products that can skip the zeros. */
-    enum Triangle { FULL, UPPER, LOWER }
+    enum Triangle {
+        /** Every element may be non-zero. */
+        FULL,
+        /** Only the upper triangle (j &gt;= i) may be non-zero. */
+        UPPER,
+        /** Only the lower triangle (j &lt;= i) may be non-zero. */
+        LOWER
+    }
 
     /**
      * p = l^T l for a square l, written in full and exactly symmetric (p[i][j] and p[j][i] are the same
@@ -142,7 +149,7 @@ public interface Backend extends AutoCloseable {
     /** out = phi''(a) o g. */
     void activationSecondDerivMul(Activation phi, Tensor a, Tensor g, Tensor out);
 
-    /** Keeps the upper (upper = true, j >= i) or lower (j <= i) triangle of a square matrix, zeroes the rest. */
+    /** Keeps the upper (upper = true, j &gt;= i) or lower (j &lt;= i) triangle of a square matrix, zeroes the rest. */
     void triangularMask(Tensor t, boolean upper);
 
     /** t = s * I (square). */
@@ -161,7 +168,7 @@ public interface Backend extends AutoCloseable {
 
     /**
      * y = alpha * s^power * x, with s = element 0 of the device scalar {@code s}. When s^power is not
-     * finite (e.g. s = 0 and power < 0) y = 0 instead. Used for u = g / ||g||: power = -0.5 on
+     * finite (e.g. s = 0 and power &lt; 0) y = 0 instead. Used for u = g / ||g||: power = -0.5 on
      * sumSquares.
      */
     void scaleByScalar(Tensor x, Tensor s, float power, float alpha, Tensor y);
@@ -199,7 +206,7 @@ public interface Backend extends AutoCloseable {
     void outputHessianVec(LikelihoodKind kind, Tensor f, Tensor sigma, Tensor v, float scale, Tensor out);
 
     /**
-     * y ~ p(y | f) from given noise of f's shape: BERNOULLI y = [noise < sigmoid(f)] with uniform noise;
+     * y ~ p(y | f) from given noise of f's shape: BERNOULLI y = [noise &lt; sigmoid(f)] with uniform noise;
      * GAUSSIAN y = f + sigma * noise with standard normal noise; SOFTMAX y = one-hot of the class whose
      * cumulative softmax probability first exceeds noise[row, 0] (uniform), by inverse CDF.
      */
@@ -268,6 +275,7 @@ public interface Backend extends AutoCloseable {
     /** Restarts the Philox stream: key = seed, offset = 0. */
     void setSeed(long seed);
 
+    /** The seed (Philox key) set by {@link #setSeed}. */
     long seed();
 
     /** Number of 128-bit Philox counters consumed so far (plain state for checkpoints). */

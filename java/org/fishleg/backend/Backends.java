@@ -10,6 +10,7 @@ import org.fishleg.backend.cuda.CudaSupport;
  * reason), "cpu" or "cuda". The environment variable FISHLEG_BACKEND overrides "auto".
  */
 public final class Backends {
+    /** Environment variable (cpu, cuda or auto) that overrides an "auto" request. */
     public static final String ENV = "FISHLEG_BACKEND";
 
     private Backends() {}

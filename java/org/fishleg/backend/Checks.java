@@ -7,22 +7,26 @@ package org.fishleg.backend;
 public final class Checks {
     private Checks() {}
 
+    /** Throws unless {@code a} and {@code b} have the same shape. */
     public static void sameShape(String op, String na, Tensor a, String nb, Tensor b) {
         if (a.rows() != b.rows() || a.cols() != b.cols())
             throw new BackendException(op + ": shape mismatch, " + na + " is " + a.shape() + " but " + nb + " is " + b.shape());
     }
 
+    /** Throws unless {@code a} and {@code b} have the same number of elements. */
     public static void sameSize(String op, String na, Tensor a, String nb, Tensor b) {
         if (a.size() != b.size())
             throw new BackendException(op + ": size mismatch, " + na + " is " + a.shape() + " (" + a.size() + " elements) but "
                     + nb + " is " + b.shape() + " (" + b.size() + " elements)");
     }
 
+    /** Throws unless {@code t} is a 1x1 device scalar. */
     public static void scalar(String op, String n, Tensor t) {
         if (t.rows() != 1 || t.cols() != 1)
             throw new BackendException(op + ": " + n + " must be a 1x1 device scalar but is " + t.shape());
     }
 
+    /** Throws unless {@code t} is square. */
     public static void square(String op, Tensor t) {
         if (t.rows() != t.cols()) throw new BackendException(op + ": tensor must be square but is " + t.shape());
     }

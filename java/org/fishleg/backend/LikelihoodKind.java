@@ -5,4 +5,11 @@ package org.fishleg.backend;
  * BERNOULLI on logits (p = sigmoid(f)), GAUSSIAN with mean f and a scalar sigma, SOFTMAX categorical on
  * logits (targets one-hot rows).
  */
-public enum LikelihoodKind { BERNOULLI, GAUSSIAN, SOFTMAX }
+public enum LikelihoodKind {
+    /** Bernoulli on logits. */
+    BERNOULLI,
+    /** Gaussian with mean f and a scalar sigma. */
+    GAUSSIAN,
+    /** Softmax categorical on logits. */
+    SOFTMAX
+}

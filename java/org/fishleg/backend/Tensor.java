@@ -51,8 +51,11 @@ public final class Tensor implements AutoCloseable {
         this.cols = cols;
     }
 
+    /** The backend that owns this tensor's memory. */
     public Backend backend() { return backend; }
+    /** Number of rows. */
     public int rows() { return rows; }
+    /** Number of columns. */
     public int cols() { return cols; }
     /** Number of elements, rows * cols. */
     public int size() { return rows * cols; }
@@ -67,11 +70,13 @@ public final class Tensor implements AutoCloseable {
         return storage;
     }
 
+    /** True once the owning tensor was closed (for a view: once its owner was). */
     public boolean isClosed() { return owner != null ? owner.isClosed() : closed; }
 
     /** "rows x cols". */
     public String shape() { return rows + "x" + cols; }
 
+    /** True when {@code o} has the same rows and columns. */
     public boolean sameShape(Tensor o) { return rows == o.rows && cols == o.cols; }
 
     /** Rows [from, to) as a view. */

@@ -175,6 +175,7 @@ public final class GemmBenchmark {
         return a;
     }
 
+    /** Runs the benchmark with a time budget of args[0] seconds (default 50), printing to standard output. */
     public static void main(String[] args) {
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 50;
         run(System.out, seconds);

@@ -39,6 +39,7 @@ import picocli.CommandLine.Spec;
                 + "(default <repository>/data); JAVA_OPTS is passed to java by the ./fishleg launcher."})
 public final class Main implements Callable<Integer> {
 
+    /** Exit codes: 0 success, 1 training diverged, 2 user mistake, 3 internal error, 130 stopped by Ctrl-C. */
     public static final int EXIT_OK = 0, EXIT_DIVERGED = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3, EXIT_INTERRUPTED = 130;
 
     @Spec CommandSpec spec;
@@ -60,6 +61,7 @@ public final class Main implements Callable<Integer> {
         return EXIT_USAGE;
     }
 
+    /** Runs the command line and exits with its code. */
     public static void main(String[] args) {
         int code = run(args, System.out, System.err);
         System.out.flush();

@@ -62,7 +62,9 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     @Option(names = "--model", paramLabel = "NAME|SPEC", defaultValue = "mnist-ae",
             description = "Named model (mnist-ae, curves-ae, faces-ae, dln) or a spec such as "
                     + "784-1000-500-250-30:linear-250-500-1000-784:linear (widths, ':activation' = linear|relu|sigmoid|tanh|softplus "
-                    + "of the layer producing that width, default relu; '/nobias' drops biases). Default: ${DEFAULT-VALUE}.")
+                    + "of the layer producing that width, default relu for hidden layers and linear for the output, "
+                    + "so 784-256-10 outputs logits; bernoulli and softmax refuse a non-linear output; '/nobias' drops biases). "
+                    + "Default: ${DEFAULT-VALUE}.")
     String model;
 
     @Option(names = "--likelihood", paramLabel = "KIND",

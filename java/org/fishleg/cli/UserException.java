@@ -3,6 +3,8 @@ package org.fishleg.cli;
 /** A mistake in the command line or its inputs: printed as one line, exit code 2. */
 public class UserException extends RuntimeException {
     private static final long serialVersionUID = 1L;
+    /** A mistake described by a one-line message. */
     public UserException(String message) { super(message); }
+    /** A mistake described by a one-line message, with its cause. */
     public UserException(String message, Throwable cause) { super(message, cause); }
 }

@@ -8,5 +8,6 @@ public interface FisherVectorProduct {
     /** x: batch x input width; z, out: flat 1 x P vectors (must not alias). */
     void apply(Mlp model, Tensor x, Tensor z, float damping, Tensor out);
 
+    /** Short name for logs ("gauss-newton", "sampled-hessian"). */
     String name();
 }

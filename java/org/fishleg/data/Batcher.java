@@ -33,6 +33,7 @@ public final class Batcher {
     private final int[] lastIndices;
     private int lastCount;
 
+    /** Seeded shuffled batches of {@code data}; with {@code dropLast} the remainder that does not fill a batch is skipped. */
     public Batcher(Dataset data, int batchSize, long seed, boolean dropLast) {
         this.data = Objects.requireNonNull(data, "data");
         if (batchSize <= 0) throw new IllegalArgumentException("batch size must be positive, got " + batchSize);
@@ -52,14 +53,19 @@ public final class Batcher {
         this.perm = permutation(seed, 0, n);
     }
 
+    /** The data set batched. */
     public Dataset dataset() { return data; }
 
+    /** Examples per batch. */
     public int batchSize() { return batchSize; }
 
+    /** The seed of every epoch's permutation. */
     public long seed() { return seed; }
 
+    /** Whether a short last batch is dropped. */
     public boolean dropLast() { return dropLast; }
 
+    /** Batches in one epoch. */
     public int batchesPerEpoch() { return batchesPerEpoch; }
 
     /** Number of completed epochs. */

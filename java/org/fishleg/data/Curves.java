@@ -16,10 +16,15 @@ import java.util.stream.IntStream;
  * in parallel). Label any result with these data as regenerated CURVES.
  */
 public final class Curves {
+    /** Data set name used in messages. */
     public static final String NAME = "regenerated CURVES";
+    /** Image side in pixels. */
     public static final int SIDE = 28;
+    /** Pixels per image. */
     public static final int PIXELS = SIDE * SIDE;
+    /** Training images. */
     public static final int TRAIN_SIZE = 20_000;
+    /** Test images. */
     public static final int TEST_SIZE = 10_000;
     /** Seed of the standard training set ("seed A"). */
     public static final long TRAIN_SEED = 0x43555256455301L;

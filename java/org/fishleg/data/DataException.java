@@ -7,7 +7,9 @@ package org.fishleg.data;
 public class DataException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /** An error with a one-line message. */
     public DataException(String message) { super(message); }
 
+    /** An error with a one-line message and its cause. */
     public DataException(String message, Throwable cause) { super(message, cause); }
 }

@@ -64,6 +64,7 @@ public final class Dataset {
         return new Dataset(name, n, d, x, y == null ? 0 : k, y, labels);
     }
 
+    /** Name used in messages, e.g. "MNIST, train". */
     public String name() { return name; }
 
     /** Number of examples. */
@@ -75,19 +76,23 @@ public final class Dataset {
     /** Target width (0 when there are no targets). */
     public int k() { return k; }
 
+    /** True when the data set has targets (y). */
     public boolean hasTargets() { return y != null; }
 
+    /** True when the data set has integer labels. */
     public boolean hasLabels() { return labels != null; }
 
     /** True for auto-encoder data, whose targets are its inputs. */
     public boolean targetsAreInputs() { return y == x; }
 
+    /** Input {@code j} of example {@code i}. */
     public float x(int i, int j) {
         Objects.checkIndex(i, n);
         Objects.checkIndex(j, d);
         return x[i * d + j];
     }
 
+    /** Target {@code j} of example {@code i}; throws when there are no targets. */
     public float y(int i, int j) {
         if (y == null) throw new IllegalStateException("Dataset " + name + " has no targets");
         Objects.checkIndex(i, n);
@@ -95,6 +100,7 @@ public final class Dataset {
         return y[i * k + j];
     }
 
+    /** Label of example {@code i}; throws when there are no labels. */
     public int label(int i) {
         if (labels == null) throw new IllegalStateException("Dataset " + name + " has no labels");
         return labels[Objects.checkIndex(i, n)];
@@ -111,13 +117,16 @@ public final class Dataset {
         System.arraycopy(y, Objects.checkIndex(i, n) * k, out, off, k);
     }
 
+    /** A copy of all inputs, row-major n x d. */
     public float[] copyX() { return x.clone(); }
 
+    /** A copy of all targets, row-major n x k; throws when there are no targets. */
     public float[] copyY() {
         if (y == null) throw new IllegalStateException("Dataset " + name + " has no targets");
         return y.clone();
     }
 
+    /** A copy of the labels; throws when there are no labels. */
     public int[] copyLabels() {
         if (labels == null) throw new IllegalStateException("Dataset " + name + " has no labels");
         return labels.clone();

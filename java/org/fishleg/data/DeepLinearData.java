@@ -15,10 +15,15 @@ import java.util.Random;
  * 19 x (20x20), 40 training inputs, noise 1e-3, plus 1000 held-out test inputs from the same teacher.
  */
 public final class DeepLinearData {
+    /** Layers of the standard teacher. */
     public static final int STANDARD_DEPTH = 19;
+    /** Width of every standard layer. */
     public static final int STANDARD_WIDTH = 20;
+    /** Standard training inputs. */
     public static final int STANDARD_TRAIN = 40;
+    /** Standard held-out test inputs. */
     public static final int STANDARD_TEST = 1000;
+    /** Standard deviation of the standard target noise. */
     public static final double STANDARD_NOISE = 1e-3;
     /**
      * Seed used when none is given: 1, the CLI's default {@code --seed} (the CLI seeds both the teacher data
@@ -109,11 +114,17 @@ public final class DeepLinearData {
         return new DeepLinearData(depth, width, nTrain, nTest, noiseStd, seed);
     }
 
+    /** Teacher layers. */
     public int depth() { return depth; }
+    /** Teacher width. */
     public int width() { return width; }
+    /** Training inputs. */
     public int trainSize() { return nTrain; }
+    /** Test inputs. */
     public int testSize() { return nTest; }
+    /** Standard deviation of the target noise. */
     public double noiseStd() { return noiseStd; }
+    /** The generator seed. */
     public long seed() { return seed; }
 
     /** Teacher weights in the flat layout of a no-bias {@link org.fishleg.nn.Mlp} (no sigma element); a copy. */

@@ -21,24 +21,40 @@ import java.util.stream.IntStream;
  * comparison.
  */
 public final class Faces {
+    /** Data set name used in messages (FACES-like, not FACES). */
     public static final String NAME = "FACES-like (regenerated from Olivetti)";
+    /** Environment variable naming olivettifaces.mat. */
     public static final String ENV_FILE = "FISHLEG_OLIVETTI";
+    /** sha256 of olivettifaces.mat. */
     public static final String MAT_SHA256 = "b1988d02c72fe5b8ee82b5ef3bb7982eafc74f1e1ff0ae0ade35061ad0af534d";
+    /** Name of the image variable in olivettifaces.mat. */
     public static final String VARIABLE = "faces";
 
+    /** Side of an Olivetti image in pixels. */
     public static final int SOURCE_SIDE = 64;
+    /** Pixels of an Olivetti image. */
     public static final int SOURCE_PIXELS = SOURCE_SIDE * SOURCE_SIDE;
+    /** Olivetti images. */
     public static final int IMAGES = 400;
+    /** People in the Olivetti set. */
     public static final int PEOPLE = 40;
+    /** Olivetti images per person. */
     public static final int IMAGES_PER_PERSON = 10;
+    /** Side of a FACES-like image in pixels. */
     public static final int SIDE = 25;
+    /** Pixels of a FACES-like image. */
     public static final int PIXELS = SIDE * SIDE;
 
+    /** Rotations per source image: -90, -86, ..., +90 degrees. */
     public static final int ROTATIONS = 46;      // -90, -86, ..., +90 degrees
+    /** Scales per source image: 1.40, 1.45, ..., 1.80. */
     public static final int SCALES = 9;          // 1.40, 1.45, ..., 1.80
+    /** Rotation-scale variants per source image (414). */
     public static final int VARIANTS = ROTATIONS * SCALES;   // 414
 
+    /** People 0..24 form the training split. */
     public static final int TRAIN_PEOPLE_END = 25;        // people 0..24
+    /** People 25..29 form the validation split, 30..39 the test split. */
     public static final int VALIDATION_PEOPLE_END = 30;   // people 25..29; 30..39 test
 
     private Faces() {}
@@ -63,8 +79,10 @@ public final class Faces {
 
     /** The 400 Olivetti faces, upright and row-major, grey levels as stored (0..255). */
     public record Olivetti(float[] images, int count, int side) {
+        /** Grey level of one pixel. */
         public float pixel(int image, int row, int col) { return images[image * side * side + row * side + col]; }
 
+        /** The person (0..39) shown in Olivetti image {@code image}. */
         public static int person(int image) { return image / IMAGES_PER_PERSON; }
     }
 

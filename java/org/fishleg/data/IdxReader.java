@@ -16,9 +16,13 @@ import java.nio.file.Path;
  * where it applies, what was expected and what was found, and how to fetch the data.
  */
 public final class IdxReader {
+    /** Magic number of an unsigned-byte image file. */
     public static final int IMAGES_MAGIC = 2051;
+    /** Magic number of an unsigned-byte label file. */
     public static final int LABELS_MAGIC = 2049;
+    /** Header bytes of an image file. */
     public static final int IMAGES_HEADER_BYTES = 16;
+    /** Header bytes of a label file. */
     public static final int LABELS_HEADER_BYTES = 8;
 
     /** How to get good files; appended to every message. */
@@ -28,12 +32,14 @@ public final class IdxReader {
 
     /** An IDX image file: {@code count} images of {@code rows x cols}, row-major, values in [0,1]. */
     public record Images(Path file, int count, int rows, int cols, float[] pixels) {
+        /** rows x cols. */
         public int pixelsPerImage() { return rows * cols; }
     }
 
     /** Images with their labels (same count). */
     public record LabelledImages(Images images, int[] labels) {}
 
+    /** Reads an image file; every problem is a one-line {@link DataException}. */
     public static Images readImages(Path file) {
         byte[] b = readAll(file, "IDX images file", "unsigned-byte images, magic " + IMAGES_MAGIC);
         String what = "IDX images file " + show(file);
@@ -53,6 +59,7 @@ public final class IdxReader {
         return new Images(file, count, rows, cols, px);
     }
 
+    /** Reads a label file; every problem is a one-line {@link DataException}. */
     public static int[] readLabels(Path file) {
         byte[] b = readAll(file, "IDX labels file", "unsigned-byte labels, magic " + LABELS_MAGIC);
         String what = "IDX labels file " + show(file);

@@ -17,9 +17,13 @@ import java.util.Map;
  * (see {@link MnistFetcher} and scripts/fetch-mnist.sh) and are checked against known sha256 sums.
  */
 public final class Mnist {
+    /** File name of the training images. */
     public static final String TRAIN_IMAGES = "train-images-idx3-ubyte";
+    /** File name of the training labels. */
     public static final String TRAIN_LABELS = "train-labels-idx1-ubyte";
+    /** File name of the test images. */
     public static final String TEST_IMAGES = "t10k-images-idx3-ubyte";
+    /** File name of the test labels. */
     public static final String TEST_LABELS = "t10k-labels-idx1-ubyte";
 
     /** The four files in fetch order. */
@@ -32,7 +36,9 @@ public final class Mnist {
             TEST_IMAGES, "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
             TEST_LABELS, "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2");
 
+    /** Data set name used in messages. */
     public static final String NAME = "MNIST";
+    /** Environment variable naming the data folder that holds {@code mnist/}. */
     public static final String ENV_DATA = "FISHLEG_DATA";
 
     private Mnist() {}

@@ -4,10 +4,12 @@ import java.util.Objects;
 
 /** Train / validation / test parts of a data set; {@code validation} is null where the data set has none. */
 public record Splits(Dataset train, Dataset validation, Dataset test) {
+    /** Checks that train and test are present. */
     public Splits {
         Objects.requireNonNull(train, "train");
         Objects.requireNonNull(test, "test");
     }
 
+    /** True when the data set has a validation part. */
     public boolean hasValidation() { return validation != null; }
 }

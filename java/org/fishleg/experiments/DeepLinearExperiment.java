@@ -48,22 +48,31 @@ public final class DeepLinearExperiment {
 
     /** Settings (mutable, with the defaults of the report). */
     public static final class Options {
+        /** Training steps per optimizer. */
         public int iterations = 5000;
+        /** Evaluate the test loss and diagnostics every this many steps. */
         public int evalEvery = 50;
+        /** Seed of the teacher and its data. */
         public long dataSeed = DeepLinearData.DEFAULT_SEED;
+        /** Seed of the initial parameters. */
         public long initSeed = 1;
+        /** Optimizers to run, by {@link org.fishleg.optim.Optimizers} name. */
         public List<String> optimizers = new ArrayList<>(List.of("fishleg", "momentum", "adam"));
+        /** Folder for the CSVs. */
         public Path outDir = Path.of("runs", "dln");
         /** Folder for the PNGs; null = outDir. */
         public Path imgDir;
         /** Training-loss targets (mean NLL); null = {@link #DEFAULT_TARGETS}. */
         public double[] targets;
+        /** FishLeg preset name. */
         public String fishLegPreset = "ocaml-dln";
         /** Diagnostic override of the preset's weight decay on lambda (null = the preset's). */
         public Float fishLegAuxWeightDecay;
+        /** Write PNG plots. */
         public boolean plots = true;
         /** Run the step-1 equivalence check (FishLeg without aux updates == SGD-momentum with lr eta s). */
         public boolean check = true;
+        /** Backend: cpu, cuda or auto. */
         public String backend = "cpu";
         /** Untimed steps of each optimizer on a throw-away copy before the runs (JIT and BLAS warm-up). */
         public int warmupSteps = 300;
@@ -84,17 +93,25 @@ public final class DeepLinearExperiment {
 
     /** One optimizer's run. */
     public static final class Run {
+        /** Optimizer name. */
         public final String name;
+        /** Optimizer settings, one line. */
         public final String description;
         /** Training loss before step t, t = 0 .. done-1 (full batch). */
         public double[] loss;
         /** Cumulative training wall time (s) after step t (statistics excluded). */
         public double[] wall;
+        /** Entries of {@link #loss} and {@link #wall} filled so far. */
         public int done;
+        /** Evaluation rows: iteration, test loss, sigma, auxiliary losses (exact, optimum, at Q_0, on the batch). */
         public final List<double[]> evals = new ArrayList<>(); // iteration, test, sigma, auxExact, auxOpt, auxQ0, auxBatch
+        /** Training wall time (s), diagnostics excluded. */
         public double trainSeconds;
+        /** Wall time (s) of the diagnostics. */
         public double diagnosticSeconds;
+        /** True when the loss became non-finite. */
         public boolean diverged;
+        /** Free-text note for the report. */
         public String note = "";
 
         Run(String name, String description, int iterations) {
@@ -110,6 +127,7 @@ public final class DeepLinearExperiment {
             return -1;
         }
 
+        /** The last recorded training loss, NaN when none. */
         public double finalLoss() { return done == 0 ? Double.NaN : loss[done - 1]; }
 
         /** The iteration whose loss was non-finite, or -1. */
@@ -118,6 +136,7 @@ public final class DeepLinearExperiment {
         /** Training seconds per iteration. */
         public double secondsPerIteration() { return done == 0 ? Double.NaN : trainSeconds / done; }
 
+        /** Lowest finite training loss. */
         public double minLoss() {
             double m = Double.POSITIVE_INFINITY;
             for (int t = 0; t < done; t++) if (Double.isFinite(loss[t])) m = Math.min(m, loss[t]);
@@ -133,13 +152,18 @@ public final class DeepLinearExperiment {
 
     /** Everything a run produced. */
     public static final class Result {
+        /** The runs, in optimizer order. */
         public final List<Run> runs = new ArrayList<>();
+        /** Training-loss targets of the summary table. */
         public double[] targets;
+        /** One line describing the machine. */
         public String machine;
+        /** Outcome of the step-1 equivalence check. */
         public String checkLine = "";
         /** FishLeg's s (Q_0 = s I) in this run. */
         public double fishLegInitScale = Double.NaN;
 
+        /** The run of the named optimizer, or null. */
         public Run run(String name) {
             for (Run r : runs) if (r.name.equals(name)) return r;
             return null;
@@ -484,6 +508,7 @@ public final class DeepLinearExperiment {
             "                      CSVs in OUT/seed-S, a summary table per seed and optimizer, no plots",
             "  --no-plots, --no-check");
 
+    /** Parses the command line described by the usage text. */
     public static Options parse(String[] args) {
         Options o = new Options();
         for (int i = 0; i < args.length; i++) {
@@ -607,6 +632,7 @@ public final class DeepLinearExperiment {
         return args[i];
     }
 
+    /** Runs the experiment (see the usage text): CSVs, plots and a summary table. */
     public static void main(String[] args) throws IOException {
         System.setProperty("java.awt.headless", "true");
         Options o;

@@ -110,9 +110,13 @@ public final class DeepLinearFisher {
         return new DeepLinearFisher(spec.layers().size(), width, p, model.hasSigmaParam(), model.likelihood().sigma, null);
     }
 
+    /** Number of layers. */
     public int depth() { return depth; }
+    /** Layer width n. */
     public int width() { return n; }
+    /** The likelihood's sigma. */
     public double sigma() { return sigma; }
+    /** True when sigma is a parameter (the last element of the flat vectors). */
     public boolean learnedSigma() { return learnedSigma; }
     /** Length of the flat vectors: depth n^2 (+1). */
     public int size() { return depth * nn + (learnedSigma ? 1 : 0); }
@@ -160,7 +164,9 @@ public final class DeepLinearFisher {
 
     /** Result of a conjugate-gradient solve. */
     public static final class CgResult {
+        /** The solution. */
         public final double[] x;
+        /** Iterations used. */
         public final int iterations;
         /** |(F + gamma I) x - u| / |u| (recomputed from x at the end). */
         public final double relResidual;

@@ -38,6 +38,7 @@ public final class LinePlot {
         final boolean dashed;
         final double[] x, y;
 
+        /** A curve through the points (x[i], y[i]) in palette colour {@code colorIndex}. */
         public Series(String label, int colorIndex, boolean dashed, double[] x, double[] y) {
             if (x.length != y.length) throw new IllegalArgumentException("series " + label + ": x and y lengths differ");
             this.label = label;
@@ -55,10 +56,12 @@ public final class LinePlot {
         final List<Series> series = new ArrayList<>();
         Double yMinClip, yMaxClip;
 
+        /** An empty panel. */
         public Panel(String title, String xLabel, String yLabel, boolean logY) {
             this.title = title; this.xLabel = xLabel; this.yLabel = yLabel; this.logY = logY;
         }
 
+        /** Adds a curve. */
         public Panel add(Series s) { series.add(s); return this; }
 
         /** Restricts the y range (points outside are clipped, not dropped). */
@@ -68,11 +71,13 @@ public final class LinePlot {
     private final List<Panel> panels = new ArrayList<>();
     private final int width, panelHeight;
 
+    /** A plot of panels stacked vertically, each {@code panelHeight} pixels high. */
     public LinePlot(int width, int panelHeight) {
         this.width = width;
         this.panelHeight = panelHeight;
     }
 
+    /** Adds a panel below the others. */
     public LinePlot add(Panel p) { panels.add(p); return this; }
 
     /** Renders all panels and writes a PNG (creating the folder). */

@@ -8,6 +8,7 @@ import org.fishleg.backend.LikelihoodKind;
  * ({@link org.fishleg.backend.Backend#nll} and friends); this class holds the configuration.
  */
 public final class Likelihood {
+    /** Which distribution. */
     public final LikelihoodKind kind;
     /** Initial (or fixed) sigma for GAUSSIAN. */
     public final float sigma;
@@ -28,9 +29,13 @@ public final class Likelihood {
         this.sigmaMax = sigmaMax;
     }
 
+    /** Bernoulli on logits: p(y = 1 | f) = sigmoid(f), targets in [0, 1]. */
     public static Likelihood bernoulli() { return new Likelihood(LikelihoodKind.BERNOULLI, 1f, false, 0, 0); }
+    /** Categorical on logits: p = softmax(f) per row, targets one-hot rows. */
     public static Likelihood softmax() { return new Likelihood(LikelihoodKind.SOFTMAX, 1f, false, 0, 0); }
+    /** Gaussian with mean f and fixed standard deviation {@code sigma} &gt; 0. */
     public static Likelihood gaussian(float sigma) { return new Likelihood(LikelihoodKind.GAUSSIAN, sigma, false, 0, 0); }
+    /** Gaussian whose scalar sigma is trained, starting at {@code init} and kept in [min, max]. */
     public static Likelihood gaussianLearned(float init, float min, float max) {
         return new Likelihood(LikelihoodKind.GAUSSIAN, init, true, min, max);
     }

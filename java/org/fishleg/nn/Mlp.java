@@ -33,6 +33,7 @@ public final class Mlp implements AutoCloseable {
     private final Tensor one;        // 1x1 constant 1
     private final Map<Integer, Workspace> workspaces = new HashMap<>();
 
+    /** Allocates the parameters (zero; call {@link #init}) and gradients of {@code spec} on {@code backend}; close the model to free them. */
     public Mlp(Backend backend, MlpSpec spec, Likelihood likelihood) {
         this.backend = backend;
         this.spec = spec;
@@ -54,10 +55,15 @@ public final class Mlp implements AutoCloseable {
         if (likelihood.learnSigma) backend.fill(sigma(), likelihood.sigma);
     }
 
+    /** The backend holding the parameters. */
     public Backend backend() { return backend; }
+    /** The architecture. */
     public MlpSpec spec() { return spec; }
+    /** The output distribution (the loss is its negative log-likelihood). */
     public Likelihood likelihood() { return likelihood; }
+    /** Number of dense layers. */
     public int layerCount() { return offsets.length; }
+    /** Layer {@code l}'s shape and activation. */
     public MlpSpec.LayerSpec layer(int l) { return spec.layers().get(l); }
     /** Number of trainable scalars P. */
     public int paramCount() { return (int) paramCount; }
@@ -133,7 +139,9 @@ public final class Mlp implements AutoCloseable {
 
     /** Buffers for one batch size: pre-activations a, activations h, errors d, their R-op twins. */
     public final class Workspace implements AutoCloseable {
+        /** Rows of every buffer. */
         public final int batch;
+        /** Per layer: pre-activations a, activations h, back-propagated errors d, their R-op twins ra, rh, rd, and scratch t. */
         public final Tensor[] a, h, d, ra, rh, rd, t;
         /** batch x n_out scratch tensors at the output. */
         public final Tensor outGrad, outTmp, noise, sampled;

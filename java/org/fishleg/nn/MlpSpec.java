@@ -11,19 +11,28 @@ import org.fishleg.backend.Activation;
  * activation and whether it has a bias.
  *
  * <p>Text form: widths separated by '-', each optionally followed by ':activation' naming the
- * activation of the layer that produces that width (default relu; the first number is the input and
- * takes none). Example: {@code 784-1000-500-250-30:linear-250-500-1000-784:linear}. A trailing
- * {@code /nobias} drops all biases.
+ * activation of the layer that produces that width: {@code linear}, {@code relu}, {@code sigmoid},
+ * {@code tanh} or {@code softplus}. The first number is the input and takes none. Without one, a hidden layer is
+ * {@code relu} and the output layer {@code linear}, so {@code 784-256-10} gives logits for a softmax or
+ * Bernoulli likelihood; write {@code 784-256-10:relu} for a ReLU output. Example:
+ * {@code 784-1000-500-250-30:linear-250-500-1000-784}. A trailing {@code /nobias} drops all biases.
+ * {@link #toString()} always names the output activation, as specs written before the output default
+ * became linear did not ({@code 784-256-10} then meant a ReLU output).
  */
 public final class MlpSpec {
 
     /** One dense layer. */
     public static final class LayerSpec {
+        /** Input width. */
         public final int in;
+        /** Output width. */
         public final int out;
+        /** Activation applied to the layer's output. */
         public final Activation activation;
+        /** Whether the layer has a bias (row 0 of its parameter block). */
         public final boolean bias;
 
+        /** A dense layer; throws if a width is not positive or the block does not fit one tensor. */
         public LayerSpec(int in, int out, Activation activation, boolean bias) {
             if (in <= 0 || out <= 0) throw new IllegalArgumentException("layer widths must be positive, got " + in + "-" + out);
             long count = ((long) in + (bias ? 1 : 0)) * out;
@@ -39,6 +48,7 @@ public final class MlpSpec {
         /** Rows of the layer's parameter block: in + 1 with the bias as row 0, else in. */
         public int blockRows() { return bias ? in + 1 : in; }
 
+        /** Parameters of the layer: {@link #blockRows()} x out. */
         public int paramCount() { return blockRows() * out; } // fits: checked in the constructor
     }
 
@@ -47,6 +57,7 @@ public final class MlpSpec {
 
     private final List<LayerSpec> layers;
 
+    /** An MLP of the given layers, each taking the previous one's output width. */
     public MlpSpec(List<LayerSpec> layers) {
         if (layers.isEmpty()) throw new IllegalArgumentException("an MLP needs at least one layer");
         for (int i = 1; i < layers.size(); i++)
@@ -60,10 +71,14 @@ public final class MlpSpec {
         this.layers = Collections.unmodifiableList(new ArrayList<>(layers));
     }
 
+    /** The layers, input first (unmodifiable). */
     public List<LayerSpec> layers() { return layers; }
+    /** Input width of the first layer. */
     public int inputSize() { return layers.get(0).in; }
+    /** Output width of the last layer. */
     public int outputSize() { return layers.get(layers.size() - 1).out; }
 
+    /** Total parameters of all layers (a learned sigma not included). */
     public long paramCount() {
         long n = 0;
         for (LayerSpec l : layers) n += l.paramCount();
@@ -86,7 +101,7 @@ public final class MlpSpec {
         for (int i = 0; i < parts.length; i++) {
             String p = parts[i].trim();
             String widthText = p;
-            Activation act = Activation.RELU;
+            Activation act = i == parts.length - 1 ? Activation.IDENTITY : Activation.RELU;
             int colon = p.indexOf(':');
             if (colon >= 0) {
                 widthText = p.substring(0, colon);
@@ -106,13 +121,17 @@ public final class MlpSpec {
         return new MlpSpec(layers);
     }
 
-    /** The text form (parse(toString()) gives an equal spec). */
+    /**
+     * The text form: hidden activations other than relu and the output activation always (so
+     * parse(toString()) gives an equal spec, and the text reads the same under either output default).
+     */
     @Override
     public String toString() {
         StringBuilder b = new StringBuilder().append(inputSize());
-        for (LayerSpec l : layers) {
+        for (int i = 0; i < layers.size(); i++) {
+            LayerSpec l = layers.get(i);
             b.append('-').append(l.out);
-            if (l.activation != Activation.RELU) b.append(':').append(l.activation.specName());
+            if (i == layers.size() - 1 || l.activation != Activation.RELU) b.append(':').append(l.activation.specName());
         }
         if (!layers.get(0).bias) b.append("/nobias");
         return b.toString();

@@ -12,9 +12,13 @@ public final class Models {
 
     /** A named architecture with its likelihood. */
     public static final class Named {
+        /** Name, e.g. "mnist-ae". */
         public final String name;
+        /** Architecture. */
         public final MlpSpec spec;
+        /** Likelihood used to train it. */
         public final Likelihood likelihood;
+        /** One line for listings. */
         public final String description;
         Named(String name, MlpSpec spec, Likelihood likelihood, String description) {
             this.name = name; this.spec = spec; this.likelihood = likelihood; this.description = description;
@@ -44,6 +48,7 @@ public final class Models {
         return new MlpSpec(ls);
     }
 
+    /** All named models, in listing order (unmodifiable). */
     public static Map<String, Named> all() { return NAMED; }
 
     /** The named model, or null. */

@@ -17,9 +17,13 @@ import org.fishleg.nn.Mlp;
  * State: "step", the moments "m" and "v".
  */
 public class Adam extends FirstOrderOptimizer {
+    /** Default learning rate (the authors' MNIST baseline). */
     public static final float DEFAULT_LR = 1e-4f;
+    /** Default first-moment decay. */
     public static final float DEFAULT_BETA1 = 0.9f;
+    /** Default second-moment decay (the authors use 0.9, not torch's 0.999). */
     public static final float DEFAULT_BETA2 = 0.9f;
+    /** Default epsilon. */
     public static final float DEFAULT_EPS = 1e-4f;
 
     private final float beta1, beta2, eps;
@@ -51,18 +55,24 @@ public class Adam extends FirstOrderOptimizer {
         this(backend, size, lr, beta1, beta2, eps, weightDecay, false);
     }
 
+    /** Adam with L2 weight decay over {@code model}'s parameters. */
     public Adam(Mlp model, float lr, float beta1, float beta2, float eps, float weightDecay) {
         this(model.backend(), model.paramCount(), lr, beta1, beta2, eps, weightDecay, false);
     }
 
     @Override public String name() { return "adam"; }
 
+    /** First-moment decay rate. */
     public float beta1() { return beta1; }
+    /** Second-moment decay rate. */
     public float beta2() { return beta2; }
+    /** Epsilon added to the root of the second moment. */
     public float eps() { return eps; }
     /** True for AdamW (decoupled weight decay). */
     public boolean decoupled() { return decoupled; }
+    /** The first moment m (1 x n, live). */
     public Tensor firstMoment() { return m; }
+    /** The second moment v (1 x n, live). */
     public Tensor secondMoment() { return v; }
 
     /**

@@ -9,12 +9,15 @@ import org.fishleg.nn.Mlp;
  * multiplied by the learning rate). Default weight decay 1e-2 (torch's default).
  */
 public class AdamW extends Adam {
+    /** Default decoupled weight decay. */
     public static final float DEFAULT_WEIGHT_DECAY = 1e-2f;
 
+    /** AdamW over a flat vector of {@code size} parameters on {@code backend}. */
     public AdamW(Backend backend, int size, float lr, float beta1, float beta2, float eps, float weightDecay) {
         super(backend, size, lr, beta1, beta2, eps, weightDecay, true);
     }
 
+    /** AdamW over {@code model}'s parameters. */
     public AdamW(Mlp model, float lr, float beta1, float beta2, float eps, float weightDecay) {
         this(model.backend(), model.paramCount(), lr, beta1, beta2, eps, weightDecay);
     }

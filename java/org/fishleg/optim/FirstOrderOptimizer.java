@@ -56,6 +56,7 @@ public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter {
         this.lr = lr;
     }
 
+    /** The weight decay coefficient. */
     public float weightDecay() { return weightDecay; }
 
     /** Number of parameters this optimizer was built for. */

@@ -59,6 +59,7 @@ public interface Optimizer extends AutoCloseable {
     /** All state as plain host data (restores exactly with {@link #loadState}). */
     OptimizerState state();
 
+    /** Restores the state saved by {@link #state} (same model shape and optimizer). */
     void loadState(OptimizerState state);
 
     /** One line of hyper-parameters for logs and metrics headers. */

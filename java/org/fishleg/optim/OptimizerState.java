@@ -16,26 +16,35 @@ public final class OptimizerState {
     private final TreeMap<String, float[]> arrays = new TreeMap<>();
     private final TreeMap<String, Double> numbers = new TreeMap<>();
 
+    /** Empty state of the named optimizer. */
     public OptimizerState(String optimizer) { this.optimizer = optimizer; }
 
+    /** The optimizer's name. */
     public String optimizer() { return optimizer; }
+    /** Stores an array (not copied). */
     public OptimizerState put(String key, float[] v) { arrays.put(key, v); return this; }
+    /** Stores a number. */
     public OptimizerState put(String key, double v) { numbers.put(key, v); return this; }
+    /** All arrays by key, sorted. */
     public Map<String, float[]> arrays() { return arrays; }
+    /** All numbers by key, sorted. */
     public Map<String, Double> numbers() { return numbers; }
 
+    /** The array stored under {@code key}; throws if absent. */
     public float[] array(String key) {
         float[] a = arrays.get(key);
         if (a == null) throw new IllegalArgumentException(optimizer + " state has no array '" + key + "'");
         return a;
     }
 
+    /** The number stored under {@code key}; throws if absent. */
     public double number(String key) {
         Double d = numbers.get(key);
         if (d == null) throw new IllegalArgumentException(optimizer + " state has no number '" + key + "'");
         return d;
     }
 
+    /** Writes the state in the checkpoint's binary form. */
     public void write(DataOutputStream out) throws IOException {
         out.writeUTF(optimizer);
         out.writeInt(numbers.size());
@@ -49,6 +58,7 @@ public final class OptimizerState {
         }
     }
 
+    /** Reads a state written by {@link #write}. */
     public static OptimizerState read(DataInputStream in) throws IOException {
         OptimizerState s = new OptimizerState(in.readUTF());
         int n = in.readInt();

@@ -40,25 +40,40 @@ public final class Optimizers {
 
     /** Hyper-parameters; null means "the default for this optimizer and model". */
     public static final class Options {
+        /** Learning rate. */
         public Float lr;
+        /** Momentum coefficient (momentum). */
         public Float momentum;
+        /** Momentum form (momentum). */
         public SgdMomentum.Form momentumForm;
+        /** Nesterov momentum (momentum). */
         public Boolean nesterov;
+        /** Adam(W) moment decay rates and epsilon. */
         public Float beta1, beta2, eps;
+        /** Weight decay (L2 for sgd, momentum and adam; decoupled for adamw). */
         public Float weightDecay;
         /** FishLeg configuration (already merged with preset and explicit options); null = per-model preset. */
         public FishLegConfig fishLeg;
         /** Named model ("mnist-ae", "faces-ae", "dln", ...) for per-model default learning rates; may be null. */
         public String modelName;
 
+        /** Sets {@link #lr}. */
         public Options lr(Float v) { lr = v; return this; }
+        /** Sets {@link #momentum}. */
         public Options momentum(Float v) { momentum = v; return this; }
+        /** Sets {@link #momentumForm}. */
         public Options momentumForm(SgdMomentum.Form v) { momentumForm = v; return this; }
+        /** Sets {@link #nesterov}. */
         public Options nesterov(Boolean v) { nesterov = v; return this; }
+        /** Sets {@link #beta1} and {@link #beta2}. */
         public Options betas(Float b1, Float b2) { beta1 = b1; beta2 = b2; return this; }
+        /** Sets {@link #eps}. */
         public Options eps(Float v) { eps = v; return this; }
+        /** Sets {@link #weightDecay}. */
         public Options weightDecay(Float v) { weightDecay = v; return this; }
+        /** Sets {@link #fishLeg}. */
         public Options fishLeg(FishLegConfig v) { fishLeg = v; return this; }
+        /** Sets {@link #modelName}. */
         public Options modelName(String v) { modelName = v; return this; }
     }
 
@@ -104,6 +119,7 @@ public final class Optimizers {
         return "jax-mnist";
     }
 
+    /** The configuration of {@link #defaultFishLegPreset}. */
     public static FishLegConfig defaultFishLegConfig(String modelName) {
         return FishLegConfig.preset(defaultFishLegPreset(modelName));
     }

@@ -14,11 +14,13 @@ public class Sgd extends FirstOrderOptimizer {
 
     private final Tensor scratch;
 
+    /** SGD over a flat vector of {@code size} parameters on {@code backend}. */
     public Sgd(Backend backend, int size, float lr, float weightDecay) {
         super(backend, size, lr, weightDecay);
         scratch = backend.zeros(1, size);
     }
 
+    /** SGD over {@code model}'s parameters. */
     public Sgd(Mlp model, float lr, float weightDecay) { this(model.backend(), model.paramCount(), lr, weightDecay); }
 
     @Override public String name() { return "sgd"; }

@@ -16,7 +16,9 @@ import org.fishleg.nn.Mlp;
  * lr 0.03, mu 0.9, EMA form. State: "step" and the momentum buffer "m".
  */
 public class SgdMomentum extends FirstOrderOptimizer {
+    /** Default learning rate (the authors' MNIST baseline). */
     public static final float DEFAULT_LR = 0.03f;
+    /** Default momentum coefficient mu. */
     public static final float DEFAULT_MOMENTUM = 0.9f;
 
     /** How the momentum buffer accumulates gradients. */
@@ -26,6 +28,7 @@ public class SgdMomentum extends FirstOrderOptimizer {
         /** m = mu m + g (heavy ball as in torch.optim.SGD). */
         CLASSIC;
 
+        /** Parses ema, or classic (also heavy-ball, torch). */
         public static Form parse(String s) {
             switch (s.trim().toLowerCase(Locale.ROOT)) {
                 case "ema": return EMA;
@@ -34,6 +37,7 @@ public class SgdMomentum extends FirstOrderOptimizer {
             }
         }
 
+        /** The lower-case name used on the command line. */
         public String label() { return name().toLowerCase(Locale.ROOT); }
     }
 
@@ -42,6 +46,7 @@ public class SgdMomentum extends FirstOrderOptimizer {
     private final boolean nesterov;
     private final Tensor m;
 
+    /** Momentum SGD over a flat vector of {@code size} parameters on {@code backend}. */
     public SgdMomentum(Backend backend, int size, float lr, float mu, Form form, boolean nesterov, float weightDecay) {
         super(backend, size, lr, weightDecay);
         checkFinite("momentum", mu);
@@ -53,14 +58,18 @@ public class SgdMomentum extends FirstOrderOptimizer {
         this.m = backend.zeros(1, size);
     }
 
+    /** Momentum SGD over {@code model}'s parameters. */
     public SgdMomentum(Mlp model, float lr, float mu, Form form, boolean nesterov, float weightDecay) {
         this(model.backend(), model.paramCount(), lr, mu, form, nesterov, weightDecay);
     }
 
     @Override public String name() { return "momentum"; }
 
+    /** The momentum coefficient mu. */
     public float momentum() { return mu; }
+    /** How the buffer accumulates. */
     public Form form() { return form; }
+    /** Whether the update uses Nesterov momentum. */
     public boolean nesterov() { return nesterov; }
     /** The momentum buffer (1 x n). */
     public Tensor momentumBuffer() { return m; }

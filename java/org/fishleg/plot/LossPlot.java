@@ -29,10 +29,16 @@ public final class LossPlot {
 
     /** What the horizontal axis shows. */
     public enum XAxis {
-        STEP("step"), WALL("wall time (s)"), EPOCH("epoch");
+        /** Training steps. */
+        STEP("step"),
+        /** Wall-clock seconds. */
+        WALL("wall time (s)"),
+        /** Epochs. */
+        EPOCH("epoch");
         final String label;
         XAxis(String label) { this.label = label; }
 
+        /** Parses step, wall or epoch. */
         public static XAxis parse(String s) {
             switch (s.trim().toLowerCase(Locale.ROOT)) {
                 case "step": case "steps": return STEP;
@@ -54,13 +60,18 @@ public final class LossPlot {
     private String title = "loss";
     private boolean showTrain = true, showTest = true;
 
+    /** Sets the horizontal axis (default step). */
     public LossPlot xAxis(XAxis v) { xAxis = v; return this; }
+    /** Log-scale vertical axis. */
     public LossPlot logY(boolean v) { logY = v; return this; }
+    /** Image size in pixels (at least 200x150; default 1000x640). */
     public LossPlot size(int w, int h) {
         if (w < 200 || h < 150) throw new IllegalArgumentException("plot size " + w + "x" + h + " is too small (at least 200x150)");
         width = w; height = h; return this;
     }
+    /** Plot title. */
     public LossPlot title(String v) { title = v; return this; }
+    /** Which loss series to draw. */
     public LossPlot series(boolean train, boolean test) { showTrain = train; showTest = test; return this; }
 
     /** One curve. */

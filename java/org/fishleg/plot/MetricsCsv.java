@@ -15,7 +15,9 @@ import java.util.Locale;
  * squared-error columns of a file without them, are NaN.
  */
 public final class MetricsCsv {
+    /** The file read. */
     public final Path file;
+    /** Columns step, epoch, wall_seconds, train_loss and test_loss, one element per row. */
     public final double[] step, epoch, wall, train, test;
     /** Mean squared errors over the training and test set (evaluation rows of Gaussian runs; NaN elsewhere). */
     public final double[] trainMse, testMse;
@@ -34,6 +36,7 @@ public final class MetricsCsv {
         this.hasMse = hasMse;
     }
 
+    /** Number of data rows. */
     public int rows() { return step.length; }
 
     /** Reads a metrics file; a missing file or column gives an IllegalArgumentException with one line. */

@@ -21,6 +21,7 @@ public final class DeviceAuxSource implements AuxBatchSource {
     /** A SHUFFLE sampler. */
     public DeviceAuxSource(Backend backend, Tensor inputs, long seed) { this(backend, inputs, seed, Sampling.SHUFFLE); }
 
+    /** A sampler over the rows of {@code inputs} (a tensor on {@code backend}, e.g. {@link DeviceDataset#x()}); it does not own them. */
     public DeviceAuxSource(Backend backend, Tensor inputs, long seed, Sampling sampling) {
         this.backend = backend;
         this.inputs = inputs;
@@ -41,5 +42,6 @@ public final class DeviceAuxSource implements AuxBatchSource {
     /** Auxiliary batches drawn so far. */
     public long batches() { return batches; }
 
+    /** The index stream (its state goes into checkpoints). */
     public IndexStream stream() { return stream; }
 }

@@ -67,12 +67,19 @@ public final class DeviceDataset implements AutoCloseable {
         }
     }
 
+    /** The data set's name. */
     public String name() { return name; }
+    /** Inputs, n x d, on the backend. */
     public Tensor x() { return x; }
+    /** Targets, n x k, on the backend (the same tensor as {@link #x()} for auto-encoder data). */
     public Tensor y() { return y; }
+    /** Number of examples. */
     public int n() { return x.rows(); }
+    /** Input width d. */
     public int inputWidth() { return x.cols(); }
+    /** Target width k. */
     public int targetWidth() { return y.cols(); }
+    /** True for auto-encoder data, whose targets are its inputs. */
     public boolean targetsAreInputs() { return targetsAreInputs; }
 
     @Override

@@ -25,6 +25,7 @@ public final class IndexStream {
     /** A SHUFFLE stream. */
     public IndexStream(int n, long seed) { this(n, seed, Sampling.SHUFFLE); }
 
+    /** A stream of indices 0..n-1, epoch by epoch, drawn as {@code sampling} says from {@code seed}. */
     public IndexStream(int n, long seed, Sampling sampling) {
         if (n <= 0) throw new IllegalArgumentException("index stream over " + n + " examples");
         if (sampling == null) throw new IllegalArgumentException("index stream without a sampling");
@@ -47,8 +48,11 @@ public final class IndexStream {
         }
     }
 
+    /** Number of examples indexed. */
     public int n() { return n; }
+    /** How indices are drawn. */
     public Sampling sampling() { return sampling; }
+    /** The seed of every epoch's order. */
     public long seed() { return seed; }
     /** Completed epochs. */
     public long epoch() { return epoch; }
@@ -57,7 +61,9 @@ public final class IndexStream {
 
     /** A fixed-size batch: the permutation array holding it and its start index there. */
     public static final class Batch {
+        /** The epoch's index array that holds the batch. */
         public final int[] permutation;
+        /** Index in {@link #permutation} of the batch's first element. */
         public final int start;
         /** True when this was the last full batch of its epoch (the stream has moved to the next epoch). */
         public final boolean endsEpoch;

@@ -34,6 +34,7 @@ import java.util.Locale;
  * so a metrics file never ends in half a row.
  */
 public final class MetricsWriter implements AutoCloseable {
+    /** The CSV header. */
     public static final String HEADER = "step,epoch,wall_seconds,train_loss,test_loss";
     /** The header with the squared-error columns. */
     public static final String MSE_HEADER = HEADER + ",train_mse,test_mse";
@@ -89,7 +90,7 @@ public final class MetricsWriter implements AutoCloseable {
     public static MetricsWriter resume(Path file, long step) { return resume(file, step, false); }
 
     /**
-     * For a resumed run: keeps the rows with step <= {@code step} of an existing file (or creates it) under this
+     * For a resumed run: keeps the rows with step &lt;= {@code step} of an existing file (or creates it) under this
      * run's header and appends from there.
      */
     public static MetricsWriter resume(Path file, long step, boolean mse) {
@@ -143,6 +144,7 @@ public final class MetricsWriter implements AutoCloseable {
         }
     }
 
+    /** The CSV file. */
     public Path file() { return file; }
 
     /** True when the file has the train_mse and test_mse columns. */

@@ -16,7 +16,12 @@ import java.util.Locale;
  * </ul>
  */
 public enum Sampling {
-    SHUFFLE, BOOTSTRAP, FULL;
+    /** A fresh seeded permutation every epoch. */
+    SHUFFLE,
+    /** Indices drawn uniformly with replacement. */
+    BOOTSTRAP,
+    /** The whole training set every step. */
+    FULL;
 
     /** The name used on the command line, in checkpoints and in messages. */
     public String cliName() { return name().toLowerCase(Locale.ROOT); }
@@ -24,6 +29,7 @@ public enum Sampling {
     @Override
     public String toString() { return cliName(); }
 
+    /** Parses shuffle, bootstrap or full (any case). */
     public static Sampling parse(String s) {
         if (s != null) {
             for (Sampling v : values()) if (v.cliName().equals(s.trim().toLowerCase(Locale.ROOT))) return v;

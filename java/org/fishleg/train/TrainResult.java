@@ -6,6 +6,7 @@ public final class TrainResult {
     public final long steps;
     /** Steps run in this session. */
     public final long sessionSteps;
+    /** Wall-clock seconds of this session. */
     public final double sessionSeconds;
     /** Last logged training loss (mean of the last row), NaN if none. */
     public final double lastTrainLoss;

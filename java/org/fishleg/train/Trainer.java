@@ -50,6 +50,7 @@ public final class Trainer implements AutoCloseable {
     private final StepGraphs graphs;
     private final Runnable accumulate;
 
+    /** A trainer of {@code model} on {@code train} (evaluated on {@code test}, which may be null); {@code progress} may be null. */
     public Trainer(Mlp model, DeviceDataset train, DeviceDataset test, TrainerConfig cfg, TrainingProgress progress) {
         this.model = model;
         this.backend = model.backend();
@@ -176,6 +177,7 @@ public final class Trainer implements AutoCloseable {
      */
     public void requestStop() { stopRequested = true; }
 
+    /** Trains with {@code opt} (built with {@link #auxSource()} for FishLeg), first resuming from {@link TrainerConfig#resume} when set, until the configured steps or epochs, a non-finite loss or {@link #requestStop()}. */
     public TrainResult run(Optimizer opt) {
         long step = 0;
         double wallOffset = 0;

@@ -7,21 +7,29 @@ import java.nio.file.Path;
  * including steps done before a resume) bounds the run.
  */
 public final class TrainerConfig {
+    /** Training batch size. */
     public final int batchSize;
     /** Total epochs (when {@link #steps} is 0). */
     public final int epochs;
     /** Total steps; 0 = use {@link #epochs}. */
     public final long steps;
+    /** Write a metrics row every this many steps. */
     public final int logEvery;
     /** Evaluate the test loss every this many epochs (0 = only at the start and the end). */
     public final int evalEveryEpochs;
+    /** Evaluate the test set before the first step. */
     public final boolean evalAtStart;
+    /** Batch size of test-set evaluation (does not change the result). */
     public final int evalBatchSize;
+    /** Seed of the batch order and of FishLeg's auxiliary batches. */
     public final long seed;
+    /** Metrics CSV to write, or null for none. */
     public final Path metrics;
+    /** Folder for checkpoints, or null for none. */
     public final Path checkpointDir;
     /** Checkpoint every this many steps (0 = only at the end). */
     public final long checkpointEvery;
+    /** Checkpoint to continue from, or null to start afresh. */
     public final Path resume;
     /** Also keep every checkpoint as step-N.ckpt beside the latest one. */
     public final boolean keepCheckpoints;
@@ -51,8 +59,10 @@ public final class TrainerConfig {
         if (checkpointEvery < 0) throw new IllegalArgumentException("checkpoint every must be >= 0 steps, got " + checkpointEvery);
     }
 
+    /** A builder with the defaults: batch 100, 1 epoch, log every 10 steps, evaluate every epoch, seed 1, shuffle. */
     public static Builder builder() { return new Builder(); }
 
+    /** A builder holding these settings. */
     public Builder toBuilder() {
         Builder b = new Builder();
         b.batchSize = batchSize; b.epochs = epochs; b.steps = steps; b.logEvery = logEvery;
@@ -65,6 +75,7 @@ public final class TrainerConfig {
         return b;
     }
 
+    /** Builds a {@link TrainerConfig}; each setter sets the field of the same name. */
     public static final class Builder {
         private int batchSize = 100, epochs = 1, logEvery = 10, evalEveryEpochs = 1, evalBatchSize = 1000;
         private long steps = 0, seed = 1, checkpointEvery = 0;
@@ -72,21 +83,37 @@ public final class TrainerConfig {
         private Path metrics, checkpointDir, resume;
         private Sampling sampling = Sampling.SHUFFLE;
 
+        /** Sets {@link TrainerConfig#batchSize}. */
         public Builder batchSize(int v) { batchSize = v; return this; }
+        /** Sets {@link TrainerConfig#epochs}. */
         public Builder epochs(int v) { epochs = v; return this; }
+        /** Sets {@link TrainerConfig#steps}. */
         public Builder steps(long v) { steps = v; return this; }
+        /** Sets {@link TrainerConfig#logEvery}. */
         public Builder logEvery(int v) { logEvery = v; return this; }
+        /** Sets {@link TrainerConfig#evalEveryEpochs}. */
         public Builder evalEveryEpochs(int v) { evalEveryEpochs = v; return this; }
+        /** Sets {@link TrainerConfig#evalAtStart}. */
         public Builder evalAtStart(boolean v) { evalAtStart = v; return this; }
+        /** Sets {@link TrainerConfig#evalBatchSize}. */
         public Builder evalBatchSize(int v) { evalBatchSize = v; return this; }
+        /** Sets {@link TrainerConfig#seed}. */
         public Builder seed(long v) { seed = v; return this; }
+        /** Sets {@link TrainerConfig#metrics}. */
         public Builder metrics(Path v) { metrics = v; return this; }
+        /** Sets {@link TrainerConfig#checkpointDir}. */
         public Builder checkpointDir(Path v) { checkpointDir = v; return this; }
+        /** Sets {@link TrainerConfig#checkpointEvery}. */
         public Builder checkpointEvery(long v) { checkpointEvery = v; return this; }
+        /** Sets {@link TrainerConfig#resume}. */
         public Builder resume(Path v) { resume = v; return this; }
+        /** Sets {@link TrainerConfig#keepCheckpoints}. */
         public Builder keepCheckpoints(boolean v) { keepCheckpoints = v; return this; }
+        /** Sets {@link TrainerConfig#graphs}. */
         public Builder graphs(boolean v) { graphs = v; return this; }
+        /** Sets {@link TrainerConfig#sampling}. */
         public Builder sampling(Sampling v) { sampling = v; return this; }
+        /** The configuration; throws IllegalArgumentException on an invalid value. */
         public TrainerConfig build() { return new TrainerConfig(this); }
     }
 }

@@ -17,6 +17,7 @@ import java.util.Map;
 import javax.imageio.ImageIO;
 import org.fishleg.backend.cuda.CudaSupport;
 import org.fishleg.data.Mnist;
+import org.fishleg.nn.Models;
 import org.fishleg.train.Checkpoint;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -99,9 +100,26 @@ class MainTest {
     }
 
     @Test
+    void modelSpecOutputActivation() {
+        // no activation on the output: linear, whatever the likelihood
+        assertEquals("784-256-10:linear", ModelChoice.parse("784-256-10", "softmax").spec.toString());
+        assertEquals("784-30:linear-784:linear", ModelChoice.parse("784-30:linear-784", null).spec.toString());
+        // a Gaussian mean may be bounded on purpose (e.g. non-negative targets)
+        assertEquals("20-8-20:relu", ModelChoice.parse("20-8-20:relu", "gaussian").spec.toString());
+        // the named models are unchanged and accepted with every likelihood
+        for (String lik : new String[] {"bernoulli", "softmax", "gaussian"})
+            assertEquals(Models.get("mnist-ae").spec, ModelChoice.parse("mnist-ae", lik).spec);
+    }
+
+    @Test
     void userMistakesGiveOneLineAndExitCode2() throws IOException {
         userError("unknown model 'nope'", "train", "--model", "nope");
         userError("bad model spec", "train", "--model", "784-abc-10");
+        // a non-linear output before a likelihood that takes logits: one line naming the fix
+        userError("output layer's relu feeds the softmax likelihood, which takes logits (any real number); "
+                + "make the output linear: --model 784-256-10:linear", "train", "--model", "784-256-10:relu", "--likelihood", "softmax");
+        userError("make the output linear: --model 784-30-784:linear", "train", "--model", "784-30-784:sigmoid");
+        userError("make the output linear: --model 20-8-20:linear", "bench", "steps", "--model", "20-8-20:tanh");
         userError("not found", "train", "--model", "mnist-ae", "--optimizer", "adam", "--data-dir", tmp.resolve("none").toString(),
                 "--metrics", "none");
         userError("'abc' is not a float", "train", "--lr", "abc");

@@ -92,6 +92,7 @@ public final class CpuBackend implements Backend {
     private long seed;
     private long rngOffset;
 
+    /** A CPU backend; threads from -Dfishleg.cpu.threads (default: the available processors). */
     public CpuBackend() {}
 
     private static String readCpuModel() {

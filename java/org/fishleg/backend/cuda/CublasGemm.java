@@ -36,7 +36,7 @@ public final class CublasGemm {
     }
 
     /**
-     * The upper triangle (i <= j) of row-major P = L^T L for a square n x n row-major L (ld n); the strict
+     * The upper triangle (i &lt;= j) of row-major P = L^T L for a square n x n row-major L (ld n); the strict
      * lower triangle of P is left untouched. Read column-major, L's buffer is A = L^T, so P = A A^T:
      * cublasSsyrk(trans = N, n, k = n, A, lda = n). Column-major P's LOWER triangle (i >= j, at i + j n)
      * is row-major P's upper triangle, hence fill mode LOWER. Returns the cuBLAS status.

@@ -35,11 +35,13 @@ public final class CudaSupport {
 
     /** Result of probing for a usable CUDA device and libraries. */
     public static final class Probe {
+        /** True when a device and every library loaded. */
         public final boolean usable;
         /** One line: why not usable, or the device summary. */
         public final String reason;
         /** Lines for `fishleg info`: device, capability, driver/CUDA versions, memory, libraries and where they loaded from. */
         public final java.util.List<String> details;
+        /** A probe result. */
         public Probe(boolean usable, String reason, java.util.List<String> details) {
             this.usable = usable; this.reason = reason; this.details = details;
         }

@@ -31,6 +31,7 @@ public abstract class DeviceBuffer implements Tensor.Storage, AutoCloseable {
     @Override
     public long capacity() { return floats; }
 
+    /** True once the device memory was freed. */
     public synchronized boolean isFreed() { return freed; }
 
     @Override

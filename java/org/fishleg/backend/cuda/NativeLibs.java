@@ -32,13 +32,16 @@ public final class NativeLibs {
     static final String FORWARDER_NOT_BUILT = "/org/fishleg/cuda/native/forwarder-not-built.txt";
     /** Path of libcublas.so.13 (file, or a directory holding it). Env twin: FISHLEG_CUBLAS13_PATH. */
     public static final String CUBLAS13_PROPERTY = "fishleg.cublas13.path";
+    /** Environment twin of {@link #CUBLAS13_PROPERTY}. */
     public static final String CUBLAS13_ENV = "FISHLEG_CUBLAS13_PATH";
 
     private NativeLibs() {}
 
     /** Result of preparing cuBLAS linkage: ok or a one-line failure, and one line of detail. */
     public static final class CublasSetup {
+        /** True when cuBLAS can be loaded. */
         public final boolean ok;
+        /** True when libcublas.so.12 is the bundled forwarder to libcublas.so.13. */
         public final boolean forwarded;
         /** "libcublas.so.12 from PATH", "forwarded to PATH by PATH", or the failure reason. */
         public final String detail;
@@ -109,6 +112,7 @@ public final class NativeLibs {
 
     /** Directories named by -Dfishleg.cuda.libPath or FISHLEG_CUDA_LIB_PATH (colon-separated), searched first. */
     public static final String LIB_PATH_PROPERTY = "fishleg.cuda.libPath";
+    /** Environment twin of {@link #LIB_PATH_PROPERTY}. */
     public static final String LIB_PATH_ENV = "FISHLEG_CUDA_LIB_PATH";
 
     /** A folder where CUDA libraries are looked for, and why it is on the list. */

@@ -61,6 +61,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
     private long step;
     private long auxSteps;
 
+    /** FishLeg for {@code model} (its backend holds all state; close to free it), drawing auxiliary batches of {@code cfg.auxBatchSize} inputs from {@code aux}. */
     public FishLeg(Mlp model, FishLegConfig cfg, AuxBatchSource aux) {
         this.model = model;
         this.b = model.backend();
@@ -147,7 +148,9 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
         }
     }
 
+    /** The hyper-parameters. */
     public FishLegConfig config() { return cfg; }
+    /** The model this optimizer was built for. */
     public Mlp model() { return model; }
 
     @Override
@@ -177,7 +180,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
     /**
      * The low-rank path is used when Q acts on the plain current batch gradient (momentum on Q g,
      * u = g / ||g||, no weight decay inside the loss), lowRank is on, and it costs fewer operations at
-     * this batch size than the dense products: sum_l B (n1^2 + n2^2 + n1 n2) < sum_l (n1^2 n2 + n1 n2^2).
+     * this batch size than the dense products: sum_l B (n1^2 + n2^2 + n1 n2) &lt; sum_l (n1^2 n2 + n1 n2^2).
      */
     public boolean lowRankApplies(int batch) {
         if (!(cfg.lowRank && cfg.ordering == FishLegConfig.Ordering.MOMENTUM_ON_NATURAL_GRADIENT

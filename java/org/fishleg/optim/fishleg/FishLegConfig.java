@@ -7,6 +7,17 @@ import java.util.Map;
 /**
  * Immutable FishLeg hyper-parameters (fishleg-algorithm.md sections 4-5). Defaults are the authors'
  * JAX MNIST auto-encoder configuration; {@link #preset} gives the other published configurations.
+ *
+ * <p>Each field has a {@link Builder} setter of the same name and a {@code fishleg train} option:
+ * {@code lr} (--lr, the step size eta), {@code initScale} (--init-scale, Q_0 = s I), {@code auxLr},
+ * {@code auxBeta1}, {@code auxBeta2}, {@code auxEps}, {@code auxWeightDecay} (--aux-lr, --aux-eps,
+ * --aux-weight-decay: the Adam step on the factors), {@code damping} (--damping, gamma in F + gamma I),
+ * {@code beta} (--momentum, the momentum coefficient), {@code weightDecay} (--weight-decay) and
+ * {@code decoupledWeightDecay} (--decoupled-weight-decay), {@code auxEvery} (--aux-every, auxiliary
+ * update period in steps), {@code auxAtStepZero} (--aux-at-step0), {@code auxBatchSize}
+ * (--aux-batch-size), {@code factor}, {@code ordering}, {@code auxDirection}, {@code fisher} (the enums
+ * below) and {@code lowRank} (--low-rank). Example:
+ * {@code FishLegConfig.preset("ocaml-mnist").toBuilder().lr(0.02f).build()}.
  */
 public final class FishLegConfig {
 
