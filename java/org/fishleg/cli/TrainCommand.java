@@ -260,6 +260,11 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
             description = "gauss-newton (deterministic GGN products) | sampled (Hessian on targets sampled from the model). Default: gauss-newton.")
     String fisher;
 
+    @Option(names = "--max-step-norm", paramLabel = "T",
+            description = "FishLeg step safeguard: scale Q g by min(1, T / ||Q g||) before the momentum, so no step moves the "
+                    + "parameters by more than lr * T; 0 = off. Preset default (dln 1, published presets 0).")
+    Float maxStepNorm;
+
     @Option(names = "--aux-weight-decay", paramLabel = "WD", description = "Weight decay on the Q factors. Preset default (jax 0, ocaml 1e-3).")
     Float auxWeightDecay;
 
@@ -492,6 +497,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         if (auxWeightDecay != null) b.auxWeightDecay(auxWeightDecay);
         if (decoupledWeightDecay != null) b.decoupledWeightDecay(decoupledWeightDecay);
         if (lowRank != null) b.lowRank(lowRank);
+        if (maxStepNorm != null) b.maxStepNorm(maxStepNorm);
         if (lr != null) b.lr(lr);
         if (weightDecay != null) b.weightDecay(weightDecay);
         if (momentum != null) b.beta(momentum);
