@@ -61,9 +61,10 @@ public final class FishLegConfig {
     /** Use the low-rank form of Q g when u/g is the current batch gradient (variant ordering). */
     public final boolean lowRank;
     /**
-     * Trust-region bound on the preconditioned direction: Q g is scaled by min(1, maxStepNorm / ||Q g||)
-     * (global 2-norm, on the device) before it enters the momentum, so one step moves the parameters by at
-     * most lr * maxStepNorm. 0 = off.
+     * Trust-region bound on the preconditioned direction: the vector Q is applied to (Q g in the OCaml
+     * ordering, before it enters the momentum; Q gbar in the JAX ordering, which is the step) is scaled by
+     * min(1, maxStepNorm / ||.||) (global 2-norm, computed on the device), so one step moves the
+     * parameters by at most lr * maxStepNorm. 0 = off.
      */
     public final float maxStepNorm;
 
