@@ -66,7 +66,8 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     String model;
 
     @Option(names = "--likelihood", paramLabel = "KIND",
-            description = "bernoulli | softmax | gaussian | gaussian:SIGMA | gaussian-learned. Default: the named model's "
+            description = "bernoulli | softmax | gaussian | gaussian:SIGMA | gaussian-learned | gaussian-logsigma (learned, trained "
+                    + "as log sigma). Default: the named model's "
                     + "(mnist-ae, curves-ae: bernoulli; faces-ae: gaussian:1; dln: gaussian-learned), bernoulli for a spec.")
     String likelihood;
 
@@ -218,8 +219,9 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
 
     // ---------------------------------------------------------------- FishLeg
     @Option(names = "--fishleg-preset", paramLabel = "NAME",
-            description = "Published FishLeg configuration: jax-mnist | jax-faces | ocaml-mnist | ocaml-faces | ocaml-dln. Default: "
-                    + "jax-mnist (jax-faces for faces-ae, ocaml-dln for dln). The FishLeg options below override it.")
+            description = "FishLeg configuration: jax-mnist | jax-faces | ocaml-mnist | ocaml-faces | ocaml-dln (as published) | "
+                    + "dln (ocaml-dln with --max-step-norm 1). Default: jax-mnist (jax-faces for faces-ae, dln for dln). "
+                    + "The FishLeg options below override it.")
     String fishlegPreset;
 
     @Option(names = "--aux-lr", paramLabel = "X", description = "Adam learning rate of the Q factors (lambda). Preset default (jax-mnist 1e-4).")
