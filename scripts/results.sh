@@ -28,7 +28,7 @@ describe() {
   case $1 in
     mnist-short) echo "MNIST AE 2 epochs batch 100: Adam, SGD-momentum, FishLeg default and presets; Adam and momentum 10 epochs (~12 min)" ;;
     step-cost) echo "bench steps: momentum vs FishLeg ms/step at batch 100 (OCaml settings) and 1000 (JAX settings) (~2 min)" ;;
-    dln-seeds) echo "deep linear network, CLI defaults, 16 seeds x 20000 steps: FishLeg variants vs Adam, divergences, steps to train MSE targets (~10 min)" ;;
+    dln-seeds) echo "deep linear network, CLI defaults, 16 seeds x 20000 steps: FishLeg variants vs Adam, divergences, steps to train MSE targets (~25 min)" ;;
     presets) echo "FishLeg preset study on MNIST AE: epoch 1/2 test NLL and ms/step at batch 100 and 1000 (~20 min)" ;;
     dln-full) echo "deep linear network, full-batch variant (DeepLinearExperiment): seed 1 with plots, seeds 1-8 (~4 min)" ;;
   esac
