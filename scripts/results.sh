@@ -28,7 +28,7 @@ describe() {
   case $1 in
     mnist-short) echo "MNIST AE 2 epochs batch 100: Adam, SGD-momentum, FishLeg default and presets; Adam and momentum 10 epochs (~12 min)" ;;
     step-cost) echo "bench steps: momentum vs FishLeg ms/step at batch 100 (OCaml settings) and 1000 (JAX settings) (~2 min)" ;;
-    dln-seeds) echo "deep linear network, CLI defaults, 16 seeds x 20000 steps: FishLeg variants vs Adam, divergences, steps to train MSE targets (~10 min)" ;;
+    dln-seeds) echo "deep linear network, CLI defaults, 16 seeds x 20000 steps: FishLeg variants vs Adam, divergences, steps to train MSE targets (~25 min)" ;;
     presets) echo "FishLeg preset study on MNIST AE: epoch 1/2 test NLL and ms/step at batch 100 and 1000 (~20 min)" ;;
     dln-full) echo "deep linear network, full-batch variant (DeepLinearExperiment): seed 1 with plots, seeds 1-8 (~4 min)" ;;
   esac
@@ -253,9 +253,12 @@ sec_presets() {
 
 # dln-seeds: deep linear network through the CLI (its defaults), 16 seeds
 DLN_STEPS=${DLN_STEPS:-20000}
+DLN_EVAL=${DLN_EVAL:-10}   # --eval-every-epochs: train/test MSE every 10 steps (every step is an epoch for dln)
 DLN_CONFIGS=(
-  "FishLeg (default)|--optimizer fishleg"
+  "FishLeg (default: preset dln = ocaml-dln + max step norm 1)|--optimizer fishleg"
+  "FishLeg ocaml-dln as published|--optimizer fishleg --fishleg-preset ocaml-dln"
   "Adam (lr 2e-4)|--optimizer adam"
+  "FishLeg dln, sigma trained as log sigma|--optimizer fishleg --likelihood gaussian-logsigma"
 )
 
 # first step at which COLUMN <= TARGET in CSV, or -
@@ -274,15 +277,16 @@ sec_dln_seeds() {
     for s in $(seq 1 16); do
       f="$dir/c$i-s$s"
       # shellcheck disable=SC2086
-      fl train --backend "$BACKEND" --model dln $args --seed "$s" --steps "$DLN_STEPS" --progress lines --print-every 1000000 --overwrite \
+      fl train --backend "$BACKEND" --model dln $args --seed "$s" --steps "$DLN_STEPS" --eval-every-epochs "$DLN_EVAL" \
+        --progress lines --print-every 1000000 --overwrite \
         --metrics "$f.csv" >"$f.log" 2>&1
       echo $? >"$f.rc"
     done
-    echo "    for s in 1..16: ./fishleg train --backend $BACKEND --model dln $args --seed \$s --steps $DLN_STEPS --metrics $dir/c$i-s\$s.csv" >>"$dir/commands.txt"
+    echo "    for s in 1..16: ./fishleg train --backend $BACKEND --model dln $args --seed \$s --steps $DLN_STEPS --eval-every-epochs $DLN_EVAL --metrics $dir/c$i-s\$s.csv" >>"$dir/commands.txt"
   done
   {
     header dln-seeds
-    echo "Model dln (CLI defaults: bootstrap batches of 40 drawn with replacement from the 40 training points), seeds 1-16, $DLN_STEPS steps. Commands:"
+    echo "Model dln (CLI defaults: bootstrap batches of 40 drawn with replacement from the 40 training points), seeds 1-16, $DLN_STEPS steps, train/test MSE every $DLN_EVAL steps (so steps to a target are multiples of $DLN_EVAL). Commands:"
     echo
     cat "$dir/commands.txt"
     echo

@@ -68,7 +68,8 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     String model;
 
     @Option(names = "--likelihood", paramLabel = "KIND",
-            description = "bernoulli | softmax | gaussian | gaussian:SIGMA | gaussian-learned. Default: the named model's "
+            description = "bernoulli | softmax | gaussian | gaussian:SIGMA | gaussian-learned | gaussian-logsigma (learned, trained "
+                    + "as log sigma). Default: the named model's "
                     + "(mnist-ae, curves-ae: bernoulli; faces-ae: gaussian:1; dln: gaussian-learned), bernoulli for a spec.")
     String likelihood;
 
@@ -227,8 +228,9 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
 
     // ---------------------------------------------------------------- FishLeg
     @Option(names = "--fishleg-preset", paramLabel = "NAME",
-            description = "Published FishLeg configuration: jax-mnist | jax-faces | ocaml-mnist | ocaml-faces | ocaml-dln. Default: "
-                    + "jax-mnist (jax-faces for faces-ae, ocaml-dln for dln). The FishLeg options below override it.")
+            description = "FishLeg configuration: jax-mnist | jax-faces | ocaml-mnist | ocaml-faces | ocaml-dln (as published) | "
+                    + "dln (ocaml-dln with --max-step-norm 1). Default: jax-mnist (jax-faces for faces-ae, dln for dln). "
+                    + "The FishLeg options below override it.")
     String fishlegPreset;
 
     @Option(names = "--aux-lr", paramLabel = "X", description = "Adam learning rate of the Q factors (lambda). Preset default (jax-mnist 1e-4).")
@@ -268,6 +270,11 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     @Option(names = "--fisher", paramLabel = "KIND",
             description = "gauss-newton (deterministic GGN products) | sampled (Hessian on targets sampled from the model). Default: gauss-newton.")
     String fisher;
+
+    @Option(names = "--max-step-norm", paramLabel = "T",
+            description = "FishLeg step safeguard: scale Q g by min(1, T / ||Q g||) before the momentum, so no step moves the "
+                    + "parameters by more than lr * T; 0 = off. Preset default (dln 1, published presets 0).")
+    Float maxStepNorm;
 
     @Option(names = "--aux-weight-decay", paramLabel = "WD", description = "Weight decay on the Q factors. Preset default (jax 0, ocaml 1e-3).")
     Float auxWeightDecay;
@@ -505,6 +512,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         if (auxWeightDecay != null) b.auxWeightDecay(auxWeightDecay);
         if (decoupledWeightDecay != null) b.decoupledWeightDecay(decoupledWeightDecay);
         if (lowRank != null) b.lowRank(lowRank);
+        if (maxStepNorm != null) b.maxStepNorm(maxStepNorm);
         if (lr != null) b.lr(lr);
         if (weightDecay != null) b.weightDecay(weightDecay);
         if (momentum != null) b.beta(momentum);

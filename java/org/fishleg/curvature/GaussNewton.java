@@ -28,8 +28,13 @@ public final class GaussNewton implements FisherVectorProduct {
         b.activationDerivMul(model.layer(top).activation, ws.a[top], ws.outTmp, ws.rd[top]);
         model.backward(ws, x, ws.rd, out);
         if (model.hasSigmaParam()) {
-            // E[d^2 NLL / d sigma^2] summed over n_out outputs = 2 n_out / sigma^2
-            b.scaleByScalar(model.sigmaElement(z), model.sigma(), -2f, 2f * model.spec().outputSize(), model.sigmaElement(out));
+            if (model.likelihood().logSigma) {
+                // parameter s = log sigma: E[d^2 NLL / d s^2] = sigma^2 * 2 n_out / sigma^2 = 2 n_out, constant
+                b.axpby(2f * model.spec().outputSize(), model.sigmaElement(z), 0f, model.sigmaElement(out));
+            } else {
+                // E[d^2 NLL / d sigma^2] summed over n_out outputs = 2 n_out / sigma^2
+                b.scaleByScalar(model.sigmaElement(z), model.sigma(), -2f, 2f * model.spec().outputSize(), model.sigmaElement(out));
+            }
         }
         if (damping != 0f) b.axpy(damping, z, out);
     }

@@ -52,19 +52,33 @@ public final class SampledHessian implements FisherVectorProduct {
             Tensor zs = model.sigmaElement(z), os = model.sigmaElement(out);
             b.copy(ws.sampled, r);
             b.axpy(-1f, f, r);
-            b.scaleByScalar(model.one(), model.sigma(), -3f, 1f, ws.s0);     // s0 = sigma^-3
-            b.scalarMulAdd(1f, ws.s0, zs, 0f, ws.s1);                       // s1 = z_sigma sigma^-3
-            b.scaleByScalar(r, ws.s1, 1f, 2f * inv, ws.sampled);          // sampled (no longer needed) := 2/N r z_s sigma^-3
-            b.axpy(1f, ws.sampled, ws.outTmp);
-            // sigma row: (1/N) [ sum 2 r Rf / sigma^3 + (3 sum r^2 / sigma^4 - N n_out / sigma^2) z_sigma ]
-            b.dot(r, rf, ws.s2);
-            b.scalarMulAdd(2f * inv, ws.s2, ws.s0, 0f, ws.s1);              // s1 = sigma row, first term
-            b.sumSquares(r, ws.s2);
-            b.scaleByScalar(model.one(), model.sigma(), -4f, 1f, ws.s0);    // s0 = sigma^-4
-            b.scalarMulAdd(1f, ws.s2, ws.s0, 0f, ws.s2);                    // s2 = sum r^2 sigma^-4
-            b.scalarMulAdd(3f * inv, ws.s2, zs, 1f, ws.s1);
-            b.scaleByScalar(model.one(), model.sigma(), -2f, 1f, ws.s0);    // s0 = sigma^-2
-            b.scalarMulAdd(-(float) model.spec().outputSize(), ws.s0, zs, 1f, ws.s1);
+            if (model.likelihood().logSigma) {
+                // parameter s = log sigma, NLL = r^2 e^-2s / 2 + s: cross term 2 r / sigma^2, d^2/ds^2 = 2 r^2 / sigma^2
+                b.scaleByScalar(model.one(), model.sigma(), -2f, 1f, ws.s0);     // s0 = sigma^-2
+                b.scalarMulAdd(1f, ws.s0, zs, 0f, ws.s1);                       // s1 = z_s sigma^-2
+                b.scaleByScalar(r, ws.s1, 1f, 2f * inv, ws.sampled);          // sampled := 2/N r z_s sigma^-2
+                b.axpy(1f, ws.sampled, ws.outTmp);
+                // s row: (1/N) [ sum 2 r Rf / sigma^2 + 2 sum r^2 / sigma^2 z_s ]
+                b.dot(r, rf, ws.s2);
+                b.scalarMulAdd(2f * inv, ws.s2, ws.s0, 0f, ws.s1);
+                b.sumSquares(r, ws.s2);
+                b.scalarMulAdd(1f, ws.s2, ws.s0, 0f, ws.s2);                    // s2 = sum r^2 sigma^-2
+                b.scalarMulAdd(2f * inv, ws.s2, zs, 1f, ws.s1);
+            } else {
+                b.scaleByScalar(model.one(), model.sigma(), -3f, 1f, ws.s0);     // s0 = sigma^-3
+                b.scalarMulAdd(1f, ws.s0, zs, 0f, ws.s1);                       // s1 = z_sigma sigma^-3
+                b.scaleByScalar(r, ws.s1, 1f, 2f * inv, ws.sampled);          // sampled (no longer needed) := 2/N r z_s sigma^-3
+                b.axpy(1f, ws.sampled, ws.outTmp);
+                // sigma row: (1/N) [ sum 2 r Rf / sigma^3 + (3 sum r^2 / sigma^4 - N n_out / sigma^2) z_sigma ]
+                b.dot(r, rf, ws.s2);
+                b.scalarMulAdd(2f * inv, ws.s2, ws.s0, 0f, ws.s1);              // s1 = sigma row, first term
+                b.sumSquares(r, ws.s2);
+                b.scaleByScalar(model.one(), model.sigma(), -4f, 1f, ws.s0);    // s0 = sigma^-4
+                b.scalarMulAdd(1f, ws.s2, ws.s0, 0f, ws.s2);                    // s2 = sum r^2 sigma^-4
+                b.scalarMulAdd(3f * inv, ws.s2, zs, 1f, ws.s1);
+                b.scaleByScalar(model.one(), model.sigma(), -2f, 1f, ws.s0);    // s0 = sigma^-2
+                b.scalarMulAdd(-(float) model.spec().outputSize(), ws.s0, zs, 1f, ws.s1);
+            }
             // written after the backward pass below (which overwrites only layer blocks), kept in s1
         }
         // Rdelta_top = phi'(a) o outTmp + phi''(a) o Ra o outGrad

@@ -14,10 +14,20 @@ public final class Likelihood {
     public final float sigma;
     /** True when sigma is a trained parameter (the last element of the model's parameter vector). */
     public final boolean learnSigma;
-    /** Bounds applied to a learned sigma after each update. */
+    /** Bounds applied to a learned sigma after each update (in log space when {@link #logSigma}). */
     public final float sigmaMin, sigmaMax;
+    /**
+     * True when the trained parameter is s = log sigma (sigma = exp(s)) rather than sigma itself. Its
+     * Fisher is the constant 2 n_out instead of 2 n_out / sigma^2, so a preconditioner learned for it does
+     * not have to track a curvature that grows without bound as sigma shrinks.
+     */
+    public final boolean logSigma;
 
     private Likelihood(LikelihoodKind kind, float sigma, boolean learnSigma, float sigmaMin, float sigmaMax) {
+        this(kind, sigma, learnSigma, sigmaMin, sigmaMax, false);
+    }
+
+    private Likelihood(LikelihoodKind kind, float sigma, boolean learnSigma, float sigmaMin, float sigmaMax, boolean logSigma) {
         if (kind == LikelihoodKind.GAUSSIAN && !(sigma > 0))
             throw new IllegalArgumentException("Gaussian sigma must be > 0, got " + sigma);
         if (learnSigma && !(sigmaMin > 0 && sigmaMin <= sigma && sigma <= sigmaMax))
@@ -27,6 +37,7 @@ public final class Likelihood {
         this.learnSigma = learnSigma;
         this.sigmaMin = sigmaMin;
         this.sigmaMax = sigmaMax;
+        this.logSigma = learnSigma && logSigma;
     }
 
     /** Bernoulli on logits: p(y = 1 | f) = sigmoid(f), targets in [0, 1]. */
@@ -39,8 +50,12 @@ public final class Likelihood {
     public static Likelihood gaussianLearned(float init, float min, float max) {
         return new Likelihood(LikelihoodKind.GAUSSIAN, init, true, min, max);
     }
+    /** A learned sigma trained as s = log sigma (init and bounds given as sigma values). */
+    public static Likelihood gaussianLogSigma(float init, float min, float max) {
+        return new Likelihood(LikelihoodKind.GAUSSIAN, init, true, min, max, true);
+    }
 
-    /** Parses bernoulli, softmax, gaussian, gaussian:SIGMA, gaussian-learned. */
+    /** Parses bernoulli, softmax, gaussian, gaussian:SIGMA, gaussian-learned, gaussian-logsigma. */
     public static Likelihood parse(String s) {
         String t = s.trim().toLowerCase(java.util.Locale.ROOT);
         if (t.equals("bernoulli")) return bernoulli();
@@ -54,7 +69,9 @@ public final class Likelihood {
             }
         }
         if (t.equals("gaussian-learned")) return gaussianLearned(0.1f, 1e-4f, 1f);
-        throw new IllegalArgumentException("unknown likelihood '" + s + "' (expected bernoulli, softmax, gaussian, gaussian:SIGMA, gaussian-learned)");
+        if (t.equals("gaussian-logsigma")) return gaussianLogSigma(0.1f, 1e-4f, 1f);
+        throw new IllegalArgumentException("unknown likelihood '" + s
+                + "' (expected bernoulli, softmax, gaussian, gaussian:SIGMA, gaussian-learned, gaussian-logsigma)");
     }
 
     @Override
@@ -62,7 +79,7 @@ public final class Likelihood {
         switch (kind) {
             case BERNOULLI: return "bernoulli";
             case SOFTMAX: return "softmax";
-            default: return learnSigma ? "gaussian-learned(init " + sigma + ")" : "gaussian:" + sigma;
+            default: return learnSigma ? (logSigma ? "gaussian-logsigma(init " : "gaussian-learned(init ") + sigma + ")" : "gaussian:" + sigma;
         }
     }
 }

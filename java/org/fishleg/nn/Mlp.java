@@ -14,7 +14,8 @@ import org.fishleg.backend.Tensor;
  *
  * <p>All trainable parameters live in ONE flat 1 x P tensor ({@link #params()}); layer l's block is the
  * "[1, h] W" view of shape (n_in + 1) x n_out with the bias as row 0 (or n_in x n_out without bias),
- * so the forward pass is a = [1, h] W. A learned Gaussian sigma is the last element. Gradients, optimizer
+ * so the forward pass is a = [1, h] W. A learned Gaussian sigma is the last element (sigma itself, or
+ * s = log sigma when {@link Likelihood#logSigma}; {@link #sigma()} always gives sigma). Gradients, optimizer
  * state and FishLeg's u, z, d vectors use the same flat layout ({@link #block}).
  *
  * <p>Per-batch-size work buffers are allocated on first use and reused, so training steps allocate
@@ -31,6 +32,8 @@ public final class Mlp implements AutoCloseable {
     private final Tensor grads;
     private final Tensor fixedSigma; // 1x1 when sigma is not learned (GAUSSIAN), else null
     private final Tensor one;        // 1x1 constant 1
+    private final Tensor sigmaExp, negS, sigA, sigB; // log-sigma: sigma = exp(s) = sigmoid(s) / sigmoid(-s), else null
+    private final float paramMin, paramMax;          // bounds of the sigma parameter (log bounds for log-sigma)
     private final Map<Integer, Workspace> workspaces = new HashMap<>();
 
     /** Allocates the parameters (zero; call {@link #init}) and gradients of {@code spec} on {@code backend}; close the model to free them. */
@@ -52,7 +55,14 @@ public final class Mlp implements AutoCloseable {
         grads = backend.zeros(1, (int) off);
         fixedSigma = likelihood.learnSigma ? null : backend.upload(new float[] {likelihood.sigma}, 1, 1);
         one = backend.upload(new float[] {1f}, 1, 1);
-        if (likelihood.learnSigma) backend.fill(sigma(), likelihood.sigma);
+        boolean log = likelihood.logSigma;
+        sigmaExp = log ? backend.zeros(1, 1) : null;
+        negS = log ? backend.zeros(1, 1) : null;
+        sigA = log ? backend.zeros(1, 1) : null;
+        sigB = log ? backend.zeros(1, 1) : null;
+        paramMin = log ? (float) Math.log(likelihood.sigmaMin) : likelihood.sigmaMin;
+        paramMax = log ? (float) Math.log(likelihood.sigmaMax) : likelihood.sigmaMax;
+        if (likelihood.learnSigma) backend.fill(sigmaParam(), sigmaInitParam());
     }
 
     /** The backend holding the parameters. */
@@ -95,9 +105,30 @@ public final class Mlp implements AutoCloseable {
         return flat.view(paramCount - 1, 1, 1);
     }
 
-    /** The current sigma as a 1x1 device scalar (a view of the parameters when learned). */
+    /**
+     * The current sigma as a 1x1 device scalar: a view of the parameters when learned directly; for a
+     * log-sigma parameter s, a buffer recomputed from s on every call (exp(s) = sigmoid(s) / sigmoid(-s),
+     * four device ops on 1x1 tensors, no host read), so it is never stale after an update.
+     */
     public Tensor sigma() {
-        return likelihood.learnSigma ? params.view(paramCount - 1, 1, 1) : fixedSigma;
+        if (!likelihood.learnSigma) return fixedSigma;
+        if (!likelihood.logSigma) return sigmaParam();
+        Tensor s = sigmaParam();
+        backend.axpby(-1f, s, 0f, negS);
+        backend.activation(Activation.SIGMOID, s, sigA);
+        backend.activation(Activation.SIGMOID, negS, sigB);
+        backend.scaleByScalar(sigA, sigB, -1f, 1f, sigmaExp);
+        return sigmaExp;
+    }
+
+    /** The trained sigma parameter (1x1 view of the parameters): sigma, or s = log sigma. */
+    public Tensor sigmaParam() {
+        if (!likelihood.learnSigma) throw new IllegalStateException("this model has no learned sigma");
+        return params.view(paramCount - 1, 1, 1);
+    }
+
+    private float sigmaInitParam() {
+        return likelihood.logSigma ? (float) Math.log(likelihood.sigma) : likelihood.sigma;
     }
 
     /** A 1x1 tensor holding 1 (for scalar arithmetic on the device). */
@@ -127,12 +158,12 @@ public final class Mlp implements AutoCloseable {
                 backend.randNormal(w, 0f, (float) (1.0 / Math.sqrt(s.in)));
             }
         }
-        if (likelihood.learnSigma) backend.fill(sigma(), likelihood.sigma);
+        if (likelihood.learnSigma) backend.fill(sigmaParam(), sigmaInitParam());
     }
 
-    /** Keeps a learned sigma inside its bounds (call after each parameter update). */
+    /** Keeps a learned sigma inside its bounds (call after each parameter update; log bounds for log-sigma). */
     public void projectParams() {
-        if (likelihood.learnSigma) backend.clamp(sigma(), likelihood.sigmaMin, likelihood.sigmaMax);
+        if (likelihood.learnSigma) backend.clamp(sigmaParam(), paramMin, paramMax);
     }
 
     // ------------------------------------------------------------------ work buffers
@@ -257,14 +288,19 @@ public final class Mlp implements AutoCloseable {
         Workspace ws = workspace(x.rows());
         forward(ws, x);
         Tensor f = ws.output();
-        if (lossOut != null) backend.nll(likelihood.kind, f, y, sigma(), lossOut);
+        Tensor sig = sigma();
+        if (lossOut != null) backend.nll(likelihood.kind, f, y, sig, lossOut);
         float inv = 1f / x.rows();
         int top = layerCount() - 1;
         // d NLL / d f, then through the output activation
-        backend.nllGrad(likelihood.kind, f, y, sigma(), inv, ws.outGrad);
+        backend.nllGrad(likelihood.kind, f, y, sig, inv, ws.outGrad);
         backend.activationDerivMul(layer(top).activation, ws.a[top], ws.outGrad, ws.d[top]);
         backward(ws, x, ws.d, gradOut);
-        if (likelihood.learnSigma) backend.gaussianSigmaGrad(f, y, sigma(), inv, sigmaElement(gradOut));
+        if (likelihood.learnSigma) {
+            backend.gaussianSigmaGrad(f, y, sig, inv, sigmaElement(gradOut));
+            // log-sigma: dL/ds = sigma dL/dsigma
+            if (likelihood.logSigma) backend.scalarMulAdd(1f, sig, sigmaElement(gradOut), 0f, sigmaElement(gradOut));
+        }
     }
 
     /** Gradient into {@link #grads()}. */
@@ -311,6 +347,7 @@ public final class Mlp implements AutoCloseable {
         params.close();
         grads.close();
         if (fixedSigma != null) fixedSigma.close();
+        if (sigmaExp != null) { sigmaExp.close(); negS.close(); sigA.close(); sigB.close(); }
         one.close();
     }
 

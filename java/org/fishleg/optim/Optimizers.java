@@ -112,10 +112,13 @@ public final class Optimizers {
         }
     }
 
-    /** The FishLeg preset used when none is named: jax-mnist, jax-faces for faces-ae, ocaml-dln for dln. */
+    /**
+     * The FishLeg preset used when none is named: jax-mnist, jax-faces for faces-ae, dln (ocaml-dln with the
+     * step safeguard) for dln.
+     */
     public static String defaultFishLegPreset(String modelName) {
         if ("faces-ae".equals(modelName)) return "jax-faces";
-        if ("dln".equals(modelName)) return "ocaml-dln";
+        if ("dln".equals(modelName)) return "dln";
         return "jax-mnist";
     }
 

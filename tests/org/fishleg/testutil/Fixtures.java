@@ -29,6 +29,6 @@ public final class Fixtures {
 
     public static Likelihood[] allLikelihoods() {
         return new Likelihood[] {Likelihood.bernoulli(), Likelihood.gaussian(0.7f), Likelihood.softmax(),
-                Likelihood.gaussianLearned(0.8f, 1e-4f, 10f)};
+                Likelihood.gaussianLearned(0.8f, 1e-4f, 10f), Likelihood.gaussianLogSigma(0.8f, 1e-4f, 10f)};
     }
 }

@@ -28,7 +28,11 @@ public final class RefMlp {
         paramCount = off + (lik.learnSigma ? 1 : 0);
     }
 
-    public double sigma(double[] p) { return lik.learnSigma ? p[paramCount - 1] : lik.sigma; }
+    /** sigma: the last parameter, or exp of it for a log-sigma likelihood. */
+    public double sigma(double[] p) {
+        if (!lik.learnSigma) return lik.sigma;
+        return lik.logSigma ? Math.exp(p[paramCount - 1]) : p[paramCount - 1];
+    }
 
     /** Pre-activations [layer][row][col] and activations; index 0 of acts is the input. */
     public double[][][][] forwardAll(double[] p, double[][] x) {
@@ -178,7 +182,7 @@ public final class RefMlp {
             double gs = 0;
             for (int i = 0; i < n; i++)
                 for (int j = 0; j < f[i].length; j++) gs += 1 / sig - (y[i][j] - f[i][j]) * (y[i][j] - f[i][j]) / (sig * sig * sig);
-            g[paramCount - 1] = gs / n;
+            g[paramCount - 1] = gs / n * (lik.logSigma ? sig : 1); // d/ds = sigma d/dsigma for s = log sigma
         }
         return g;
     }
@@ -218,7 +222,7 @@ public final class RefMlp {
                 for (int t = 0; t < paramCount; t++) g[s][t] += js * hj[a][t] / n;
             }
         }
-        if (lik.learnSigma) g[paramCount - 1][paramCount - 1] = 2.0 * k / (sig * sig);
+        if (lik.learnSigma) g[paramCount - 1][paramCount - 1] = lik.logSigma ? 2.0 * k : 2.0 * k / (sig * sig);
         return g;
     }
 

@@ -48,6 +48,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
     private final Tensor mom;    // EMA of natural gradients (variant ordering)
     private final Tensor u, z, fz, qg;
     private final Tensor scalar, scalar2;
+    private final Tensor clipScale; // step safeguard: min(1, maxStepNorm / ||Q g||)
     private final Tensor auxCount; // auxiliary (Adam) steps taken, as a device scalar: the bias corrections read it
     private final Tensor scratchSq1, scratchSq2, scratchRect; // dense-path scratch
     private final Tensor xAux;
@@ -110,6 +111,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
         qg = own(1, model.paramCount());
         scalar = own(1, 1);
         scalar2 = own(1, 1);
+        clipScale = own(1, 1);
         auxCount = own(1, 1);
         scratchSq1 = own(1, (int) maxSq);
         scratchSq2 = own(1, (int) maxSq);
@@ -273,6 +275,8 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
             applyQ(cfg.ordering == FishLegConfig.Ordering.MOMENTUM_ON_GRADIENT ? gbar : g, qg);
         }
 
+        if (cfg.maxStepNorm > 0f) clipStep(qg);
+
         // decoupled decay: theta -= eta (step + wd theta) with theta BEFORE the update (fishleg-algorithm.md
         // section 4); scaling after the update would add eta^2 wd times the step
         if (cfg.decoupledWeightDecay && cfg.weightDecay != 0f) b.scale(1f - cfg.lr * cfg.weightDecay, model.params());
@@ -283,6 +287,17 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
             b.momentumStep(model.params(), qg, mom, cfg.lr, cfg.beta, cfg.beta, 0f, false);
         }
         model.projectParams();
+    }
+
+    /**
+     * v *= min(1, maxStepNorm / ||v||), all on the device (sumSquares, scaleByScalar, clamp on 1x1
+     * scalars): no host read. A zero v stays zero.
+     */
+    private void clipStep(Tensor v) {
+        b.sumSquares(v, clipScale);
+        b.scaleByScalar(model.one(), clipScale, -0.5f, cfg.maxStepNorm, clipScale); // maxStepNorm / ||v||
+        b.clamp(clipScale, 0f, 1f);
+        b.scaleByScalar(v, clipScale, 1f, 1f, v);
     }
 
     // ------------------------------------------------------------------ Q and the auxiliary loss (dense form)

@@ -71,6 +71,13 @@ public final class FishLegConfig {
     public final FisherProduct fisher;
     /** Use the low-rank form of Q g when u/g is the current batch gradient (variant ordering). */
     public final boolean lowRank;
+    /**
+     * Trust-region bound on the preconditioned direction: the vector Q is applied to (Q g in the OCaml
+     * ordering, before it enters the momentum; Q gbar in the JAX ordering, which is the step) is scaled by
+     * min(1, maxStepNorm / ||.||) (global 2-norm, computed on the device), so one step moves the
+     * parameters by at most lr * maxStepNorm. 0 = off.
+     */
+    public final float maxStepNorm;
 
     private FishLegConfig(Builder b) {
         lr = b.lr; initScale = b.initScale; auxLr = b.auxLr; auxBeta1 = b.auxBeta1; auxBeta2 = b.auxBeta2;
@@ -78,6 +85,8 @@ public final class FishLegConfig {
         weightDecay = b.weightDecay; decoupledWeightDecay = b.decoupledWeightDecay; auxEvery = b.auxEvery;
         auxAtStepZero = b.auxAtStepZero; auxBatchSize = b.auxBatchSize; factor = b.factor; ordering = b.ordering;
         auxDirection = b.auxDirection; fisher = b.fisher; lowRank = b.lowRank;
+        maxStepNorm = b.maxStepNorm;
+        if (!(maxStepNorm >= 0)) throw new IllegalArgumentException("FishLeg max step norm must be >= 0, got " + maxStepNorm);
         if (!(lr > 0)) throw new IllegalArgumentException("FishLeg lr must be > 0, got " + lr);
         if (!(initScale > 0)) throw new IllegalArgumentException("FishLeg init scale must be > 0, got " + initScale);
         if (!(auxLr >= 0)) throw new IllegalArgumentException("FishLeg aux lr must be >= 0, got " + auxLr);
@@ -93,7 +102,7 @@ public final class FishLegConfig {
         b.auxEps = auxEps; b.auxWeightDecay = auxWeightDecay; b.damping = damping; b.beta = beta;
         b.weightDecay = weightDecay; b.decoupledWeightDecay = decoupledWeightDecay; b.auxEvery = auxEvery;
         b.auxAtStepZero = auxAtStepZero; b.auxBatchSize = auxBatchSize; b.factor = factor; b.ordering = ordering;
-        b.auxDirection = auxDirection; b.fisher = fisher; b.lowRank = lowRank;
+        b.auxDirection = auxDirection; b.fisher = fisher; b.lowRank = lowRank; b.maxStepNorm = maxStepNorm;
         return b;
     }
 
@@ -110,6 +119,7 @@ public final class FishLegConfig {
         m.put("ocaml-mnist", "OCaml MNIST AE: lr 0.01, Q0 3 I, aux lr 1e-3 (eps 1e-4, wd 1e-3), aux batch 10 every 10, no damping, triangular, momentum on Q g");
         m.put("ocaml-faces", "OCaml FACES AE: lr 0.05, Q0 0.2 I, aux lr 1e-4 (eps 1e-4, wd 1e-3), aux batch 10 every 10, no damping, triangular");
         m.put("ocaml-dln", "OCaml deep linear: lr 0.04, Q0 0.025 I, aux lr 1e-3 every step (wd 1e-4), aux batch 40, no damping, triangular");
+        m.put("dln", "deep linear default: ocaml-dln plus the step safeguard max step norm 1 (no step moves the parameters by more than lr)");
         return m;
     }
 
@@ -126,6 +136,10 @@ public final class FishLegConfig {
             case "ocaml-dln":
                 return ocaml(b).lr(0.04f).initScale(0.025f).auxLr(1e-3f).auxWeightDecay(1e-4f).auxBatchSize(40).auxEvery(1)
                         .weightDecay(0f).build();
+            case "dln":
+                // the published DLN settings diverge in the first few dozen steps on some seeds (large initial
+                // residual, sigma small: the gradient is huge while Q is still 0.025 I); bounding ||Q g|| removes that
+                return preset("ocaml-dln").toBuilder().maxStepNorm(1f).build();
             default:
                 throw new IllegalArgumentException("unknown FishLeg preset '" + name + "' (expected one of " + presets().keySet() + ")");
         }
@@ -141,11 +155,11 @@ public final class FishLegConfig {
     public String toString() {
         return String.format(Locale.ROOT,
                 "lr=%g s=%g aux_lr=%g aux_betas=(%g,%g) aux_eps=%g aux_wd=%g damping=%g beta=%g wd=%g%s "
-                        + "aux_every=%d aux_at_0=%b aux_batch=%d factor=%s ordering=%s u=%s fisher=%s low_rank=%b",
+                        + "aux_every=%d aux_at_0=%b aux_batch=%d factor=%s ordering=%s u=%s fisher=%s low_rank=%b max_step_norm=%g",
                 lr, initScale, auxLr, auxBeta1, auxBeta2, auxEps, auxWeightDecay, damping, beta, weightDecay,
                 decoupledWeightDecay ? "(decoupled)" : "(in loss)", auxEvery, auxAtStepZero, auxBatchSize,
                 factor.name().toLowerCase(Locale.ROOT), ordering.name().toLowerCase(Locale.ROOT),
-                auxDirection.name().toLowerCase(Locale.ROOT), fisher.name().toLowerCase(Locale.ROOT), lowRank);
+                auxDirection.name().toLowerCase(Locale.ROOT), fisher.name().toLowerCase(Locale.ROOT), lowRank, maxStepNorm);
     }
 
     /** Builder with the JAX MNIST defaults. */
@@ -153,6 +167,7 @@ public final class FishLegConfig {
         private float lr = 0.05f, initScale = 0.2f, auxLr = 1e-4f, auxBeta1 = 0.9f, auxBeta2 = 0.999f, auxEps = 1e-8f;
         private float auxWeightDecay = 0f, damping = 1e-3f, beta = 0.9f, weightDecay = 1e-5f;
         private boolean decoupledWeightDecay = false, auxAtStepZero = true, lowRank = true;
+        private float maxStepNorm = 0f;
         private int auxEvery = 10, auxBatchSize = 1000;
         private Factor factor = Factor.FULL;
         private Ordering ordering = Ordering.MOMENTUM_ON_GRADIENT;
@@ -177,6 +192,7 @@ public final class FishLegConfig {
         public Builder auxDirection(AuxDirection v) { auxDirection = v; return this; }
         public Builder fisher(FisherProduct v) { fisher = v; return this; }
         public Builder lowRank(boolean v) { lowRank = v; return this; }
+        public Builder maxStepNorm(float v) { maxStepNorm = v; return this; }
         public FishLegConfig build() { return new FishLegConfig(this); }
     }
 }

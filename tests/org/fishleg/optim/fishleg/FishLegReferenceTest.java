@@ -115,6 +115,8 @@ class FishLegReferenceTest {
         final Lik lik;
         final double sigma0, sigmaMin, sigmaMax;
         final boolean learnSigma;
+        /** The learned parameter is log sigma (bounds then apply to it in log space). */
+        boolean logSigma;
         final int[] off;
         final int size;
 
@@ -132,7 +134,7 @@ class FishLegReferenceTest {
         int cols(int l) { return width[l + 1]; }
         /** Index of W_l[r][c] in the flat vector (r counts the bias row). */
         int at(int l, int r, int c) { return off[l] + r * cols(l) + c; }
-        double sigma(double[] th) { return learnSigma ? th[size - 1] : sigma0; }
+        double sigma(double[] th) { return learnSigma ? (logSigma ? Math.exp(th[size - 1]) : th[size - 1]) : sigma0; }
 
         static double phi(String a, double x) {
             switch (a) {
@@ -266,7 +268,7 @@ class FishLegReferenceTest {
                         double r = y[i][j] - f[i][j];
                         s += 1 / sig - r * r / (sig * sig * sig);
                     }
-                g[size - 1] = s / n;
+                g[size - 1] = s / n * (logSigma ? sig : 1); // chain rule through sigma = exp(log sigma)
             }
             return g;
         }
@@ -356,7 +358,8 @@ class FishLegReferenceTest {
                 }
             }
             double[] out = vjp(th, fw, cot);
-            if (learnSigma) out[size - 1] = 2.0 * k / (sig * sig) * z[size - 1];
+            // Fisher of sigma 2 n_out / sigma^2; of log sigma (sigma^2 times that) 2 n_out
+            if (learnSigma) out[size - 1] = (logSigma ? 2.0 * k : 2.0 * k / (sig * sig)) * z[size - 1];
             for (int i = 0; i < size; i++) out[i] += gamma * z[i];
             return out;
         }
@@ -538,13 +541,20 @@ class FishLegReferenceTest {
             }
             boolean onGradient = cfg.ordering == FishLegConfig.Ordering.MOMENTUM_ON_GRADIENT;
             double[] dir = q.apply(lam, onGradient ? gbar : g);  // with the just-updated lambda
+            if (cfg.maxStepNorm > 0) {                           // step safeguard: ||dir|| <= T
+                double k = Math.min(1, cfg.maxStepNorm / norm(dir));
+                for (int i = 0; i < dir.length; i++) dir[i] *= k;
+            }
             if (!onGradient) {
                 for (int i = 0; i < dir.length; i++) mom[i] = beta * mom[i] + (1 - beta) * dir[i];
                 dir = mom;
             }
             double dwd = cfg.decoupledWeightDecay ? wd : 0;
             for (int i = 0; i < theta.length; i++) theta[i] -= lr * (dir[i] + dwd * theta[i]);
-            if (net.learnSigma) theta[net.size - 1] = Math.min(net.sigmaMax, Math.max(net.sigmaMin, theta[net.size - 1]));
+            if (net.learnSigma) {
+                double lo = net.logSigma ? Math.log(net.sigmaMin) : net.sigmaMin, hi = net.logSigma ? Math.log(net.sigmaMax) : net.sigmaMax;
+                theta[net.size - 1] = Math.min(hi, Math.max(lo, theta[net.size - 1]));
+            }
             step++;
         }
 
@@ -602,6 +612,7 @@ class FishLegReferenceTest {
     static Stream<Arguments> cases() {
         Likelihood bern = Likelihood.bernoulli(), soft = Likelihood.softmax(), gauss = Likelihood.gaussian(0.7f);
         Likelihood learned = Likelihood.gaussianLearned(0.8f, 1e-4f, 10f);
+        Likelihood logSigma = Likelihood.gaussianLogSigma(0.8f, 1e-4f, 10f);
         List<Case> c = new ArrayList<>();
         // momentum on the gradient (JAX): Q gbar, u = gbar / |gbar| or g / |g|
         c.add(new Case("jax, full, sampled Hessian, Bernoulli, wd in loss", SPEC, bern, 6, 5, false,
@@ -617,6 +628,10 @@ class FishLegReferenceTest {
             c.add(new Case("ocaml, triangular, sampled Hessian, Bernoulli, aux batch = batch, " + path, SPEC, bern, 4, 4, low,
                     ocaml(base()).factor(TRI).fisher(SAMPLED).auxEps(1e-4f).auxWeightDecay(1e-2f).lowRank(low)));
             c.add(new Case("ocaml, full, sampled Hessian, learned sigma, " + path, SPEC, learned, 3, 5, low,
+                    ocaml(base()).factor(FULL).fisher(SAMPLED).lowRank(low)));
+            c.add(new Case("ocaml, triangular, Gauss-Newton, log sigma, step safeguard, " + path, SPEC, logSigma, 4, 5, low,
+                    ocaml(base()).factor(TRI).fisher(GN).weightDecay(0f).auxEvery(1).maxStepNorm(0.3f).lowRank(low)));
+            c.add(new Case("ocaml, full, sampled Hessian, log sigma, " + path, SPEC, logSigma, 3, 5, low,
                     ocaml(base()).factor(FULL).fisher(SAMPLED).lowRank(low)));
             c.add(new Case("ocaml, full, Gauss-Newton, softmax, aux every step, " + path, SPEC, soft, 4, 3, low,
                     ocaml(base()).factor(FULL).fisher(GN).weightDecay(0f).auxEvery(1).lowRank(low)));
@@ -640,7 +655,9 @@ class FishLegReferenceTest {
             act[l] = spec.layers().get(l).activation.name().toLowerCase(Locale.ROOT).replace("identity", "linear");
         }
         Lik k = Lik.valueOf(lik.kind.name());
-        return new Net(w, act, spec.layers().get(0).bias, k, lik.sigma, lik.learnSigma, lik.sigmaMin, lik.sigmaMax);
+        Net net = new Net(w, act, spec.layers().get(0).bias, k, lik.sigma, lik.learnSigma, lik.sigmaMin, lik.sigmaMax);
+        net.logSigma = lik.logSigma;
+        return net;
     }
 
     /** Parameters with non-zero biases, rounded to float so both sides start from the same values. */
@@ -652,7 +669,7 @@ class FishLegReferenceTest {
                     boolean biasRow = net.bias && i == 0;
                     th[net.at(l, i, j)] = (float) (r.nextGaussian() * (biasRow ? 0.3 : 1.2 / Math.sqrt(net.width[l])));
                 }
-        if (net.learnSigma) th[net.size - 1] = (float) net.sigma0;
+        if (net.learnSigma) th[net.size - 1] = (float) (net.logSigma ? Math.log(net.sigma0) : net.sigma0);
         return th;
     }
 
@@ -850,6 +867,7 @@ class FishLegReferenceTest {
                 Arguments.of(SPEC, Likelihood.bernoulli()),
                 Arguments.of(SPEC, Likelihood.softmax()),
                 Arguments.of(SPEC, Likelihood.gaussianLearned(0.8f, 1e-4f, 10f)),
+                Arguments.of(SPEC, Likelihood.gaussianLogSigma(0.8f, 1e-4f, 10f)),
                 Arguments.of("5-8:tanh-6:sigmoid-4:linear/nobias", Likelihood.gaussian(0.7f)),
                 Arguments.of("5-7:tanh-4:sigmoid", Likelihood.gaussian(0.7f)));
     }
@@ -936,6 +954,7 @@ class FishLegReferenceTest {
                 Arguments.of(SPEC, Likelihood.bernoulli(), true, true),
                 Arguments.of(SPEC, Likelihood.gaussianLearned(0.8f, 1e-4f, 10f), true, false),
                 Arguments.of(SPEC, Likelihood.gaussianLearned(0.8f, 1e-4f, 10f), false, true),
+                Arguments.of(SPEC, Likelihood.gaussianLogSigma(0.8f, 1e-4f, 10f), true, true),
                 Arguments.of(SPEC, Likelihood.softmax(), false, false));
     }
 }

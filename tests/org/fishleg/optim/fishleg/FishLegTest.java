@@ -224,6 +224,53 @@ class FishLegTest {
     }
 
     @Test
+    void stepSafeguardScalesQgDownToTheBoundAndLeavesSmallStepsAlone() {
+        // first step: Q_0 = s I. The clipped vector is Q g0 = s g0 (OCaml ordering: it then enters the
+        // momentum with weight 1 - beta) or Q gbar = s (1 - beta) g0 (JAX ordering: it is the step)
+        Random r = new Random(6);
+        int n = 8;
+        float[] xs = Fixtures.gaussian(r, n * 4, 1);
+        float[] ys = Fixtures.targets(r, Likelihood.bernoulli(), n, 3);
+        float lr = 0.05f, s = 0.2f, beta = 0.9f;
+        for (FishLegConfig.Ordering ord : FishLegConfig.Ordering.values())
+            for (double frac : new double[] {0.3, 10}) {
+                try (Mlp m = new Mlp(cpu, SPEC, Likelihood.bernoulli());
+                     Tensor x = cpu.upload(xs, n, 4); Tensor y = cpu.upload(ys, n, 3); Tensor loss = cpu.zeros(1, 1)) {
+                    m.init(5);
+                    float[] p0 = cpu.download(m.params());
+                    m.lossAndGradient(x, y, loss);
+                    float[] g0 = cpu.download(m.grads());
+                    double gn = 0;
+                    for (float v : g0) gn += v * (double) v;
+                    gn = Math.sqrt(gn);
+                    boolean jax = ord == FishLegConfig.Ordering.MOMENTUM_ON_GRADIENT;
+                    double qn = jax ? s * (1 - (double) beta) * gn : s * gn; // ||clipped vector|| before clipping
+                    float t = (float) (frac * qn);
+                    FishLegConfig cfg = FishLegConfig.builder().lr(lr).initScale(s).beta(beta).weightDecay(0f)
+                            .auxAtStepZero(false).ordering(ord).auxDirection(FishLegConfig.AuxDirection.CURRENT_GRADIENT)
+                            .maxStepNorm(t).build();
+                    try (FishLeg fl = new FishLeg(m, cfg, new FixedAux(xs))) {
+                        fl.step(m, x, y, loss);
+                    }
+                    float[] p1 = cpu.download(m.params());
+                    double k = Math.min(1, t / qn);
+                    double maxAbs = 0, maxErr = 0, stepSq = 0;
+                    for (int i = 0; i < p0.length; i++) {
+                        double want = p0[i] - lr * (1 - (double) beta) * k * s * g0[i];
+                        maxAbs = Math.max(maxAbs, Math.abs(p0[i]));
+                        maxErr = Math.max(maxErr, Math.abs(p1[i] - want));
+                        stepSq += (p1[i] - (double) p0[i]) * (p1[i] - (double) p0[i]);
+                    }
+                    double ulps = maxErr / Math.ulp((float) maxAbs);
+                    assertTrue(ulps <= 4, ord + ", T = " + frac + " |Q g|: step differs from the clipped SGD step by " + ulps + " ulps");
+                    double bound = lr * (jax ? 1 : 1 - (double) beta) * t;
+                    assertTrue(Math.sqrt(stepSq) <= bound * (1 + 1e-4), "step norm " + Math.sqrt(stepSq) + " above lr (1-beta) T = " + bound);
+                    if (frac < 1) assertEquals(bound, Math.sqrt(stepSq), 1e-3 * bound, "a clipped step has norm lr (1-beta) T");
+                }
+            }
+    }
+
+    @Test
     void decoupledWeightDecayUsesTheParametersBeforeTheStep() {
         // fishleg-algorithm.md section 4: theta -= eta (m + wd theta) with theta before the update, so the
         // step has no eta^2 wd m term (decaying after the update would add one)
