@@ -25,7 +25,8 @@ import org.fishleg.optim.OptimizerState;
  * <li>{@code layerK.weight} F32 [in, out] and {@code layerK.bias} F32 [out] (absent for a layer without bias)
  *     of layer K (0-based), so that the layer computes a = h W + b with h of shape [batch, in]. (In memory
  *     the model keeps each layer as one (in + 1) x out block with the bias as row 0; the file splits it.)</li>
- * <li>{@code likelihood.sigma} F32 [1]: the learned Gaussian sigma (gaussian-learned only).</li>
+ * <li>{@code likelihood.sigma} F32 [1]: the learned Gaussian sigma (gaussian-learned), or
+ *     {@code likelihood.log_sigma} F32 [1]: its logarithm, the trained parameter of gaussian-logsigma.</li>
  * <li>{@code optim.NAME} F32 [n]: each optimizer state array (momentum, Adam moments, FishLeg factors, ...).</li>
  * <li>{@code state.batch_stream}, {@code state.aux_stream} I64 [4]: {seed, epoch, position, n} of the training
  *     and auxiliary batch streams ({@link IndexStream#state()}); {@code state.rng} I64 [2]: {seed, offset} of
@@ -64,7 +65,7 @@ public final class Checkpoint {
 
     /** How the parameters are laid out in the file (also stored in the metadata as "layout"). */
     public static final String LAYOUT = "layerK.weight [in, out] and layerK.bias [out] per layer K (a = h W + b, h [batch, in]);"
-            + " likelihood.sigma [1] when sigma is learned";
+            + " likelihood.sigma [1] when sigma is learned (likelihood.log_sigma [1] when log sigma is)";
 
     public String modelSpec;
     public String likelihood;
@@ -125,7 +126,7 @@ public final class Checkpoint {
             }
             off += l.paramCount();
         }
-        if (off < params.length) c.tensors.put("likelihood.sigma", SafeTensors.Entry.f32(new float[] {params[off]}, 1));
+        if (off < params.length) c.tensors.put(sigmaName(likelihood), SafeTensors.Entry.f32(new float[] {params[off]}, 1));
         Map<String, Double> numbers = new TreeMap<>();
         if (optimizerState != null) {
             for (Map.Entry<String, float[]> e : optimizerState.arrays().entrySet())
@@ -319,8 +320,10 @@ public final class Checkpoint {
             off += l.paramCount();
         }
         if (sigma) {
-            float s = f32(c, "likelihood.sigma", used, 1)[0];
-            if (!(s > 0)) throw new IllegalArgumentException("likelihood.sigma " + s + " is not positive");
+            String name = sigmaName(k.likelihood);
+            float s = f32(c, name, used, 1)[0];
+            // sigma itself must be positive; its log (gaussian-logsigma) any finite number (finiteness checked by f32)
+            if (name.equals("likelihood.sigma") && !(s > 0)) throw new IllegalArgumentException("likelihood.sigma " + s + " is not positive");
             p[off] = s;
         }
         k.params = p;
@@ -468,7 +471,12 @@ public final class Checkpoint {
 
     /** True for a likelihood (as {@code Likelihood.toString()} writes it) whose sigma is a parameter. */
     private static boolean learnedSigma(String likelihood) {
-        return likelihood != null && likelihood.startsWith("gaussian-learned");
+        return likelihood != null && (likelihood.startsWith("gaussian-learned") || likelihood.startsWith("gaussian-logsigma"));
+    }
+
+    /** The tensor holding the learned sigma: likelihood.sigma, or likelihood.log_sigma when the parameter is log sigma. */
+    private static String sigmaName(String likelihood) {
+        return likelihood != null && likelihood.startsWith("gaussian-logsigma") ? "likelihood.log_sigma" : "likelihood.sigma";
     }
 
     /** A file-system error as a short phrase: "no such file or folder: /x", "permission denied: /y", ... */

@@ -91,6 +91,20 @@ class CheckpointTest {
         assertArrayEquals(c.params, e.params);
     }
 
+    /** With sigma learned as log sigma the last parameter is log sigma: stored as likelihood.log_sigma, negative allowed. */
+    @Test
+    void logSigmaIsStoredAsItsOwnTensorAndMayBeNegative() throws IOException {
+        Checkpoint c = sample();
+        c.likelihood = Likelihood.gaussianLogSigma(0.1f, 1e-4f, 1f).toString();
+        c.params[c.params.length - 1] = -2.5f; // log sigma
+        Path p = tmp.resolve("logsigma.ckpt");
+        c.write(p);
+        Checkpoint d = Checkpoint.read(p);
+        assertArrayEquals(c.params, d.params);
+        String header = new String(Files.readAllBytes(p), java.nio.charset.StandardCharsets.ISO_8859_1);
+        assertTrue(header.contains("\"likelihood.log_sigma\"") && !header.contains("\"likelihood.sigma\""), "tensor name");
+    }
+
     @Test
     void aCheckpointThatWouldNotLoadIsNeverWritten() throws IOException {
         Path p = tmp.resolve("b.ckpt");
