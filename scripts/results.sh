@@ -36,7 +36,8 @@ describe() {
 
 fl() { java -cp "$CP" org.fishleg.cli.Main "$@"; }
 
-header() {   # header SECTION: the provenance lines of a generated block
+header() {   # header SECTION: the provenance lines of a generated block (taken when the section started)
+  if [ -n "${HEADER_FILE:-}" ] && [ -s "$HEADER_FILE" ]; then cat "$HEADER_FILE"; return; fi
   local commit dirty cpu mem blas
   commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
   dirty=""
@@ -341,9 +342,13 @@ for s in "$@"; do
   case " $SECTIONS " in *" $s "*) ;; *) die "unknown section $s (see --list)" ;; esac
   declare -F "sec_${s//-/_}" >/dev/null || die "section $s is not available in this checkout"
 done
-[ -f target/fishleg.jar ] && [ -z "$(find java -newer target/fishleg.jar -name '*.java' | head -n 1)" ] ||
+[ -f target/fishleg.jar ] && [ -z "$(find java cuda pom.xml -newer target/fishleg.jar -type f | head -n 1)" ] ||
   mvn -B -q -o package -DskipTests 2>/dev/null || mvn -B -q package -DskipTests || die "build failed"
 for s in "$@"; do
   echo "results: $s: $(describe "$s")"
+  # the provenance is taken before the runs: the commit and tree the jar was built from
+  HEADER_FILE=$(mktemp)
+  header "$s" >"$HEADER_FILE"
   "sec_${s//-/_}"
+  rm -f "$HEADER_FILE"
 done

@@ -92,7 +92,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
 
     @Option(names = "--lr", paramLabel = "X",
             description = "Learning rate. Default: sgd 0.01; momentum 0.03 (dln 2e-3); adam/adamw 1e-4 (faces-ae 3e-5, dln 2e-4); "
-                    + "fishleg: the preset's (jax-mnist 0.05).")
+                    + "fishleg: the preset's (mnist-ae 0.01, jax-mnist 0.05).")
     Float lr;
 
     @Option(names = "--momentum", paramLabel = "MU",
@@ -118,7 +118,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
 
     @Option(names = "--weight-decay", paramLabel = "WD",
             description = "Weight decay. sgd/momentum/adam: L2 added to the gradient (default 0); adamw: decoupled, p -= lr wd p "
-                    + "(default 1e-2); fishleg: the preset's (jax-mnist 1e-5, in the loss).")
+                    + "(default 1e-2); fishleg: the preset's (jax-mnist 1e-5 in the loss; ocaml presets and mnist-ae 0).")
     Float weightDecay;
 
     // ---------------------------------------------------------------- run length and batching
@@ -229,18 +229,19 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     // ---------------------------------------------------------------- FishLeg
     @Option(names = "--fishleg-preset", paramLabel = "NAME",
             description = "FishLeg configuration: jax-mnist | jax-faces | ocaml-mnist | ocaml-faces | ocaml-dln (as published) | "
-                    + "dln (ocaml-dln with --max-step-norm 1). Default: jax-mnist (jax-faces for faces-ae, dln for dln). "
+                    + "mnist-ae (ocaml-mnist with --factor full --damping 1e-3) | dln (ocaml-dln with --max-step-norm 1). "
+                    + "Default: mnist-ae for mnist-ae, jax-faces for faces-ae, dln for dln, jax-mnist otherwise. "
                     + "The FishLeg options below override it.")
     String fishlegPreset;
 
-    @Option(names = "--aux-lr", paramLabel = "X", description = "Adam learning rate of the Q factors (lambda). Preset default (jax-mnist 1e-4).")
+    @Option(names = "--aux-lr", paramLabel = "X", description = "Adam learning rate of the Q factors (lambda). Preset default (mnist-ae 1e-3, jax-mnist 1e-4).")
     Float auxLr;
 
     @Option(names = "--aux-eps", paramLabel = "E", description = "Adam epsilon of the Q factors. Preset default (jax 1e-8, ocaml 1e-4).")
     Float auxEps;
 
     @Option(names = "--aux-batch-size", paramLabel = "B", description = "Auxiliary mini-batch size. Preset default (jax-mnist 1000; "
-            + "ocaml-dln 40); with --sampling full, the training set size.")
+            + "mnist-ae, ocaml-mnist 10; ocaml-dln 40); with --sampling full, the training set size.")
     Integer auxBatchSize;
 
     @Option(names = "--aux-every", paramLabel = "N", description = "Auxiliary (Q) update period in steps. Preset default (10; ocaml-dln 1).")
@@ -253,7 +254,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     @Option(names = "--damping", paramLabel = "GAMMA", description = "Damping gamma in (F + gamma I). Preset default (jax 1e-3, ocaml 0).")
     Float damping;
 
-    @Option(names = "--init-scale", paramLabel = "S", description = "Q_0 = S I. Preset default (jax-mnist 0.2).")
+    @Option(names = "--init-scale", paramLabel = "S", description = "Q_0 = S I. Preset default (mnist-ae 3, jax-mnist 0.2).")
     Float initScale;
 
     @Option(names = "--factor", paramLabel = "KIND", description = "full | triangular Q factors. Preset default (jax full, ocaml triangular).")

@@ -119,6 +119,7 @@ public final class Optimizers {
     public static String defaultFishLegPreset(String modelName) {
         if ("faces-ae".equals(modelName)) return "jax-faces";
         if ("dln".equals(modelName)) return "dln";
+        if ("mnist-ae".equals(modelName)) return "mnist-ae";
         return "jax-mnist";
     }
 
