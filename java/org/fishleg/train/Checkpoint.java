@@ -304,6 +304,12 @@ public final class Checkpoint {
         MlpSpec spec = spec(k.modelSpec);
         boolean sigma = learnedSigma(k.likelihood);
         long count = spec.paramCount() + (sigma ? 1 : 0);
+        // the spec is text in the header: check the floats it implies against the floats in the file before allocating
+        long floatsInFile = 0;
+        for (SafeTensors.Entry e : c.tensors.values()) if (e.dtype.equals("F32")) floatsInFile += e.data.length / 4;
+        if (count > floatsInFile)
+            throw new IllegalArgumentException("model '" + k.modelSpec + "' has " + count + " parameters but the file holds only "
+                    + floatsInFile + " F32 values");
         float[] p = new float[(int) count];
         java.util.Set<String> used = new java.util.HashSet<>();
         int off = 0;
