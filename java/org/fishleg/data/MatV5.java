@@ -38,7 +38,7 @@ final class MatV5 {
         }
 
         @Override
-        public String toString() { return name + " class " + classId + " dims " + Arrays.toString(dims); }
+        public String toString() { return printable(name) + " class " + classId + " dims " + Arrays.toString(dims); }
     }
 
     /** All numeric matrices in the file, in order. */
@@ -183,21 +183,22 @@ final class MatV5 {
         byte[] nameBytes = new byte[nameTag[1]];
         buf.get(nameTag[2], nameBytes);
         String name = new String(nameBytes, StandardCharsets.UTF_8);
+        String shown = printable(name);   // for messages: a name may hold any byte, a message stays one line
         if (classId < 4 || classId > 15 || classId == 5) return null;   // cell, struct, object, char, sparse: not numeric data here
         long numel = 1;
         for (int d : dims) {
             if (d < 0)
-                throw new DataException(where + ": variable '" + name + "' has a negative dimension " + d + " at byte offset " + dimsTag[2]);
+                throw new DataException(where + ": variable '" + shown + "' has a negative dimension " + d + " at byte offset " + dimsTag[2]);
             numel = Math.min(numel * d, Integer.MAX_VALUE);   // saturates: numel * d never exceeds 2^62
         }
         if (numel > Integer.MAX_VALUE - 16)
-            throw new DataException(where + ": variable '" + name + "' too large: " + numel + " elements");
+            throw new DataException(where + ": variable '" + shown + "' too large: " + numel + " elements");
         int[] real = tag(buf, end, nameTag[3], where);
         int size = typeSize(real[0]);
         if (size == 0)
-            throw new DataException(where + ": variable '" + name + "': unsupported real-part type " + real[0] + " at byte offset " + nameTag[3]);
+            throw new DataException(where + ": variable '" + shown + "': unsupported real-part type " + real[0] + " at byte offset " + nameTag[3]);
         if ((long) real[1] != numel * size)
-            throw new DataException(where + ": variable '" + name + "' real part at byte offset " + nameTag[3] + ": expected " + numel * size
+            throw new DataException(where + ": variable '" + shown + "' real part at byte offset " + nameTag[3] + ": expected " + numel * size
                     + " bytes (" + numel + " elements of type " + real[0] + "), found " + real[1]);
         double[] v = new double[(int) numel];
         int p = real[2];
