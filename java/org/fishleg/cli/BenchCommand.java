@@ -12,6 +12,7 @@ import org.fishleg.backend.LikelihoodKind;
 import org.fishleg.backend.Tensor;
 import org.fishleg.backend.cuda.CudaSupport;
 import org.fishleg.bench.GemmBenchmark;
+import org.fishleg.bench.SoakBenchmark;
 import org.fishleg.nn.Mlp;
 import org.fishleg.optim.FlopCounter;
 import org.fishleg.optim.Optimizer;
@@ -24,8 +25,9 @@ import picocli.CommandLine.Option;
 
 /** {@code fishleg bench}: timing of full training steps and of matrix products. */
 @Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, usageHelpWidth = 100,
-        description = "Benchmarks: 'steps' times full training steps per optimizer and batch size; 'gemm' times matrix products.",
-        subcommands = {BenchCommand.Steps.class, BenchCommand.Gemm.class})
+        description = "Benchmarks: 'steps' times full training steps per optimizer and batch size; 'gemm' times matrix products; "
+                + "'soak' trains a small model for many steps and checks that memory stays flat.",
+        subcommands = {BenchCommand.Steps.class, BenchCommand.Gemm.class, BenchCommand.Soak.class})
 final class BenchCommand implements Callable<Integer>, Main.Streams {
     private PrintStream err = System.err;
 
@@ -34,7 +36,7 @@ final class BenchCommand implements Callable<Integer>, Main.Streams {
 
     @Override
     public Integer call() {
-        err.println("fishleg bench: missing benchmark (steps or gemm); see 'fishleg bench --help'");
+        err.println("fishleg bench: missing benchmark (steps, gemm or soak); see 'fishleg bench --help'");
         return Main.EXIT_USAGE;
     }
 
@@ -313,6 +315,117 @@ final class BenchCommand implements Callable<Integer>, Main.Streams {
             GemmBenchmark.run(out, seconds);
             out.flush();
             return Main.EXIT_OK;
+        }
+    }
+
+    /** {@code fishleg bench soak}: {@link SoakBenchmark#run}. */
+    @Command(name = "soak", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, usageHelpWidth = 100, sortOptions = false,
+            description = {"Memory soak: train a small model for --steps steps through the real trainer (batch gathering, graph "
+                    + "replay where the backend has it, metrics CSV, test evaluation every epoch, a checkpoint every --every steps) on "
+                    + "synthetic data, and every --every steps print the JVM heap in use after a full GC, the resident memory "
+                    + "(VmRSS) and the backend's allocated bytes (device memory on CUDA). Verdict per measure: flat when the last "
+                    + "quarter's largest value after warm-up (the first tenth of the steps) is within --tolerance of the first "
+                    + "quarter's (plus 1 MiB for the heap and 4 MiB for RSS); backend bytes must not change at all. Exit code 0 "
+                    + "when all are flat, 1 otherwise."})
+    static final class Soak implements Callable<Integer>, Main.Streams {
+        private PrintStream out = System.out;
+
+        @Override
+        public void streams(PrintStream o, PrintStream e) { out = o; }
+
+        @Option(names = "--backend", paramLabel = "NAME", defaultValue = "cpu",
+                description = "auto | cpu | cuda. Default: ${DEFAULT-VALUE}.")
+        String backend;
+
+        @Option(names = "--model", paramLabel = "NAME|SPEC", defaultValue = "20-20-20:linear",
+                description = "Named model or spec, as for train. Default: ${DEFAULT-VALUE}.")
+        String model;
+
+        @Option(names = "--likelihood", paramLabel = "KIND", description = "bernoulli (default for a spec) or gaussian[:SIGMA].")
+        String likelihood;
+
+        @Option(names = "--optimizer", paramLabel = "NAME", defaultValue = "fishleg", description = "Optimizer. Default: ${DEFAULT-VALUE}.")
+        String optimizer;
+
+        @Option(names = "--steps", paramLabel = "N", defaultValue = "100000", description = "Training steps. Default: ${DEFAULT-VALUE}.")
+        long steps;
+
+        @Option(names = "--every", paramLabel = "N", defaultValue = "2000",
+                description = "Steps between samples (and checkpoints). Default: ${DEFAULT-VALUE}.")
+        int every;
+
+        @Option(names = "--batch-size", paramLabel = "B", defaultValue = "10", description = "Batch size. Default: ${DEFAULT-VALUE}.")
+        int batch;
+
+        @Option(names = "--examples", paramLabel = "N", defaultValue = "1000",
+                description = "Synthetic training examples (an epoch is N / B steps; 200 test examples). Default: ${DEFAULT-VALUE}.")
+        int examples;
+
+        @Option(names = "--tolerance", paramLabel = "PERCENT", defaultValue = "10",
+                description = "Allowed growth of the last quarter's maximum over the first quarter's. Default: ${DEFAULT-VALUE}.")
+        double tolerance;
+
+        @Option(names = "--graphs", paramLabel = "on|off", defaultValue = "on", description = "Graph replay of steps (CUDA). Default: ${DEFAULT-VALUE}.")
+        String graphs;
+
+        @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "Seed. Default: ${DEFAULT-VALUE}.")
+        long seed;
+
+        @Override
+        public Integer call() throws java.io.IOException {
+            ModelChoice mc = ModelChoice.parse(model, likelihood);
+            SoakBenchmark.Settings s = new SoakBenchmark.Settings();
+            s.spec = mc.spec;
+            s.likelihood = mc.likelihood;
+            s.modelName = mc.name;
+            try {
+                s.optimizer = Optimizers.canonicalName(optimizer);
+            } catch (IllegalArgumentException e) {
+                throw new UserException(e.getMessage());
+            }
+            if (steps < 4 || every < 1 || every > steps / 4)
+                throw new UserException("--every must be in 1..steps/4 (at least 4 samples), got --steps " + steps + " --every " + every);
+            if (batch < 1 || examples < batch)
+                throw new UserException("--batch-size must be >= 1 and --examples >= the batch size, got " + batch + " and " + examples);
+            if (!(tolerance >= 0)) throw new UserException("--tolerance must be >= 0, got " + tolerance);
+            String g = graphs.trim().toLowerCase(Locale.ROOT);
+            if (!g.equals("on") && !g.equals("off")) throw new UserException("--graphs must be on or off, got '" + graphs + "'");
+            if (mc.likelihood.kind == LikelihoodKind.SOFTMAX)
+                throw new UserException("bench soak: the synthetic targets suit bernoulli or gaussian likelihoods, not softmax");
+            s.steps = steps;
+            s.every = every;
+            s.batch = batch;
+            s.examples = examples;
+            s.tolerance = tolerance / 100;
+            s.graphs = g.equals("on");
+            s.seed = seed;
+            String choice;
+            try {
+                choice = Backends.resolveChoice(backend);
+            } catch (IllegalArgumentException e) {
+                throw new UserException(e.getMessage());
+            }
+            if (choice.equals("cuda") && !CudaSupport.probe().usable)
+                throw new UserException("--backend cuda: CUDA is not usable here: " + CudaSupport.probe().reason);
+            java.nio.file.Path work = java.nio.file.Files.createTempDirectory("fishleg-soak-");
+            try (Backend be = Backends.open(choice, out::println)) {
+                Runtime rt = Runtime.getRuntime();
+                out.printf(Locale.ROOT, "model: %s; optimizer %s; batch %d; %d steps, a sample every %d; JVM max heap %d MiB, %d processors%n",
+                        mc.summary(), s.optimizer, batch, steps, every, rt.maxMemory() >> 20, rt.availableProcessors());
+                SoakBenchmark.Result r = SoakBenchmark.run(be, s, work, out);
+                out.flush();
+                return r.flat() ? Main.EXIT_OK : Main.EXIT_DIVERGED;
+            } finally {
+                deleteTree(work);
+            }
+        }
+
+        private static void deleteTree(java.nio.file.Path p) {
+            try (java.util.stream.Stream<java.nio.file.Path> w = java.nio.file.Files.walk(p)) {
+                w.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            } catch (java.io.IOException e) {
+                // a temporary folder left behind is harmless
+            }
         }
     }
 }

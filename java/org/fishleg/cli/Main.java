@@ -23,7 +23,8 @@ import picocli.CommandLine.Spec;
  * unknown model, missing data, unwritable or full file, checkpoint of another model, damaged checkpoint), reported
  * as ONE line on stderr;
  * 3 an internal error (one line; {@code --debug} prints the stack trace); 130 a training run stopped by Ctrl-C
- * (after saving its checkpoint).
+ * (SIGINT), 143 one stopped by SIGTERM (after saving its checkpoint; the JVM gives these statuses to a process
+ * that exits on the signal).
  */
 @Command(name = "fishleg", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         usageHelpWidth = 100,
@@ -35,6 +36,7 @@ import picocli.CommandLine.Spec;
         footer = {"  0  success", "  1  the training run diverged (non-finite loss)",
                 "  2  usage error or bad input (one line on stderr)", "  3  internal error (--debug shows the stack trace)",
                 "  130  training stopped by Ctrl-C after the step in progress and its checkpoint",
+                "  143  the same, stopped by SIGTERM",
                 "", "Environment: FISHLEG_BACKEND=cpu|cuda overrides --backend auto; FISHLEG_DATA=DIR is the data folder "
                 + "(default <repository>/data); JAVA_OPTS is passed to java by the ./fishleg launcher."})
 public final class Main implements Callable<Integer> {

@@ -393,8 +393,10 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
                         info(String.format(Locale.ROOT, "run: %d steps (%d per epoch), batch %d, sampling %s, seed %d%s",
                                 trainer.totalSteps(), trainer.stepsPerEpoch(), batch, samp, seed,
                                 metricsPath != null ? ", metrics " + metricsPath : ""));
-                        // Ctrl-C (SIGINT/SIGTERM): finish the step in progress, write its checkpoint (or, without one, its metrics row),
-                        // then let the JVM exit (status 130 for SIGINT) once the summary below is printed.
+                        // Ctrl-C (SIGINT) or SIGTERM: finish the step in progress (an evaluation gives way between its batches),
+                        // write its checkpoint (or, without one, its metrics row), then let the JVM exit once the summary below is
+                        // printed: status 130 for SIGINT, 143 for SIGTERM (System.exit blocks while the hook runs, so the
+                        // signal's status stands).
                         CountDownLatch finished = new CountDownLatch(1);
                         Thread onSignal = new Thread(() -> {
                             trainer.requestStop();

@@ -52,7 +52,18 @@ public final class IdxReader {
         if (count < 0 || rows <= 0 || cols <= 0)
             throw new DataException(what + ": bad dimensions in header at byte offset 4: expected count >= 0, rows > 0, cols > 0, found count "
                     + count + ", rows " + rows + ", cols " + cols + "; " + FETCH_HINT);
-        long expected = (long) count * rows * cols;
+        if ((long) rows * cols > Integer.MAX_VALUE - 16)
+            throw new DataException(what + ": bad dimensions in header at byte offset 8: rows " + rows + " x cols " + cols
+                    + " pixels per image do not fit in one array; " + FETCH_HINT);
+        // rows * cols * count may exceed a long (each is up to 2^31 - 1): multiply checked, so that a header whose
+        // product wraps around to the file's length is refused instead of read as a tiny file of huge images
+        long expected;
+        try {
+            expected = Math.multiplyExact(Math.multiplyExact((long) count, rows), cols);
+        } catch (ArithmeticException e) {
+            throw new DataException(what + ": too large: count " + count + " x rows " + rows + " x cols " + cols
+                    + " bytes do not fit in a file; " + FETCH_HINT);
+        }
         checkData(b, what, IMAGES_HEADER_BYTES, expected, count + " images x " + rows + " x " + cols);
         float[] px = new float[(int) expected];
         for (int i = 0; i < px.length; i++) px[i] = (b[IMAGES_HEADER_BYTES + i] & 0xff) / 255f;

@@ -24,6 +24,8 @@ final class MatV5 {
     static final int MI_INT8 = 1, MI_UINT8 = 2, MI_INT16 = 3, MI_UINT16 = 4, MI_INT32 = 5, MI_UINT32 = 6,
             MI_SINGLE = 7, MI_DOUBLE = 9, MI_INT64 = 12, MI_UINT64 = 13, MI_MATRIX = 14, MI_COMPRESSED = 15;
     static final String HEADER_TEXT = "MATLAB 5.0 MAT-file";
+    /** Largest inflated miCOMPRESSED element accepted (a few MB for olivettifaces.mat); more is refused, not allocated. */
+    static final int MAX_INFLATED = 256 << 20;
 
     private MatV5() {}
 
@@ -36,7 +38,7 @@ final class MatV5 {
         }
 
         @Override
-        public String toString() { return name + " class " + classId + " dims " + Arrays.toString(dims); }
+        public String toString() { return printable(name) + " class " + classId + " dims " + Arrays.toString(dims); }
     }
 
     /** All numeric matrices in the file, in order. */
@@ -71,6 +73,7 @@ final class MatV5 {
                 nbytes = type >>> 16;
                 type &= 0xffff;
                 dataOff = off + 4;
+                if (nbytes > 4) throw badSmall(where, off, type, nbytes);
             } else {
                 nbytes = buf.getInt(off + 4);
                 dataOff = off + 8;
@@ -108,10 +111,15 @@ final class MatV5 {
         Inflater inf = new Inflater();
         try {
             inf.setInput(b, off, len);
-            byte[] out = new byte[Math.max(1024, len * 2)];
+            byte[] out = new byte[(int) Math.min(MAX_INFLATED, Math.max(1024, 2L * len))];
             int n = 0;
             while (!inf.finished()) {
-                if (n == out.length) out = Arrays.copyOf(out, out.length * 2);
+                if (n == out.length) {
+                    if (n >= MAX_INFLATED)
+                        throw new DataException(where + ": compressed element at byte offset " + elementOff + " inflates to more than "
+                                + MAX_INFLATED + " bytes, the limit for one element");
+                    out = Arrays.copyOf(out, (int) Math.min(MAX_INFLATED, 2L * out.length));
+                }
                 int r = inf.inflate(out, n, out.length - n);
                 if (r == 0 && (inf.needsInput() || inf.needsDictionary()))
                     throw new DataException(where + ": truncated compressed element at byte offset " + elementOff
@@ -143,12 +151,21 @@ final class MatV5 {
         if (off + 8 > limit)
             throw new DataException(where + ": truncated tag at byte offset " + off + ": expected 8 bytes, found " + (limit - off));
         int type = buf.getInt(off);
-        if ((type >>> 16) != 0) return new int[] {type & 0xffff, type >>> 16, off + 4, off + 8};
+        if ((type >>> 16) != 0) {
+            // a small data element holds at most 4 bytes in the tag's second word
+            if ((type >>> 16) > 4) throw badSmall(where, off, type & 0xffff, type >>> 16);
+            return new int[] {type & 0xffff, type >>> 16, off + 4, off + 8};
+        }
         int nbytes = buf.getInt(off + 4);
         if (nbytes < 0 || (long) off + 8 + nbytes > limit)
             throw new DataException(where + ": truncated data element at byte offset " + off + ": expected " + nbytes
                     + " bytes of type " + type + ", found " + (limit - off - 8));
         return new int[] {type, nbytes, off + 8, (int) Math.min(limit, (long) off + 8 + pad8(nbytes))};
+    }
+
+    private static DataException badSmall(String where, int off, int type, int nbytes) {
+        return new DataException(where + ": bad small data element at byte offset " + off + ": expected at most 4 bytes of type "
+                + type + ", found a length of " + nbytes);
     }
 
     private static Matrix matrix(ByteBuffer buf, int start, int end, String where) {
@@ -166,17 +183,22 @@ final class MatV5 {
         byte[] nameBytes = new byte[nameTag[1]];
         buf.get(nameTag[2], nameBytes);
         String name = new String(nameBytes, StandardCharsets.UTF_8);
+        String shown = printable(name);   // for messages: a name may hold any byte, a message stays one line
         if (classId < 4 || classId > 15 || classId == 5) return null;   // cell, struct, object, char, sparse: not numeric data here
         long numel = 1;
-        for (int d : dims) numel *= d;
+        for (int d : dims) {
+            if (d < 0)
+                throw new DataException(where + ": variable '" + shown + "' has a negative dimension " + d + " at byte offset " + dimsTag[2]);
+            numel = Math.min(numel * d, Integer.MAX_VALUE);   // saturates: numel * d never exceeds 2^62
+        }
         if (numel > Integer.MAX_VALUE - 16)
-            throw new DataException(where + ": variable '" + name + "' too large: " + numel + " elements");
+            throw new DataException(where + ": variable '" + shown + "' too large: " + numel + " elements");
         int[] real = tag(buf, end, nameTag[3], where);
         int size = typeSize(real[0]);
         if (size == 0)
-            throw new DataException(where + ": variable '" + name + "': unsupported real-part type " + real[0] + " at byte offset " + nameTag[3]);
+            throw new DataException(where + ": variable '" + shown + "': unsupported real-part type " + real[0] + " at byte offset " + nameTag[3]);
         if ((long) real[1] != numel * size)
-            throw new DataException(where + ": variable '" + name + "' real part at byte offset " + nameTag[3] + ": expected " + numel * size
+            throw new DataException(where + ": variable '" + shown + "' real part at byte offset " + nameTag[3] + ": expected " + numel * size
                     + " bytes (" + numel + " elements of type " + real[0] + "), found " + real[1]);
         double[] v = new double[(int) numel];
         int p = real[2];

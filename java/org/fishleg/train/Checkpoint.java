@@ -237,13 +237,32 @@ public final class Checkpoint {
         } catch (IOException e) {
             throw new CheckpointException("cannot read checkpoint " + file + ": " + oneLine(e), e);
         } catch (SafeTensors.Format e) {
-            throw new CheckpointException("checkpoint " + file + " is damaged or not a checkpoint (not valid safetensors): " + e.getMessage());
+            throw new CheckpointException("checkpoint " + file + " is damaged or not a checkpoint (not valid safetensors): "
+                    + printable(e.getMessage()));
         }
         try {
             return decode(c);
         } catch (IllegalArgumentException e) {
-            throw new CheckpointException("checkpoint " + file + ": " + e.getMessage(), e);
+            throw new CheckpointException("checkpoint " + file + ": " + printable(e.getMessage()), e);
         }
+    }
+
+    /**
+     * {@code s} with control characters written as a backslash, u and four hex digits: messages quote names, values and characters from the
+     * file, and a newline among them would break the one-line error.
+     */
+    static String printable(String s) {
+        if (s == null) return "";
+        StringBuilder b = null;
+        for (int i = 0; i < s.length(); i++) {
+            char ch = s.charAt(i);
+            boolean control = ch < 0x20 || (ch >= 0x7f && ch < 0xa0) || ch == 0x2028 || ch == 0x2029;
+            if (control && b == null) b = new StringBuilder(s.substring(0, i));
+            if (b == null) continue;
+            if (control) b.append(String.format(Locale.ROOT, "\\u%04x", (int) ch));
+            else b.append(ch);
+        }
+        return b == null ? s : b.toString();
     }
 
     /** Checks and decodes contents already structurally valid; IllegalArgumentException names the first problem. */
@@ -270,6 +289,13 @@ public final class Checkpoint {
                 throw new IllegalArgumentException("tensor '" + e.getKey() + "' fails its checksum (CRC32C " + want + " recorded, "
                         + got + " computed): the file is corrupted");
         }
+        // the writer never puts control characters in names or metadata; refusing them keeps every later message
+        // (here and in Trainer.restore, which quotes the model spec and names) one line
+        for (Map.Entry<String, String> e : m.entrySet())
+            if (!printable(e.getValue()).equals(e.getValue()) || !printable(e.getKey()).equals(e.getKey()))
+                throw new IllegalArgumentException("metadata '" + e.getKey() + "' holds a control character");
+        for (String name : c.tensors.keySet())
+            if (!printable(name).equals(name)) throw new IllegalArgumentException("tensor name '" + name + "' holds a control character");
         Checkpoint k = new Checkpoint();
         k.modelSpec = need(m, "model");
         k.likelihood = need(m, "likelihood");
@@ -305,6 +331,12 @@ public final class Checkpoint {
         MlpSpec spec = spec(k.modelSpec);
         boolean sigma = learnedSigma(k.likelihood);
         long count = spec.paramCount() + (sigma ? 1 : 0);
+        // the spec is text in the header: check the floats it implies against the floats in the file before allocating
+        long floatsInFile = 0;
+        for (SafeTensors.Entry e : c.tensors.values()) if (e.dtype.equals("F32")) floatsInFile += e.data.length / 4;
+        if (count > floatsInFile)
+            throw new IllegalArgumentException("model '" + k.modelSpec + "' has " + count + " parameters but the file holds only "
+                    + floatsInFile + " F32 values");
         float[] p = new float[(int) count];
         java.util.Set<String> used = new java.util.HashSet<>();
         int off = 0;

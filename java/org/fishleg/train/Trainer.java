@@ -139,11 +139,25 @@ public final class Trainer implements AutoCloseable {
 
     private long evalNanos;
 
+    /**
+     * Thrown by an evaluation inside {@link #run} when a stop is requested (Ctrl-C, SIGTERM): a test-set pass can take
+     * far longer than a step, longer than a service manager waits between SIGTERM and SIGKILL, so it is abandoned
+     * between evaluation batches instead of finished.
+     */
+    private static final class EvaluationAborted extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        EvaluationAborted() { super("evaluation abandoned: stop requested", null, false, false); }
+    }
+
+    /** True while {@link #run} runs: only its evaluations give way to a stop request. */
+    private boolean running;
+
     private double evaluateMean(DeviceDataset data, boolean squaredError) {
         int n = data.n();
         int eb = Math.min(n, cfg.evalBatchSize);
         backend.fill(evalAcc, 0f);
         for (int a = 0; a < n; a += eb) {
+            if (running && stopRequested) throw new EvaluationAborted();
             int b = Math.min(n, a + eb);
             if (squaredError) model.squaredError(data.x().rowRange(a, b), data.y().rowRange(a, b), evalTmp);
             else model.loss(data.x().rowRange(a, b), data.y().rowRange(a, b), evalTmp);
@@ -173,7 +187,11 @@ public final class Trainer implements AutoCloseable {
      * Asks a running {@link #run} to stop after the step in progress: with a checkpoint folder it writes the
      * checkpoint of that step (holding the training loss accumulated since the last metrics row, so no extra
      * row is written and a resumed run's metrics equal an uninterrupted run's); without one it writes a metrics
-     * row for that step. Then it returns a result with {@link TrainResult#interrupted} set. Safe to call from another thread (e.g. a Ctrl-C hook).
+     * row for that step. Then it returns a result with {@link TrainResult#interrupted} set. A test evaluation in
+     * progress (or due after that step) is abandoned between its batches: the step's metrics row is then written
+     * without the test loss (and squared errors), and the checkpoint holds the state after that row; a stop during
+     * the evaluation before the first step returns at once and saves nothing (no step was taken). Safe to call from
+     * another thread (e.g. a Ctrl-C or SIGTERM hook).
      */
     public void requestStop() { stopRequested = true; }
 
@@ -205,17 +223,27 @@ public final class Trainer implements AutoCloseable {
         evalNanos = 0;
         long t0 = System.nanoTime();
         MetricsWriter metrics = null;
+        running = true;
         try {
             if (cfg.metrics != null)
                 metrics = resumed ? MetricsWriter.resume(cfg.metrics, step, mse) : MetricsWriter.create(cfg.metrics, mse);
             progress.started(step, total, bpe);
             if (!resumed && cfg.evalAtStart && test != null) {
-                lastTest = evaluate(test);
-                evaluateSquaredErrors(mse);
+                try {
+                    lastTest = evaluate(test);
+                    evaluateSquaredErrors(mse);
+                } catch (EvaluationAborted e) {
+                    progress.finished(step);
+                    String msg = "interrupted during the test evaluation before the first step; nothing to save"
+                            + (cfg.metrics != null ? " (metrics " + cfg.metrics + " has no rows)" : "");
+                    return new TrainResult(step, 0, (System.nanoTime() - t0) / 1e9, Double.NaN, Double.NaN, false, msg,
+                            evalNanos / 1e9, true);
+                }
                 if (metrics != null) metrics.row(0, 0, wall(wallOffset, t0), null, lastTest, mseCell(mse, lastTrainMse), mseCell(mse, lastTestMse));
                 progress.evaluated(0, lastTest);
             }
             long lastLogStep = step;
+            boolean evalAbandoned = false;
             if (cfg.checkpointDir != null) takeSnapshot(step, wall(wallOffset, t0));
             while (step < total) {
                 IndexStream.Batch b = batches.takeBatch(cfg.batchSize);
@@ -246,9 +274,17 @@ public final class Trainer implements AutoCloseable {
                         return diverged("parameters became non-finite", step, lastLogStep, Double.NaN, sessionStart, t0, lastTest);
                     Double testLoss = null;
                     if (evalNow) {
-                        lastTest = evaluate(test);
-                        testLoss = lastTest;
-                        evaluateSquaredErrors(mse);
+                        try {
+                            if (stopRequested) throw new EvaluationAborted(); // requested during the step: do not start it
+                            lastTest = evaluate(test);
+                            testLoss = lastTest;
+                            evaluateSquaredErrors(mse);
+                        } catch (EvaluationAborted e) {
+                            evalNow = false;       // the row goes out without the test loss
+                            testLoss = null;
+                            evalAbandoned = true;
+                            stop = true;
+                        }
                     }
                     lastTrain = mean;
                     if (metrics != null) metrics.row(step, (double) step / bpe, wall(wallOffset, t0), mean, testLoss,
@@ -273,6 +309,7 @@ public final class Trainer implements AutoCloseable {
                     double secs = (System.nanoTime() - t0) / 1e9;
                     progress.finished(step);
                     String msg = "interrupted at step " + step + " of " + total
+                            + (evalAbandoned ? " (its test evaluation was abandoned: that metrics row has no test loss)" : "")
                             + (cfg.checkpointDir != null ? "; checkpoint saved to " + lastCheckpointPath
                                + " (continue with --resume " + lastCheckpointPath + ")" : "; no --checkpoint-dir, nothing saved")
                             + (cfg.metrics != null ? "; metrics " + cfg.metrics : "");
@@ -288,6 +325,7 @@ public final class Trainer implements AutoCloseable {
             return new TrainResult(step, step - sessionStart, secs, lastTrain, lastTest, false, null, evalNanos / 1e9)
                     .withSquaredErrors(lastTrainMse, lastTestMse);
         } finally {
+            running = false;
             if (metrics != null) metrics.close();
         }
     }

@@ -362,6 +362,55 @@ class TrainerTest {
                 "the metrics of a stopped and resumed run differ from the uninterrupted run's");
     }
 
+    /**
+     * A stop (Ctrl-C, SIGTERM) that arrives while a test evaluation is due or running abandons it instead of waiting
+     * for it: at step 10 (an epoch end, evaluation due) the row goes out without the test loss and the checkpoint
+     * holds the state after that row; during the evaluation before the first step the run returns at once, saving
+     * nothing.
+     */
+    @ParameterizedTest(autoCloseArguments = false) // the backends are shared: JUnit must not close them
+    @MethodSource("org.fishleg.backend.TestBackends#arguments")
+    void stopAbandonsTestEvaluation(Backend b) throws IOException {
+        Path d = tmp.resolve("stop-eval");
+        for (int at : new int[] {10, -1}) {
+            Path ck = d.resolve("ck" + at), csvFile = d.resolve("m" + at + ".csv");
+            TrainerConfig cfg = TrainerConfig.builder().batchSize(20).steps(23).logEvery(4).seed(9).metrics(csvFile)
+                    .checkpointDir(ck).build();
+            try (DeviceDataset train = DeviceDataset.upload(b, data("train", 100, 1));
+                 DeviceDataset test = DeviceDataset.upload(b, data("test", 30, 2));
+                 Mlp m = new Mlp(b, SPEC, Likelihood.bernoulli())) {
+                m.init(9);
+                Trainer[] self = new Trainer[1];
+                TrainingProgress p = new TrainingProgress() {
+                    @Override public void started(long step, long total, int bpe) { if (at < 0) self[0].requestStop(); }
+                    @Override public void stepped(long step) { if (step == at) self[0].requestStop(); }
+                    @Override public void evaluated(long step, double loss) { assertTrue(step != at, "evaluated at the stop step"); }
+                };
+                try (Trainer t = new Trainer(m, train, test, cfg, p); Optimizer o = optimizer("fishleg", m, t)) {
+                    self[0] = t;
+                    TrainResult r = t.run(o);
+                    assertTrue(r.interrupted, "interrupted");
+                    if (at < 0) {
+                        assertEquals(0, r.steps);
+                        assertTrue(r.message.contains("before the first step"), r.message);
+                        assertFalse(java.nio.file.Files.exists(ck.resolve(Checkpoint.LATEST)), "nothing to save before a step");
+                        assertTrue(csv(csvFile).size() <= 1, "no metrics rows");
+                        continue;
+                    }
+                    assertEquals(10, r.steps);
+                    assertTrue(r.message.contains("interrupted at step 10") && r.message.contains("abandoned"), r.message);
+                }
+            }
+            Checkpoint c = Checkpoint.read(ck.resolve(Checkpoint.LATEST));
+            assertEquals(10, c.step);
+            assertEquals(0, c.lossCount, "the row of step 10 was written: nothing accumulated after it");
+            List<String[]> rows = csv(csvFile);
+            String[] last = rows.get(rows.size() - 1);
+            assertEquals("10", last[0], "the stop step's row");
+            assertTrue(last.length < 5 || last[4].isEmpty(), "no test loss in the row of an abandoned evaluation: " + String.join(",", last));
+        }
+    }
+
     @ParameterizedTest(autoCloseArguments = false) // the backends are shared: JUnit must not close them
     @MethodSource("org.fishleg.backend.TestBackends#arguments")
     void resumeRejectsCheckpointOfAnotherModel(Backend b) {
