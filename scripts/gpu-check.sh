@@ -27,13 +27,13 @@
 #
 # Environment: FISHLEG_REQUIRE_GPU (normal mode: forced to 1; bundle mode: default 1 when nvidia-smi
 # exists, else 0 so GPU tests skip), GPU_CHECK_TESTS=all (bundle mode: every test, not only the
-# backend/CUDA ones), GPU_CHECK_BENCH_ARGS (default: both batch sizes, momentum and FishLeg in both
+# backend/CUDA ones), GPU_CHECK_BENCH_ARGS (default: both batch sizes, momentum, Adam, default FishLeg, FishLeg in both
 # orderings with the OCaml and JAX settings), FISHLEG_CUBLAS13_PATH, FISHLEG_CUDA_LIB_PATH.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BUNDLE_LIMIT=$((60 * 1024 * 1024))   # the carry limit is 64 MiB; keep room
-BENCH_ARGS=${GPU_CHECK_BENCH_ARGS:---batch-sizes 100,1000 --optimizers momentum,fishleg-g@ocaml-mnist,fishleg-qg@ocaml-mnist,fishleg-g@jax-mnist,fishleg-qg@jax-mnist}
+BENCH_ARGS=${GPU_CHECK_BENCH_ARGS:---batch-sizes 100,1000 --optimizers momentum,adam,fishleg,fishleg-g@ocaml-mnist,fishleg-qg@ocaml-mnist,fishleg-g@jax-mnist,fishleg-qg@jax-mnist}
 # JDK modules: what jdeps reports for the jars (java.base, java.logging for JCuda, jdk.unsupported for
 # JavaCPP) plus java.management; picocli needs only java.base. java.desktop (plots), java.sql (JUnit
 # CSV sources) and java.xml (JUnit XML reports, +3.6 MiB) are left out: the GPU suite and the bench
