@@ -41,7 +41,8 @@ header() {   # header SECTION: the provenance lines of a generated block (taken 
   local commit dirty cpu mem blas
   commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
   dirty=""
-  [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] && dirty=" (with uncommitted changes)"
+  # the script's own outputs (RESULTS.md, its plots) do not count: an earlier section of the same run writes them
+  [ -n "$(git status --porcelain --untracked-files=no -- . ':!docs/RESULTS.md' ':!docs/img' 2>/dev/null)" ] && dirty=" (with uncommitted changes)"
   cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)
   mem=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null)
   blas=$(fl info 2>/dev/null | sed -n 's/^cpu backend: //p' | head -n 1)
@@ -152,13 +153,13 @@ sec_step_cost() {
     echo "    ./fishleg $c1"
     echo "    ./fishleg $c2"
     echo
-    echo "Batch 100:"
-    echo
-    sed -n '/^|/p' "$dir/b100.txt"
-    echo
-    echo "Batch 1000:"
-    echo
-    sed -n '/^|/p' "$dir/b1000.txt"
+    local f
+    for f in b100 b1000; do
+      echo "Batch ${f#b} (synthetic data; the bench's own table and its FishLeg-to-momentum ratios):"
+      echo
+      sed -n '/^backend  device/,$p' "$dir/$f.txt" | sed 's/CPU AMD EPYC, 2 threads, OpenBLAS [0-9.]* (GEMM blocks on the Java threads) */ /; s/^/    /'
+      echo
+    done
   } >"$out"
   splice step-cost "$out"
   rm -f "$out"
