@@ -186,9 +186,15 @@ sec_dln_full() {
     echo
     sed -n '/^|/p' "$dir/seed1.txt" | head -n 7
     echo
-    echo "Seeds 1-8:"
+    echo "Seeds 1-8 (data seed = init seed = S), summary and per seed:"
     echo
-    sed -n '/^|/p' "$dir/seeds.txt"
+    sed -n '/^| optimizer | runs diverged/,/^$/p' "$dir/seeds.txt" | grep '^|'
+    echo
+    sed -n '/^| seed | optimizer/,/^$/p' "$dir/seeds.txt" | grep '^|'
+    echo
+    echo "Last state of each seed-study run, as the experiment printed it (e.g. FishLeg's frozen auxiliary loss):"
+    echo
+    awk '/^data: / { seed = $NF } /it +50000|non-finite/ { print "    seed " seed ": " $0 }' "$dir/seeds.txt"
   } >"$out"
   splice dln-full "$out"
   rm -f "$out"
