@@ -164,15 +164,7 @@ public final class Checkpoint {
             m.put("optimizer_numbers", s.append('}').toString());
         }
         m.put("layout", LAYOUT);
-        StringBuilder crc = new StringBuilder("{");
-        for (Map.Entry<String, SafeTensors.Entry> e : c.tensors.entrySet()) {
-            if (crc.length() > 1) crc.append(',');
-            SafeTensors.quote(crc, e.getKey());
-            crc.append(':');
-            SafeTensors.quote(crc, crc32c(e.getValue().data));
-        }
-        m.put("tensor_crc32c", crc.append('}').toString());
-        m.put("metadata_crc32c", crc32c(describeForChecksum(c).getBytes(StandardCharsets.UTF_8)));
+        reseal(c);
         decode(c); // the checks a reader applies: what is written always loads
         return c;
     }
@@ -206,8 +198,8 @@ public final class Checkpoint {
     }
 
     /**
-     * Recomputes both checksums of {@code c} after its tensors or metadata were changed (tests use it to make
-     * files whose checksums agree but whose values are wrong).
+     * Computes both checksums of {@code c} into its metadata ({@link #encode} seals every checkpoint this way;
+     * tests use it to make files whose checksums agree but whose values are wrong).
      */
     public static void reseal(SafeTensors.Contents c) {
         StringBuilder crc = new StringBuilder("{");
