@@ -155,6 +155,23 @@ public interface Backend extends AutoCloseable {
     /** t = s * I (square). */
     void setIdentity(Tensor t, float s);
 
+    /**
+     * out = (a + shift I)^-1 for a symmetric positive definite n x n matrix {@code a} (only its lower
+     * triangle is read; out is exactly symmetric; out may be a). Solved in double precision on the host
+     * (Cholesky, LAPACK dpotrf/dpotri): the matrix is downloaded, inverted and uploaded, so this op
+     * waits for queued work and cannot be captured in a graph. Meant for occasional factor inversions
+     * (KFAC inverts its Kronecker factors every few steps). Throws a {@link BackendException} when
+     * a + shift I is not positive definite or holds a non-finite value; out is then unchanged.
+     */
+    default void spdInverse(Tensor a, float shift, Tensor out) {
+        Checks.square("spdInverse", a);
+        Checks.sameShape("spdInverse", "a", a, "out", out);
+        if (!Float.isFinite(shift) || shift < 0f)
+            throw new BackendException("spdInverse: shift must be finite and >= 0, got " + shift);
+        float[] inv = SpdInverse.invert("spdInverse", download(a), a.rows(), shift);
+        upload(inv, out);
+    }
+
     // ------------------------------------------------------------------ reductions to device scalars
 
     /** out(1x1) = sum_i x_i y_i. */

@@ -86,13 +86,13 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     // ---------------------------------------------------------------- optimizer
     @Option(names = "--optimizer", paramLabel = "NAME", defaultValue = "fishleg",
             description = "sgd | momentum | adam | adamw | fishleg | fishleg-qg (the preset with u = current gradient, momentum "
-                    + "on Q g, decay outside Q, low-rank Q g) | fishleg-g (the preset with momentum on the gradient, JAX ordering). "
+                    + "on Q g, decay outside Q, low-rank Q g) | fishleg-g (the preset with momentum on the gradient, JAX ordering) | kfac (KFAC: see the KFAC options). "
                     + "Default: ${DEFAULT-VALUE}.")
     String optimizer;
 
     @Option(names = "--lr", paramLabel = "X",
             description = "Learning rate. Default: sgd 0.01; momentum 0.03 (dln 2e-3); adam/adamw 1e-4 (faces-ae 3e-5, dln 2e-4); "
-                    + "fishleg: the preset's (mnist-ae 0.01, jax-mnist 0.05).")
+                    + "fishleg: the preset's (mnist-ae 0.01, jax-mnist 0.05); kfac 1.")
     Float lr;
 
     @Option(names = "--momentum", paramLabel = "MU",
@@ -118,7 +118,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
 
     @Option(names = "--weight-decay", paramLabel = "WD",
             description = "Weight decay. sgd/momentum/adam: L2 added to the gradient (default 0); adamw: decoupled, p -= lr wd p "
-                    + "(default 1e-2); fishleg: the preset's (jax-mnist 1e-5 in the loss; ocaml presets and mnist-ae 0).")
+                    + "(default 1e-2); fishleg: the preset's (jax-mnist 1e-5 in the loss; ocaml presets and mnist-ae 0); kfac: L2 (default 1e-5).")
     Float weightDecay;
 
     // ---------------------------------------------------------------- run length and batching
@@ -288,6 +288,36 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
             description = "Low-rank Q g when Q acts on the current batch gradient. Preset default (true).")
     Boolean lowRank;
 
+    // ---------------------------------------------------------------- KFAC
+    @Option(names = "--kfac-damping", paramLabel = "GAMMA",
+            description = "KFAC Tikhonov damping, split between the factors as pi sqrt(gamma) and sqrt(gamma)/pi. Default: 3.")
+    Float kfacDamping;
+
+    @Option(names = "--kfac-inverse-every", paramLabel = "N", description = "KFAC: steps between factor inversions. Default: 20.")
+    Integer kfacInverseEvery;
+
+    @Option(names = "--kfac-stat-decay", paramLabel = "D", description = "KFAC: moving-average decay of the factors. Default: 0.9.")
+    Float kfacStatDecay;
+
+    @Option(names = "--kfac-curvature", paramLabel = "KIND",
+            description = "KFAC: sampled (errors of targets drawn from the model: the Fisher) | empirical (the batch's targets). Default: sampled.")
+    String kfacCurvature;
+
+    /** The KFAC configuration of the KFAC options (defaults for those left out). */
+    private org.fishleg.optim.kfac.KfacConfig kfacConfig() {
+        return parse(() -> {
+            var kb = org.fishleg.optim.kfac.KfacConfig.defaults().toBuilder();
+            if (kfacDamping != null) kb.damping(kfacDamping);
+            if (kfacInverseEvery != null) kb.inverseEvery(kfacInverseEvery);
+            if (kfacStatDecay != null) kb.statDecay(kfacStatDecay);
+            if (kfacCurvature != null) kb.curvature(org.fishleg.optim.kfac.KfacConfig.Curvature.parse(kfacCurvature));
+            if (lr != null) kb.lr(lr);
+            if (momentum != null) kb.momentum(momentum);
+            if (weightDecay != null) kb.weightDecay(weightDecay);
+            return kb.build();
+        });
+    }
+
     @Override
     public Integer call() {
         // ---- validate everything cheap before touching data or the backend
@@ -323,6 +353,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         checkHyperParameters();
         SgdMomentum.Form form = parse(() -> SgdMomentum.Form.parse(momentumForm));
         FishLegConfig flc = isFishLeg ? fishLegConfig(mc.name) : null;
+        org.fishleg.optim.kfac.KfacConfig kfc = optName.equals("kfac") ? kfacConfig() : null;
         Path metricsPath = metricsPath(mc, optName);
         if (metricsPath != null) MetricsWriter.checkWritable(metricsPath);
         if (plot != null && metricsPath == null) throw new UserException("--plot needs a metrics file (not --metrics none)");
@@ -386,7 +417,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
                 try (Trainer trainer = new Trainer(net, train, test, cfg, prog)) {
                     Optimizers.Options oo = new Optimizers.Options().modelName(mc.name).lr(lr).momentum(momentum)
                             .momentumForm(form).nesterov(nesterov).betas(beta1, beta2).eps(eps).weightDecay(weightDecay)
-                            .fishLeg(flc);
+                            .fishLeg(flc).kfac(kfc);
                     try (Optimizer opt = Optimizers.create(optName, net, oo, trainer.auxSource())) {
                         info("model: " + mc.summary());
                         info("optimizer: " + opt.describe());
@@ -585,8 +616,13 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         if (!mom && nesterov) throw new UserException("--nesterov applies to momentum only, not " + optName);
         if (!mom && !"ema".equalsIgnoreCase(momentumForm.trim()))
             throw new UserException("--momentum-form applies to momentum only, not " + optName);
-        if (momentum != null && !mom && !fishLeg)
-            throw new UserException("--momentum applies to momentum and FishLeg (its beta) only, not " + optName);
+        boolean kfac = optName.equals("kfac");
+        if (momentum != null && !mom && !fishLeg && !kfac)
+            throw new UserException("--momentum applies to momentum, FishLeg (its beta) and KFAC only, not " + optName);
+        if (!kfac)
+            for (var e : java.util.Arrays.asList(new Object[][] {{"--kfac-damping", kfacDamping}, {"--kfac-inverse-every", kfacInverseEvery},
+                    {"--kfac-stat-decay", kfacStatDecay}, {"--kfac-curvature", kfacCurvature}}))
+                if (e[1] != null) throw new UserException(e[0] + " applies to kfac only, not " + optName);
     }
 
     /** A new run (no --resume, no --overwrite) must not replace an earlier run's metrics or checkpoint. */

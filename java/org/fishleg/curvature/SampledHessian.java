@@ -29,18 +29,8 @@ public final class SampledHessian implements FisherVectorProduct {
         model.forward(ws, x);
         Tensor f = ws.output();
 
-        // y ~ p(y | f)
-        if (kind == LikelihoodKind.GAUSSIAN) b.randNormal(ws.noise, 0f, 1f);
-        else b.randUniform(ws.noise);
-        b.sampleTargets(kind, f, model.sigma(), ws.noise, ws.sampled);
-
-        // ordinary back-propagated errors of the sampled-target loss
-        b.nllGrad(kind, f, ws.sampled, model.sigma(), inv, ws.outGrad);
-        b.activationDerivMul(actTop, ws.a[top], ws.outGrad, ws.d[top]);
-        for (int l = top; l > 0; l--) {
-            b.gemm(false, true, 1f, ws.d[l], model.weightRows(model.weights(l), l), 0f, ws.d[l - 1]);
-            b.activationDerivMul(model.layer(l - 1).activation, ws.a[l - 1], ws.d[l - 1], ws.d[l - 1]);
-        }
+        // y ~ p(y | f) and the ordinary back-propagated errors of the sampled-target loss
+        model.sampledErrors(ws);
 
         model.rForward(ws, x, z);
         Tensor rf = ws.rh[top];

@@ -303,6 +303,27 @@ public final class Mlp implements AutoCloseable {
         }
     }
 
+    /**
+     * Back-propagated errors of the loss on targets drawn from the model itself: given the last forward
+     * pass on x (in ws), samples y ~ p(y | f) into ws.sampled (Gaussian noise or uniforms in ws.noise),
+     * and fills ws.d[l] for every layer with the errors of the mean NLL on those targets (scaled by 1/B),
+     * without computing parameter gradients. Used by the sampled-target Fisher estimators (the sampled
+     * Hessian product, KFAC's output-side factors).
+     */
+    public void sampledErrors(Workspace ws) {
+        int top = layerCount() - 1;
+        Tensor f = ws.output();
+        if (likelihood.kind == org.fishleg.backend.LikelihoodKind.GAUSSIAN) backend.randNormal(ws.noise, 0f, 1f);
+        else backend.randUniform(ws.noise);
+        backend.sampleTargets(likelihood.kind, f, sigma(), ws.noise, ws.sampled);
+        backend.nllGrad(likelihood.kind, f, ws.sampled, sigma(), 1f / ws.batch, ws.outGrad);
+        backend.activationDerivMul(layer(top).activation, ws.a[top], ws.outGrad, ws.d[top]);
+        for (int l = top; l > 0; l--) {
+            backend.gemm(false, true, 1f, ws.d[l], weightRows(weights(l), l), 0f, ws.d[l - 1]);
+            backend.activationDerivMul(layer(l - 1).activation, ws.a[l - 1], ws.d[l - 1], ws.d[l - 1]);
+        }
+    }
+
     /** Gradient into {@link #grads()}. */
     public void lossAndGradient(Tensor x, Tensor y, Tensor lossOut) { lossAndGradient(x, y, lossOut, grads); }
 

@@ -7,6 +7,8 @@ import org.fishleg.nn.Mlp;
 import org.fishleg.optim.fishleg.AuxBatchSource;
 import org.fishleg.optim.fishleg.FishLeg;
 import org.fishleg.optim.fishleg.FishLegConfig;
+import org.fishleg.optim.kfac.Kfac;
+import org.fishleg.optim.kfac.KfacConfig;
 
 /**
  * Builds any optimizer of the project from a name and {@link Options}. Names:
@@ -18,6 +20,8 @@ import org.fishleg.optim.fishleg.FishLegConfig;
  *   <li>{@code fishleg}: FishLeg with the given {@link FishLegConfig} (default: the JAX MNIST preset).</li>
  *   <li>{@code fishleg-qg}: FishLeg in the OCaml / PyTorch-library ordering on top of that config: u = g/||g||
  *       of the current batch, momentum on the natural gradient Q g, low-rank Q g.</li>
+ *   <li>{@code kfac}: KFAC with the given {@link KfacConfig} (default {@link KfacConfig#defaults()}; lr, momentum
+ *       and weight decay options override it).</li>
  * </ul>
  * Options left null take the per-model defaults of {@link #defaultLr} (the authors' baselines,
  * fishleg-algorithm.md section 5) and the class defaults.
@@ -35,6 +39,7 @@ public final class Optimizers {
         m.put("fishleg", "FishLeg (config from --fishleg-preset and the FishLeg options)");
         m.put("fishleg-qg", "FishLeg with u = current gradient, momentum on Q g and low-rank Q g (OCaml ordering)");
         m.put("fishleg-g", "FishLeg with momentum on the gradient, u = gbar/|gbar| and Q applied to gbar (JAX ordering)");
+        m.put("kfac", "KFAC (Kronecker-factored curvature, damped inverses every few steps, gradient momentum, L2 1e-5)");
         return m;
     }
 
@@ -54,6 +59,8 @@ public final class Optimizers {
         public Float weightDecay;
         /** FishLeg configuration (already merged with preset and explicit options); null = per-model preset. */
         public FishLegConfig fishLeg;
+        /** KFAC configuration; null = {@link KfacConfig#defaults()}. */
+        public KfacConfig kfac;
         /** Named model ("mnist-ae", "faces-ae", "dln", ...) for per-model default learning rates; may be null. */
         public String modelName;
 
@@ -73,6 +80,8 @@ public final class Optimizers {
         public Options weightDecay(Float v) { weightDecay = v; return this; }
         /** Sets {@link #fishLeg}. */
         public Options fishLeg(FishLegConfig v) { fishLeg = v; return this; }
+        /** Sets {@link #kfac}. */
+        public Options kfac(KfacConfig v) { kfac = v; return this; }
         /** Sets {@link #modelName}. */
         public Options modelName(String v) { modelName = v; return this; }
     }
@@ -108,6 +117,7 @@ public final class Optimizers {
                 if (m.equals("faces-ae")) return 3e-5f;
                 if (m.equals("dln")) return 2e-4f;
                 return Adam.DEFAULT_LR;
+            case "kfac": return KfacConfig.DEFAULT_LR;
             default: return defaultFishLegConfig(modelName).lr;
         }
     }
@@ -164,6 +174,13 @@ public final class Optimizers {
             case "adamw":
                 return new AdamW(model, lr, or(o.beta1, Adam.DEFAULT_BETA1), or(o.beta2, Adam.DEFAULT_BETA2),
                         or(o.eps, Adam.DEFAULT_EPS), or(o.weightDecay, AdamW.DEFAULT_WEIGHT_DECAY));
+            case "kfac": {
+                KfacConfig.Builder kb = (o.kfac != null ? o.kfac : KfacConfig.defaults()).toBuilder();
+                if (o.lr != null) kb.lr(o.lr);
+                if (o.momentum != null) kb.momentum(o.momentum);
+                if (o.weightDecay != null) kb.weightDecay(o.weightDecay);
+                return new Kfac(model, kb.build());
+            }
             default: {
                 FishLegConfig cfg = o.fishLeg != null ? o.fishLeg : defaultFishLegConfig(o.modelName);
                 FishLegConfig.Builder b = cfg.toBuilder();

@@ -177,7 +177,10 @@ class MainTest {
         userError("--eps applies to adam and adamw only", "train", "--optimizer", "fishleg", "--eps", "1e-8");
         userError("--nesterov applies to momentum only", "train", "--optimizer", "adam", "--nesterov");
         userError("--momentum-form applies to momentum only", "train", "--optimizer", "fishleg", "--momentum-form", "classic");
-        userError("--momentum applies to momentum and FishLeg", "train", "--optimizer", "adam", "--momentum", "0.5");
+        userError("--momentum applies to momentum, FishLeg (its beta) and KFAC only", "train", "--optimizer", "adam", "--momentum", "0.5");
+        userError("--kfac-damping applies to kfac only", "train", "--optimizer", "fishleg", "--kfac-damping", "3");
+        userError("KFAC damping must be > 0", "train", "--optimizer", "kfac", "--kfac-damping", "0");
+        userError("KFAC curvature must be sampled or empirical", "train", "--optimizer", "kfac", "--kfac-curvature", "exact");
         // a layer or a model too large for one float tensor is a spec error, not an int overflow
         userError("has 2355000000 parameters", "train", "--model", "784-3000000", "--data", "mnist");
         userError("at most 2147483639", "train", "--model", "784-2000000-784", "--data", "mnist");

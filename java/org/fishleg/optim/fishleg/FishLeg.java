@@ -11,6 +11,7 @@ import org.fishleg.nn.Mlp;
 import org.fishleg.nn.MlpSpec;
 import org.fishleg.optim.Optimizer;
 import org.fishleg.optim.OptimizerState;
+import org.fishleg.optim.kron.KroneckerBlocks;
 
 /**
  * FishLeg (Garcia et al., ICLR 2023): natural-gradient descent with a learned Kronecker-factored
@@ -27,6 +28,9 @@ import org.fishleg.optim.OptimizerState;
  * decoupled or no weight decay), every layer's gradient is G = A^T Delta with A = [1, h] (batch x
  * (n_in+1)) and Delta the back-propagated errors, so Q G = (A P)^T (Delta S) and the L, R gradients
  * are computed from these factors in O(n^2 B) without any dense n^3 product ({@link FishLegConfig#lowRank}).
+ *
+ * <p>The per-layer apply of Q (dense, or from the batch-gradient factors) is {@link KroneckerBlocks},
+ * shared with KFAC; this class owns lambda, its closed-form gradients and the step.
  *
  * <p>Everything runs on the model's backend; nothing is copied to the host during a step.
  */
@@ -50,15 +54,12 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
     private final Tensor scalar, scalar2;
     private final Tensor clipScale; // step safeguard: min(1, maxStepNorm / ||Q g||)
     private final Tensor auxCount; // auxiliary (Adam) steps taken, as a device scalar: the bias corrections read it
-    private final Tensor scratchSq1, scratchSq2, scratchRect; // dense-path scratch
+    private final Tensor scratchSq1, scratchSq2; // dense-path scratch
     private final Tensor xAux;
     private final List<Tensor> owned = new ArrayList<>();
 
-    /**
-     * Buffers of the low-rank path, one set per batch size, kept until close (like the model's workspaces):
-     * a captured graph holds their addresses, so they must not move when another batch size comes along.
-     */
-    private final java.util.Map<Integer, LowRank> lowRanks = new java.util.HashMap<>();
+    /** Q's per-layer blocks P (x) S; its low-rank buffers are kept per batch size until close (graphs hold their addresses). */
+    private final KroneckerBlocks q;
     private long step;
     private long auxSteps;
 
@@ -72,13 +73,12 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
         this.layers = model.layerCount();
 
         long size = 0;
-        long maxSq = 1, maxRect = 1;
+        long maxSq = 1;
         for (int l = 0; l < layers; l++) {
             MlpSpec.LayerSpec s = model.layer(l);
             long n1 = s.blockRows(), n2 = s.out;
             size += n1 * n1 + n2 * n2;
             maxSq = Math.max(maxSq, Math.max(n1 * n1, n2 * n2));
-            maxRect = Math.max(maxRect, n1 * n2);
         }
         if (model.hasSigmaParam()) size += 1;
         if (size > Integer.MAX_VALUE) throw new IllegalArgumentException("FishLeg factors too large: " + size);
@@ -115,7 +115,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
         auxCount = own(1, 1);
         scratchSq1 = own(1, (int) maxSq);
         scratchSq2 = own(1, (int) maxSq);
-        scratchRect = own(1, (int) maxRect);
+        q = new KroneckerBlocks(model, P, S);
         xAux = own(cfg.auxBatchSize, model.spec().inputSize());
         resetFactors();
     }
@@ -185,16 +185,9 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
      * this batch size than the dense products: sum_l B (n1^2 + n2^2 + n1 n2) &lt; sum_l (n1^2 n2 + n1 n2^2).
      */
     public boolean lowRankApplies(int batch) {
-        if (!(cfg.lowRank && cfg.ordering == FishLegConfig.Ordering.MOMENTUM_ON_NATURAL_GRADIENT
+        return cfg.lowRank && cfg.ordering == FishLegConfig.Ordering.MOMENTUM_ON_NATURAL_GRADIENT
                 && cfg.auxDirection == FishLegConfig.AuxDirection.CURRENT_GRADIENT
-                && (cfg.decoupledWeightDecay || cfg.weightDecay == 0f))) return false;
-        double low = 0, dense = 0;
-        for (int l = 0; l < layers; l++) {
-            double n1 = model.layer(l).blockRows(), n2 = model.layer(l).out;
-            low += batch * (n1 * n1 + n2 * n2 + n1 * n2);
-            dense += n1 * n1 * n2 + n1 * n2 * n2;
-        }
-        return low < dense;
+                && (cfg.decoupledWeightDecay || cfg.weightDecay == 0f) && q.lowRankCheaper(batch);
     }
 
     // ------------------------------------------------------------------ step
@@ -248,23 +241,23 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
         if (gbar != null) b.axpby(1f - cfg.beta, g, cfg.beta, gbar);
 
         if (lr) {
-            LowRank f = lowRank(x.rows());
+            KroneckerBlocks.Batch f = q.batch(x.rows());
             if (auxNow) {
                 // the auxiliary Fisher product may reuse the model's work buffers: keep A and Delta
                 f.capture(x);
                 b.sumSquares(g, scalar);
                 f.factors(null);        // AP, Delta S with the current lambda
-                f.applyQ(qg, g);        // Q g (dense result from factors)
+                applyQLowRank(f, qg, g); // Q g (dense result from factors)
                 b.scaleByScalar(qg, scalar, -0.5f, 1f, z);   // z = Q u
                 b.scaleByScalar(g, scalar, -0.5f, 1f, u);    // u = g / ||g||
                 auxFromZ(false);
-                f.lambdaGradient(scalar);
+                lowRankLambdaGradient(f, scalar);
                 finishAuxUpdate();
                 f.factors(null);
             } else {
                 f.factors(x);           // straight from the model's work buffers, no copies
             }
-            f.applyQ(qg, g);
+            applyQLowRank(f, qg, g);
         } else {
             if (auxNow) {
                 Tensor src = cfg.auxDirection == FishLegConfig.AuxDirection.MOMENTUM_GRADIENT ? gbar : g;
@@ -304,12 +297,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
 
     /** out = Q(lambda) in for flat vectors (out must not alias in). */
     public void applyQ(Tensor in, Tensor out) {
-        for (int l = 0; l < layers; l++) {
-            Tensor ub = model.block(in, l), ob = model.block(out, l);
-            Tensor tmp = scratchRect.view(0, ub.rows(), ub.cols());
-            b.gemm(false, false, 1f, ub, S[l], 0f, tmp);
-            b.gemm(false, false, 1f, P[l], tmp, 0f, ob);
-        }
+        q.applyDense(in, out);
         if (sigmaLam != null) {
             b.scalarMulAdd(1f, sigmaLam, sigmaLam, 0f, scalar2);
             b.scalarMulAdd(1f, scalar2, model.sigmaElement(in), 0f, model.sigmaElement(out));
@@ -374,7 +362,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
         for (int l = 0; l < layers; l++) {
             Tensor ub = model.block(u, l), db = model.block(fz, l);
             int n1 = ub.rows(), n2 = ub.cols();
-            Tensor tmp = scratchRect.view(0, n1, n2);
+            Tensor tmp = q.scratch(l);
             Tensor x = scratchSq1.view(0, n1, n1);
             b.gemm(false, false, 1f, ub, S[l], 0f, tmp);      // U S
             b.gemm(false, true, 1f, tmp, db, 0f, x);          // X = U S D^T
@@ -412,122 +400,45 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
 
     // ------------------------------------------------------------------ low-rank path
 
-    private LowRank lowRank(int batch) {
-        return lowRanks.computeIfAbsent(batch, LowRank::new);
+    /** out = Q g from the batch-gradient factors (A P)^T (Delta S) per layer; the sigma block from the dense g. */
+    private void applyQLowRank(KroneckerBlocks.Batch f, Tensor out, Tensor g) {
+        f.apply(out);
+        if (sigmaLam != null) {
+            b.scalarMulAdd(1f, sigmaLam, sigmaLam, 0f, scalar2);
+            b.scalarMulAdd(1f, scalar2, model.sigmaElement(g), 0f, model.sigmaElement(out));
+        }
     }
 
     /**
-     * Factors of the batch gradient G_l = A_l^T Delta_l: A_l = [1, h_{l-1}] (bias column 0 = 1) and
-     * Delta_l, copied from the model's work buffers after the backward pass, plus scratch for
-     * AP = A P and DS = Delta S.
+     * Lambda gradient with u = G / ||G||, c = ||G||^-1 from sumSq (device scalar), d in fz:
+     * grad_L = c [(L A^T) W + (L W^T) A], W = (Delta S) D^T; grad_R = c [(R V^T) Delta + (R Delta^T) V], V = (A P) D.
      */
-    private final class LowRank implements AutoCloseable {
-        final int batch;
-        final Tensor[] a, delta, ap, ds;
-        final Tensor w1, w2, t1, t2;
-        final List<Tensor> mine = new ArrayList<>();
-
-        LowRank(int batch) {
-            this.batch = batch;
-            a = new Tensor[layers]; delta = new Tensor[layers]; ap = new Tensor[layers]; ds = new Tensor[layers];
-            int maxN = 1;
-            for (int l = 0; l < layers; l++) {
-                MlpSpec.LayerSpec s = model.layer(l);
-                int n1 = s.blockRows(), n2 = s.out;
-                maxN = Math.max(maxN, Math.max(n1, n2));
-                a[l] = mk(batch, n1);
-                if (s.bias) for (int i = 0; i < batch; i++) b.fill(a[l].row(i).view(0, 1, 1), 1f);
-                delta[l] = mk(batch, n2);
-                ap[l] = mk(batch, n1);
-                ds[l] = mk(batch, n2);
-            }
-            w1 = mk(1, batch * maxN);
-            w2 = mk(1, batch * maxN);
-            t1 = mk(1, batch * maxN);
-            t2 = mk(1, batch * maxN);
+    private void lowRankLambdaGradient(KroneckerBlocks.Batch f, Tensor sumSq) {
+        int batch = f.size;
+        for (int l = 0; l < layers; l++) {
+            Tensor db = model.block(fz, l);
+            int n1 = db.rows(), n2 = db.cols();
+            Tensor a = f.a(l), delta = f.delta(l);
+            Tensor w = f.work(0).view(0, batch, n1);
+            Tensor lat = f.work(2).view(0, n1, batch);
+            Tensor lwt = f.work(3).view(0, n1, batch);
+            b.gemm(false, true, 1f, f.ds(l), db, 0f, w);         // W = (Delta S) D^T     B x n1
+            b.scaleByScalar(w, sumSq, -0.5f, 1f, w);             // * c
+            b.gemm(false, true, 1f, L[l], a, 0f, lat);           // L A^T               n1 x B
+            b.gemm(false, true, 1f, L[l], w, 0f, lwt);           // L W^T               n1 x B
+            b.gemm(false, false, 1f, lat, w, 0f, gL[l]);
+            b.gemm(false, false, 1f, lwt, a, 1f, gL[l]);
+            Tensor v = f.work(1).view(0, batch, n2);
+            Tensor rvt = f.work(2).view(0, n2, batch);
+            Tensor rdt = f.work(3).view(0, n2, batch);
+            b.gemm(false, false, 1f, f.ap(l), db, 0f, v);        // V = (A P) D          B x n2
+            b.scaleByScalar(v, sumSq, -0.5f, 1f, v);             // * c
+            b.gemm(false, true, 1f, R[l], v, 0f, rvt);           // R V^T               n2 x B
+            b.gemm(false, true, 1f, R[l], delta, 0f, rdt);       // R Delta^T           n2 x B
+            b.gemm(false, false, 1f, rvt, delta, 0f, gR[l]);
+            b.gemm(false, false, 1f, rdt, v, 1f, gR[l]);
         }
-
-        private Tensor mk(int r, int c) {
-            Tensor t = b.zeros(r, c);
-            mine.add(t);
-            return t;
-        }
-
-        /** Copies [1, h_{l-1}] and Delta_l of the last lossAndGradient on x. */
-        void capture(Tensor x) {
-            Mlp.Workspace ws = model.workspace(x.rows());
-            for (int l = 0; l < layers; l++) {
-                Tensor in = Mlp.input(ws, x, l);
-                if (model.layer(l).bias) b.copyIntoColumns(in, a[l], 1);
-                else b.copy(in, a[l]);
-                b.copy(ws.d[l], delta[l]);
-            }
-        }
-
-        /**
-         * AP = A P, DS = Delta S with the current cached P, S: from the copies made by {@link #capture}
-         * when x is null, else straight from the model's work buffers of the last backward pass on x
-         * (A P = [1, h] P = 1 P[0, :] + h P[1:, :], so A itself is not needed).
-         */
-        void factors(Tensor x) {
-            Mlp.Workspace ws = x == null ? null : model.workspace(x.rows());
-            for (int l = 0; l < layers; l++) {
-                if (ws == null) {
-                    b.gemm(false, false, 1f, a[l], P[l], 0f, ap[l]);
-                    b.gemm(false, false, 1f, delta[l], S[l], 0f, ds[l]);
-                } else {
-                    Tensor in = Mlp.input(ws, x, l);
-                    b.gemm(false, false, 1f, in, model.weightRows(P[l], l), 0f, ap[l]);
-                    if (model.layer(l).bias) b.addRowVector(ap[l], P[l].row(0));
-                    b.gemm(false, false, 1f, ws.d[l], S[l], 0f, ds[l]);
-                }
-            }
-        }
-
-        /** out = Q g = (A P)^T (Delta S) per layer; the sigma block from the dense g. */
-        void applyQ(Tensor out, Tensor g) {
-            for (int l = 0; l < layers; l++) b.gemm(true, false, 1f, ap[l], ds[l], 0f, model.block(out, l));
-            if (sigmaLam != null) {
-                b.scalarMulAdd(1f, sigmaLam, sigmaLam, 0f, scalar2);
-                b.scalarMulAdd(1f, scalar2, model.sigmaElement(g), 0f, model.sigmaElement(out));
-            }
-        }
-
-        /**
-         * Lambda gradient with u = G / ||G||, c = ||G||^-1 from sumSq (device scalar), d in fz:
-         * grad_L = c [(L A^T) W + (L W^T) A], W = (Delta S) D^T; grad_R = c [(R V^T) Delta + (R Delta^T) V], V = (A P) D.
-         */
-        void lambdaGradient(Tensor sumSq) {
-            for (int l = 0; l < layers; l++) {
-                Tensor db = model.block(fz, l);
-                int n1 = db.rows(), n2 = db.cols();
-                Tensor w = w1.view(0, batch, n1);
-                Tensor lat = t1.view(0, n1, batch);
-                Tensor lwt = t2.view(0, n1, batch);
-                b.gemm(false, true, 1f, ds[l], db, 0f, w);           // W = (Delta S) D^T     B x n1
-                b.scaleByScalar(w, sumSq, -0.5f, 1f, w);             // * c
-                b.gemm(false, true, 1f, L[l], a[l], 0f, lat);        // L A^T               n1 x B
-                b.gemm(false, true, 1f, L[l], w, 0f, lwt);           // L W^T               n1 x B
-                b.gemm(false, false, 1f, lat, w, 0f, gL[l]);
-                b.gemm(false, false, 1f, lwt, a[l], 1f, gL[l]);
-                Tensor v = w2.view(0, batch, n2);
-                Tensor rvt = t1.view(0, n2, batch);
-                Tensor rdt = t2.view(0, n2, batch);
-                b.gemm(false, false, 1f, ap[l], db, 0f, v);          // V = (A P) D          B x n2
-                b.scaleByScalar(v, sumSq, -0.5f, 1f, v);             // * c
-                b.gemm(false, true, 1f, R[l], v, 0f, rvt);           // R V^T               n2 x B
-                b.gemm(false, true, 1f, R[l], delta[l], 0f, rdt);    // R Delta^T           n2 x B
-                b.gemm(false, false, 1f, rvt, delta[l], 0f, gR[l]);
-                b.gemm(false, false, 1f, rdt, v, 1f, gR[l]);
-            }
-            sigmaLambdaGradient();
-        }
-
-        @Override
-        public void close() {
-            for (Tensor t : mine) t.close();
-            mine.clear();
-        }
+        sigmaLambdaGradient();
     }
 
     // ------------------------------------------------------------------ FLOPs
@@ -610,8 +521,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
 
     @Override
     public void close() {
-        for (LowRank f : lowRanks.values()) f.close();
-        lowRanks.clear();
+        q.close();
         for (Tensor t : owned) t.close();
         owned.clear();
     }

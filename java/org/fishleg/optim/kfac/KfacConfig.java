@@ -1,0 +1,110 @@
+package org.fishleg.optim.kfac;
+
+import java.util.Locale;
+
+/**
+ * KFAC hyper-parameters (Martens and Grosse 2015, as run by the KFAC/K-BFGS auto-encoder benchmark code:
+ * batch 1000, factor moving averages 0.9, factored Tikhonov damping, inverses every 20 steps, gradient
+ * momentum 0.9, L2 1e-5). Immutable; {@link #builder()} starts from the defaults.
+ */
+public final class KfacConfig {
+    /** Where the output-side factor G comes from. */
+    public enum Curvature {
+        /** Errors of the loss on targets sampled from the model (the Fisher; Martens and Grosse). */
+        SAMPLED,
+        /** Errors of the loss on the batch's own targets (the empirical Fisher). */
+        EMPIRICAL;
+
+        /** Parses "sampled" or "empirical" (case-insensitive). */
+        public static Curvature parse(String s) {
+            switch (s.trim().toLowerCase(Locale.ROOT)) {
+                case "sampled": case "fisher": return SAMPLED;
+                case "empirical": return EMPIRICAL;
+                default: throw new IllegalArgumentException("KFAC curvature must be sampled or empirical, got '" + s + "'");
+            }
+        }
+    }
+
+    /** Default learning rate. */
+    public static final float DEFAULT_LR = 1f;
+    /** Default Tikhonov damping gamma. */
+    public static final float DEFAULT_DAMPING = 3f;
+
+    /** Learning rate: theta -= lr * (A + pi sqrt(gamma) I)^-1 gbar (G + sqrt(gamma)/pi I)^-1 per layer. */
+    public final float lr;
+    /** Damping gamma, split between the factors as pi sqrt(gamma) and sqrt(gamma) / pi. */
+    public final float damping;
+    /** Moving-average decay of the factors A and G (0 = the current batch only). */
+    public final float statDecay;
+    /** Steps between recomputations of the factor inverses (the first step always computes them). */
+    public final int inverseEvery;
+    /** EMA coefficient of the gradient momentum: gbar = mu gbar + (1 - mu) g (0 = none). */
+    public final float momentum;
+    /** L2 weight decay added to the gradient before the momentum. */
+    public final float weightDecay;
+    /** The source of the G factor's errors. */
+    public final Curvature curvature;
+
+    private KfacConfig(Builder b) {
+        lr = b.lr;
+        damping = b.damping;
+        statDecay = b.statDecay;
+        inverseEvery = b.inverseEvery;
+        momentum = b.momentum;
+        weightDecay = b.weightDecay;
+        curvature = b.curvature;
+        if (!(lr > 0f) || !Float.isFinite(lr)) throw new IllegalArgumentException("KFAC lr must be > 0, got " + lr);
+        if (!(damping > 0f) || !Float.isFinite(damping)) throw new IllegalArgumentException("KFAC damping must be > 0, got " + damping);
+        if (!(statDecay >= 0f && statDecay < 1f)) throw new IllegalArgumentException("KFAC statistics decay must be in [0, 1), got " + statDecay);
+        if (inverseEvery < 1) throw new IllegalArgumentException("KFAC inverse period must be >= 1, got " + inverseEvery);
+        if (!(momentum >= 0f && momentum < 1f)) throw new IllegalArgumentException("KFAC momentum must be in [0, 1), got " + momentum);
+        if (!(weightDecay >= 0f) || !Float.isFinite(weightDecay)) throw new IllegalArgumentException("KFAC weight decay must be >= 0, got " + weightDecay);
+        if (curvature == null) throw new IllegalArgumentException("KFAC curvature is missing");
+    }
+
+    /** The defaults: lr 1, damping 3, statistics decay 0.9, inverses every 20 steps, momentum 0.9, L2 1e-5, sampled targets. */
+    public static KfacConfig defaults() { return builder().build(); }
+
+    /** A builder starting from the defaults. */
+    public static Builder builder() { return new Builder(); }
+
+    /** A builder starting from this configuration. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.lr = lr; b.damping = damping; b.statDecay = statDecay; b.inverseEvery = inverseEvery;
+        b.momentum = momentum; b.weightDecay = weightDecay; b.curvature = curvature;
+        return b;
+    }
+
+    /** Builder of {@link KfacConfig}; {@link #build} checks the ranges. */
+    public static final class Builder {
+        private float lr = DEFAULT_LR, damping = DEFAULT_DAMPING, statDecay = 0.9f, momentum = 0.9f, weightDecay = 1e-5f;
+        private int inverseEvery = 20;
+        private Curvature curvature = Curvature.SAMPLED;
+
+        private Builder() {}
+
+        /** Sets the learning rate. */
+        public Builder lr(float v) { lr = v; return this; }
+        /** Sets the damping gamma. */
+        public Builder damping(float v) { damping = v; return this; }
+        /** Sets the factor moving-average decay. */
+        public Builder statDecay(float v) { statDecay = v; return this; }
+        /** Sets the inverse period in steps. */
+        public Builder inverseEvery(int v) { inverseEvery = v; return this; }
+        /** Sets the gradient momentum. */
+        public Builder momentum(float v) { momentum = v; return this; }
+        /** Sets the L2 weight decay. */
+        public Builder weightDecay(float v) { weightDecay = v; return this; }
+        /** Sets the source of the G factor. */
+        public Builder curvature(Curvature v) { curvature = v; return this; }
+        /** The checked configuration. */
+        public KfacConfig build() { return new KfacConfig(this); }
+    }
+
+    @Override
+    public String toString() {
+        return String.format(Locale.ROOT, "lr=%g damping=%g statDecay=%g inverseEvery=%d momentum=%g wd=%g curvature=%s",
+                lr, damping, statDecay, inverseEvery, momentum, weightDecay, curvature.name().toLowerCase(Locale.ROOT));
+    }
+}
