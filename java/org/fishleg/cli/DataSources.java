@@ -5,7 +5,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import org.fishleg.data.Curves;
-import org.fishleg.data.DataException;
 import org.fishleg.data.Dataset;
 import org.fishleg.data.DeepLinearData;
 import org.fishleg.data.Faces;
@@ -82,10 +81,7 @@ final class DataSources {
     static Splits load(String data, Path dataDir, long seed) {
         switch (data) {
             case "mnist": return Mnist.load(mnistDir(dataDir));
-            case "mnist-labels": {
-                Splits s = Mnist.load(mnistDir(dataDir));
-                return new Splits(oneHot(s.train()), null, oneHot(s.test()));
-            }
+            case "mnist-labels": return Mnist.classification(mnistDir(dataDir));
             case "curves": return Curves.standard();
             case "faces": return Faces.load(facesFile(dataDir));
             case "dln": return deepLinear();
@@ -93,18 +89,9 @@ final class DataSources {
         }
     }
 
-    /** MNIST as a 10-class problem: inputs the pixels, targets the one-hot labels. */
+    /** MNIST as a 10-class problem: inputs the pixels, targets the one-hot labels ({@link Dataset#withOneHotTargets}). */
     static Dataset oneHot(Dataset d) {
-        int n = d.n();
-        int[] labels = d.copyLabels();
-        float[] y = new float[n * 10];
-        for (int i = 0; i < n; i++) {
-            if (labels[i] < 0 || labels[i] > 9)
-                throw new DataException(d.name() + ": label " + labels[i] + " of example " + i
-                        + " is not a digit class 0-9 (a corrupt or non-MNIST labels file?)");
-            y[i * 10 + labels[i]] = 1f;
-        }
-        return Dataset.of(d.name() + " (labels)", d.copyX(), n, d.d(), y, 10, labels);
+        return d.withOneHotTargets(10);
     }
 
     /** The standard deep-linear teacher problem (fixed teacher seed, so every --seed trains on the same problem). */

@@ -15,6 +15,7 @@ import org.fishleg.data.Splits;
 import org.fishleg.nn.Mlp;
 import org.fishleg.optim.Optimizer;
 import org.fishleg.optim.Optimizers;
+import org.fishleg.optim.Recipes;
 import org.fishleg.optim.SgdMomentum;
 import org.fishleg.optim.fishleg.FishLegConfig;
 import org.fishleg.plot.LossPlot;
@@ -335,9 +336,8 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         } catch (IllegalArgumentException e) {
             throw new UserException(e.getMessage() + (backend.equalsIgnoreCase("auto") ? " (from " + Backends.ENV + ")" : ""));
         }
-        Sampling samp = sampling != null ? parse(() -> Sampling.parse(sampling))
-                : "dln".equals(mc.name) ? Sampling.BOOTSTRAP : Sampling.SHUFFLE;
-        int batch = batchSize != null ? batchSize : "dln".equals(mc.name) ? 40 : 100; // full: set once the data are loaded
+        Sampling samp = parse(() -> Sampling.parse(sampling != null ? sampling : Recipes.sampling(mc.name)));
+        int batch = batchSize != null ? batchSize : Recipes.batchSize(mc.name); // full: set once the data are loaded
         positive("--batch-size", batch);
         positive("--log-every", logEvery);
         positive("--eval-batch-size", evalBatchSize);
@@ -527,10 +527,10 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         }
     }
 
-    /** The preset (named or the model's default) with every explicit FishLeg option applied. */
+    /** The preset (named or the model's recipe) with every explicit FishLeg-only option applied (not --lr, --weight-decay, --momentum). */
     FishLegConfig fishLegConfig(String modelName) {
         FishLegConfig base = parse(() -> fishlegPreset != null ? FishLegConfig.preset(fishlegPreset.trim())
-                : Optimizers.defaultFishLegConfig(modelName));
+                : Recipes.fishLegConfig(modelName));
         FishLegConfig.Builder b = base.toBuilder();
         if (auxLr != null) b.auxLr(auxLr);
         if (auxEps != null) b.auxEps(auxEps);
@@ -547,9 +547,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         if (decoupledWeightDecay != null) b.decoupledWeightDecay(decoupledWeightDecay);
         if (lowRank != null) b.lowRank(lowRank);
         if (maxStepNorm != null) b.maxStepNorm(maxStepNorm);
-        if (lr != null) b.lr(lr);
-        if (weightDecay != null) b.weightDecay(weightDecay);
-        if (momentum != null) b.beta(momentum);
+        // --lr, --weight-decay and --momentum are applied once, by Optimizers.create (they go in its Options)
         return parse(b::build);
     }
 

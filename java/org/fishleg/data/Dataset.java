@@ -170,6 +170,24 @@ public final class Dataset {
         return owning(name, xs, m, d, ys, k, ls);
     }
 
+    /**
+     * The same inputs with one-hot targets of width {@code classes} built from the labels (row i has a 1 in column
+     * label(i)), as the softmax likelihood takes them; the labels are kept and the name gets " (labels)". Throws a
+     * {@link DataException} naming the first label outside 0..classes-1, IllegalStateException without labels.
+     */
+    public Dataset withOneHotTargets(int classes) {
+        if (labels == null) throw new IllegalStateException("Dataset " + name + " has no labels to make one-hot targets from");
+        if (classes < 1) throw new IllegalArgumentException("classes must be >= 1, got " + classes);
+        float[] t = new float[Math.multiplyExact(n, classes)];
+        for (int i = 0; i < n; i++) {
+            if (labels[i] < 0 || labels[i] >= classes)
+                throw new DataException(name + ": label " + labels[i] + " of example " + i + " is not a class 0-" + (classes - 1)
+                        + (classes == 10 ? " (a corrupt or non-MNIST labels file?)" : ""));
+            t[i * classes + labels[i]] = 1f;
+        }
+        return new Dataset(name + " (labels)", n, d, x, classes, t, labels);
+    }
+
     /** The same data under another name. */
     public Dataset withName(String newName) {
         return new Dataset(newName, n, d, x, k, y, labels);

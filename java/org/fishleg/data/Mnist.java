@@ -68,6 +68,19 @@ public final class Mnist {
         return new Splits(train, null, test);
     }
 
+    /**
+     * MNIST as a 10-class problem from the four IDX files in {@code dir}: inputs the 784 pixels in [0, 1], targets the
+     * one-hot digit classes (width 10, what the softmax likelihood takes), integer labels kept
+     * ({@link Dataset#label(int)}); train 60,000, test 10,000.
+     */
+    public static Splits classification(Path dir) {
+        Splits s = load(dir);
+        return new Splits(s.train().withOneHotTargets(10), null, s.test().withOneHotTargets(10));
+    }
+
+    /** {@link #classification(Path)} from {@link #defaultDir()}. */
+    public static Splits classification() { return classification(defaultDir()); }
+
     private static Dataset toDataset(IdxReader.LabelledImages li, String name) {
         IdxReader.Images im = li.images();
         return Dataset.owningAutoencoder(name, im.pixels(), im.count(), im.pixelsPerImage(), li.labels());

@@ -219,9 +219,27 @@ public final class Mlp implements AutoCloseable {
         }
     }
 
-    /** The work buffers for batch size {@code batch} (allocated once per size). */
+    /**
+     * The work buffers for batch size {@code batch}, allocated on first use and kept until
+     * {@link #releaseWorkspace} or {@link #close()} (a training step therefore allocates nothing after the
+     * first). Each size costs about 7 x batch x (sum of the layer widths) floats: release sizes used once
+     * (a large evaluation or prediction), as {@code org.fishleg.api.Model} does after each predict/evaluate.
+     */
     public Workspace workspace(int batch) {
         return workspaces.computeIfAbsent(batch, Workspace::new);
+    }
+
+    /** The batch sizes that currently hold work buffers (a snapshot). */
+    public java.util.Set<Integer> workspaceSizes() { return java.util.Set.copyOf(workspaces.keySet()); }
+
+    /**
+     * Frees the work buffers of batch size {@code batch} (nothing when it has none). A {@link Workspace} or a
+     * {@link #forward(Tensor)} output of that size obtained earlier must not be used afterwards; the next use of
+     * that size allocates afresh. Do not release a size a captured step graph uses (the training batch size).
+     */
+    public void releaseWorkspace(int batch) {
+        Workspace w = workspaces.remove(batch);
+        if (w != null) w.close();
     }
 
     private void checkBatch(Tensor x, Tensor y) {
@@ -238,7 +256,13 @@ public final class Mlp implements AutoCloseable {
     /** Rows of a block that multiply the layer input (all rows without bias, rows 1.. with bias). */
     public Tensor weightRows(Tensor block, int l) { return layer(l).bias ? block.rowRange(1, block.rows()) : block; }
 
-    /** Forward pass; returns the output f (a view into the workspace, valid until the next call). */
+    /**
+     * Forward pass; returns the output f (batch x n_out) as a VIEW into the model's work buffers for
+     * {@code x.rows()}: it is overwritten by the next forward, loss or gradient on a batch of the same size and
+     * freed by {@link #releaseWorkspace}/{@link #close()}. Copy it out ({@link Backend#download}) to keep it; the
+     * buffers of that batch size stay allocated (see {@link #workspace}). {@code org.fishleg.api.Model#predict}
+     * does this in chunks and returns host arrays.
+     */
     public Tensor forward(Tensor x) {
         checkBatch(x, null);
         Workspace ws = workspace(x.rows());

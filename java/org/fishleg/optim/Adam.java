@@ -13,18 +13,23 @@ import org.fishleg.nn.Mlp;
  *   m = b1 m + (1-b1) g';  v = b2 v + (1-b2) g'^2;  p = p - lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
  * </pre>
  *
- * Defaults: the FishLeg authors' MNIST auto-encoder baseline, lr 1e-4, betas (0.9, 0.9), eps 1e-4.
+ * Defaults: PyTorch's ({@code torch.optim.Adam}): lr 1e-3, betas (0.9, 0.999), eps 1e-8, no weight decay
+ * ({@link #builder()}). The FishLeg authors' baseline (lr 1e-4, betas (0.9, 0.9), eps 1e-4) is the recipe
+ * {@link Recipes#adam(String)}, which {@code fishleg train} uses.
  * State: "step", the moments "m" and "v".
  */
 public class Adam extends FirstOrderOptimizer {
-    /** Default learning rate (the authors' MNIST baseline). */
-    public static final float DEFAULT_LR = 1e-4f;
-    /** Default first-moment decay. */
+    /** Library default learning rate (PyTorch's). */
+    public static final float DEFAULT_LR = 1e-3f;
+    /** Library default first-moment decay (PyTorch's). */
     public static final float DEFAULT_BETA1 = 0.9f;
-    /** Default second-moment decay (the authors use 0.9, not torch's 0.999). */
-    public static final float DEFAULT_BETA2 = 0.9f;
-    /** Default epsilon. */
-    public static final float DEFAULT_EPS = 1e-4f;
+    /** Library default second-moment decay (PyTorch's; the FishLeg authors use 0.9, {@link Recipes#PAPER_ADAM_BETA2}). */
+    public static final float DEFAULT_BETA2 = 0.999f;
+    /** Library default epsilon (PyTorch's; the FishLeg authors use 1e-4, {@link Recipes#PAPER_ADAM_EPS}). */
+    public static final float DEFAULT_EPS = 1e-8f;
+
+    /** A builder with the library defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0. */
+    public static AdamBuilder builder() { return new AdamBuilder(false); }
 
     private final float beta1, beta2, eps;
     private final boolean decoupled;

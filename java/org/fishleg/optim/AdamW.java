@@ -12,6 +12,9 @@ public class AdamW extends Adam {
     /** Default decoupled weight decay. */
     public static final float DEFAULT_WEIGHT_DECAY = 1e-2f;
 
+    /** A builder with the library defaults (PyTorch's AdamW): lr 1e-3, betas (0.9, 0.999), eps 1e-8, decoupled weight decay 1e-2. */
+    public static AdamBuilder builder() { return new AdamBuilder(true); }
+
     /** AdamW over a flat vector of {@code size} parameters on {@code backend}. */
     public AdamW(Backend backend, int size, float lr, float beta1, float beta2, float eps, float weightDecay) {
         super(backend, size, lr, beta1, beta2, eps, weightDecay, true);

@@ -15,7 +15,8 @@ import org.fishleg.optim.kfac.KfacConfig;
  * <ul>
  *   <li>{@code sgd}: plain SGD (default lr {@value Sgd#DEFAULT_LR}).</li>
  *   <li>{@code momentum}: SGD with momentum, EMA form of the authors' code by default (lr 0.03, mu 0.9).</li>
- *   <li>{@code adam}: Adam, L2 weight decay in the gradient (lr 1e-4, betas (0.9, 0.9), eps 1e-4).</li>
+ *   <li>{@code adam}: Adam, L2 weight decay in the gradient (the papers' recipe: lr 1e-4, betas (0.9, 0.9), eps 1e-4;
+ *       {@link Adam#builder()} has PyTorch's defaults instead).</li>
  *   <li>{@code adamw}: Adam with decoupled weight decay (same, weight decay 1e-2).</li>
  *   <li>{@code fishleg}: FishLeg with the given {@link FishLegConfig} (default: the JAX MNIST preset).</li>
  *   <li>{@code fishleg-qg}: FishLeg in the OCaml / PyTorch-library ordering on top of that config: u = g/||g||
@@ -23,8 +24,8 @@ import org.fishleg.optim.kfac.KfacConfig;
  *   <li>{@code kfac}: KFAC with the given {@link KfacConfig} (default {@link KfacConfig#defaults()}; lr, momentum
  *       and weight decay options override it).</li>
  * </ul>
- * Options left null take the per-model defaults of {@link #defaultLr} (the authors' baselines,
- * fishleg-algorithm.md section 5) and the class defaults.
+ * Options left null take the per-model recipe of {@link Recipes} (the authors' baselines,
+ * fishleg-algorithm.md section 5; what {@code fishleg train} uses) and the class defaults.
  */
 public final class Optimizers {
     private Optimizers() {}
@@ -102,35 +103,14 @@ public final class Optimizers {
         }
     }
 
-    /**
-     * The authors' baseline learning rate for an optimizer on a named model (section 5): momentum 0.03
-     * (MNIST), 2e-3 (deep linear); Adam 1e-4 (MNIST, CURVES), 3e-5 (FACES), 2e-4 (deep linear); plain SGD
-     * 0.01. FishLeg's comes from its config.
-     */
+    /** The recipe learning rate of an optimizer on a named model: {@link Recipes#lr}. */
     public static float defaultLr(String optimizer, String modelName) {
-        String o = canonicalName(optimizer);
-        String m = modelName == null ? "" : modelName;
-        switch (o) {
-            case "sgd": return m.equals("dln") ? 2e-3f : Sgd.DEFAULT_LR;
-            case "momentum": return m.equals("dln") ? 2e-3f : SgdMomentum.DEFAULT_LR;
-            case "adam": case "adamw":
-                if (m.equals("faces-ae")) return 3e-5f;
-                if (m.equals("dln")) return 2e-4f;
-                return Adam.DEFAULT_LR;
-            case "kfac": return KfacConfig.DEFAULT_LR;
-            default: return defaultFishLegConfig(modelName).lr;
-        }
+        return Recipes.lr(optimizer, modelName);
     }
 
-    /**
-     * The FishLeg preset used when none is named: jax-mnist, jax-faces for faces-ae, dln (ocaml-dln with the
-     * step safeguard) for dln.
-     */
+    /** The FishLeg preset used when none is named: {@link Recipes#fishLegPreset}. */
     public static String defaultFishLegPreset(String modelName) {
-        if ("faces-ae".equals(modelName)) return "jax-faces";
-        if ("dln".equals(modelName)) return "dln";
-        if ("mnist-ae".equals(modelName)) return "mnist-ae";
-        return "jax-mnist";
+        return Recipes.fishLegPreset(modelName);
     }
 
     /** The configuration of {@link #defaultFishLegPreset}. */
@@ -169,11 +149,11 @@ public final class Optimizers {
                         o.momentumForm != null ? o.momentumForm : SgdMomentum.Form.EMA,
                         o.nesterov != null && o.nesterov, orZero(o.weightDecay));
             case "adam":
-                return new Adam(model, lr, or(o.beta1, Adam.DEFAULT_BETA1), or(o.beta2, Adam.DEFAULT_BETA2),
-                        or(o.eps, Adam.DEFAULT_EPS), orZero(o.weightDecay));
+                return new Adam(model, lr, or(o.beta1, Recipes.PAPER_ADAM_BETA1), or(o.beta2, Recipes.PAPER_ADAM_BETA2),
+                        or(o.eps, Recipes.PAPER_ADAM_EPS), orZero(o.weightDecay));
             case "adamw":
-                return new AdamW(model, lr, or(o.beta1, Adam.DEFAULT_BETA1), or(o.beta2, Adam.DEFAULT_BETA2),
-                        or(o.eps, Adam.DEFAULT_EPS), or(o.weightDecay, AdamW.DEFAULT_WEIGHT_DECAY));
+                return new AdamW(model, lr, or(o.beta1, Recipes.PAPER_ADAM_BETA1), or(o.beta2, Recipes.PAPER_ADAM_BETA2),
+                        or(o.eps, Recipes.PAPER_ADAM_EPS), or(o.weightDecay, AdamW.DEFAULT_WEIGHT_DECAY));
             case "kfac": {
                 KfacConfig.Builder kb = (o.kfac != null ? o.kfac : KfacConfig.defaults()).toBuilder();
                 if (o.lr != null) kb.lr(o.lr);

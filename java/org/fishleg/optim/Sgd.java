@@ -12,6 +12,9 @@ public class Sgd extends FirstOrderOptimizer {
     /** Default learning rate of the command line for plain SGD. */
     public static final float DEFAULT_LR = 0.01f;
 
+    /** A builder of plain SGD: lr {@value #DEFAULT_LR}, no weight decay. */
+    public static SgdBuilder builder() { return new SgdBuilder(false); }
+
     private final Tensor scratch;
 
     /** SGD over a flat vector of {@code size} parameters on {@code backend}. */

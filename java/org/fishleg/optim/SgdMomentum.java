@@ -21,6 +21,9 @@ public class SgdMomentum extends FirstOrderOptimizer {
     /** Default momentum coefficient mu. */
     public static final float DEFAULT_MOMENTUM = 0.9f;
 
+    /** A builder of SGD with momentum: lr {@value #DEFAULT_LR}, momentum {@value #DEFAULT_MOMENTUM}, EMA form, no Nesterov, no weight decay. */
+    public static SgdBuilder builder() { return new SgdBuilder(true); }
+
     /** How the momentum buffer accumulates gradients. */
     public enum Form {
         /** m = mu m + (1 - mu) g (exponential moving average; paper code). */

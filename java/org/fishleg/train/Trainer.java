@@ -202,15 +202,15 @@ public final class Trainer implements AutoCloseable {
         long accCount = 0;
         boolean resumed = false;
         backend.fill(acc, 0f);
-        if (cfg.resume != null) {
-            Checkpoint c = Checkpoint.read(cfg.resume);
+        if (cfg.resume != null || cfg.resumeState != null) {
+            Checkpoint c = cfg.resumeState != null ? cfg.resumeState : Checkpoint.read(cfg.resume);
             restore(c, opt);
             step = c.step;
             wallOffset = c.wallSeconds;
             accCount = c.lossCount;
             backend.upload(new float[] {(float) c.lossSum}, acc);
             resumed = true;
-            progress.message("resumed from " + cfg.resume + " at step " + step
+            progress.message("resumed from " + resumeSource() + " at step " + step
                     + (c.parametersOnly() ? " (parameters only: the optimizer state starts afresh)" : ""));
         }
         long total = totalSteps();
@@ -326,8 +326,28 @@ public final class Trainer implements AutoCloseable {
                     .withSquaredErrors(lastTrainMse, lastTestMse);
         } finally {
             running = false;
+            stateStep = step;
+            stateAccCount = accCount;
+            stateWall = wall(wallOffset, t0);
             if (metrics != null) metrics.close();
         }
+    }
+
+    /** Step, loss count and wall time at the end of the last {@link #run}, for {@link #state}. */
+    private long stateStep, stateAccCount;
+    private double stateWall;
+
+    private String resumeSource() { return cfg.resumeState != null ? "the given training state" : cfg.resume.toString(); }
+
+    /**
+     * The training state after the last {@link #run} (before any run: the start) as a checkpoint held in memory,
+     * not written: parameters, {@code opt}'s state, step, batch and auxiliary stream positions, random state. Give
+     * it to {@link TrainerConfig.Builder#resumeState} (or {@link Checkpoint#write} it) to continue exactly; not
+     * meaningful after a diverged run.
+     */
+    public Checkpoint state(Optimizer opt) {
+        double sum = stateAccCount == 0 ? 0 : backend.readScalar(acc);
+        return checkpointOf(opt, stateStep, stateWall, sum, stateAccCount);
     }
 
     /** Squared errors of the last evaluation row (NaN when not reported or not yet evaluated). */
@@ -415,6 +435,16 @@ public final class Trainer implements AutoCloseable {
     }
 
     private void saveCheckpoint(Optimizer opt, long step, double wall, double lossSum, long lossCount) {
+        Checkpoint c = checkpointOf(opt, step, wall, lossSum, lossCount);
+        Path p = cfg.checkpointDir.resolve(Checkpoint.LATEST);
+        c.write(p);
+        if (cfg.keepCheckpoints) c.write(cfg.checkpointDir.resolve(Checkpoint.stepFile(step)));
+        lastCheckpointStep = step;
+        lastCheckpointPath = p;
+        progress.message(String.format(Locale.ROOT, "checkpoint: step %d saved to %s", step, p));
+    }
+
+    private Checkpoint checkpointOf(Optimizer opt, long step, double wall, double lossSum, long lossCount) {
         Checkpoint c = baseCheckpoint(step, wall);
         c.optimizerName = opt.name();
         c.lossSum = lossSum;
@@ -425,16 +455,11 @@ public final class Trainer implements AutoCloseable {
         c.rngOffset = backend.rngOffset();
         c.params = backend.download(model.params());
         c.optimizerState = opt.state();
-        Path p = cfg.checkpointDir.resolve(Checkpoint.LATEST);
-        c.write(p);
-        if (cfg.keepCheckpoints) c.write(cfg.checkpointDir.resolve(Checkpoint.stepFile(step)));
-        lastCheckpointStep = step;
-        lastCheckpointPath = p;
-        progress.message(String.format(Locale.ROOT, "checkpoint: step %d saved to %s", step, p));
+        return c;
     }
 
     private void restore(Checkpoint c, Optimizer opt) {
-        String where = "checkpoint " + cfg.resume;
+        String where = cfg.resumeState != null ? "the training state" : "checkpoint " + cfg.resume;
         if (!c.modelSpec.equals(model.spec().toString()))
             throw new CheckpointException(where + " is for model " + c.modelSpec + ", not " + model.spec());
         if (!c.likelihood.equals(model.likelihood().toString()))

@@ -31,6 +31,11 @@ public final class TrainerConfig {
     public final long checkpointEvery;
     /** Checkpoint to continue from, or null to start afresh. */
     public final Path resume;
+    /**
+     * Training state to continue from, already in memory (e.g. {@link Trainer#state} of an earlier run, or a
+     * {@link Checkpoint#read} result), or null; takes precedence over {@link #resume}.
+     */
+    public final Checkpoint resumeState;
     /** Also keep every checkpoint as step-N.ckpt beside the latest one. */
     public final boolean keepCheckpoints;
     /** Replay captured graphs of repeating steps where the backend supports them (CUDA); see {@link StepGraphs}. */
@@ -46,6 +51,7 @@ public final class TrainerConfig {
         evalEveryEpochs = b.evalEveryEpochs; evalAtStart = b.evalAtStart; evalBatchSize = b.evalBatchSize;
         seed = b.seed; metrics = b.metrics; checkpointDir = b.checkpointDir; checkpointEvery = b.checkpointEvery;
         resume = b.resume;
+        resumeState = b.resumeState;
         keepCheckpoints = b.keepCheckpoints;
         graphs = b.graphs;
         sampling = b.sampling;
@@ -69,6 +75,7 @@ public final class TrainerConfig {
         b.evalEveryEpochs = evalEveryEpochs; b.evalAtStart = evalAtStart; b.evalBatchSize = evalBatchSize;
         b.seed = seed; b.metrics = metrics; b.checkpointDir = checkpointDir; b.checkpointEvery = checkpointEvery;
         b.resume = resume;
+        b.resumeState = resumeState;
         b.keepCheckpoints = keepCheckpoints;
         b.graphs = graphs;
         b.sampling = sampling;
@@ -81,6 +88,7 @@ public final class TrainerConfig {
         private long steps = 0, seed = 1, checkpointEvery = 0;
         private boolean evalAtStart = true, keepCheckpoints = false, graphs = true;
         private Path metrics, checkpointDir, resume;
+        private Checkpoint resumeState;
         private Sampling sampling = Sampling.SHUFFLE;
 
         /** Sets {@link TrainerConfig#batchSize}. */
@@ -107,6 +115,8 @@ public final class TrainerConfig {
         public Builder checkpointEvery(long v) { checkpointEvery = v; return this; }
         /** Sets {@link TrainerConfig#resume}. */
         public Builder resume(Path v) { resume = v; return this; }
+        /** Sets {@link TrainerConfig#resumeState}. */
+        public Builder resumeState(Checkpoint v) { resumeState = v; return this; }
         /** Sets {@link TrainerConfig#keepCheckpoints}. */
         public Builder keepCheckpoints(boolean v) { keepCheckpoints = v; return this; }
         /** Sets {@link TrainerConfig#graphs}. */

@@ -110,7 +110,7 @@ class FirstOrderOptimizersTest {
     @MethodSource("org.fishleg.backend.TestBackends#arguments")
     void adamAuthorsMnistDefaults(Backend b) {
         // lr 1e-4, betas (0.9, 0.9), eps 1e-4: step 1 = p - 1e-4 * g / (|g| + 1e-4)
-        check(b, new Adam(b, 3, Adam.DEFAULT_LR, Adam.DEFAULT_BETA1, Adam.DEFAULT_BETA2, Adam.DEFAULT_EPS, 0f), new double[][] {
+        check(b, new Adam(b, 3, Recipes.PAPER_ADAM_LR, Recipes.PAPER_ADAM_BETA1, Recipes.PAPER_ADAM_BETA2, Recipes.PAPER_ADAM_EPS, 0f), new double[][] {
             {0.999900020, -2.000099990, 0.500099990},
             {0.999808441, -2.000135218, 0.500119377},
             {0.999778243, -2.000169240, 0.500131911}});

@@ -89,4 +89,40 @@ class OptimizersTest {
             }
         }
     }
+
+    /** fishleg train's effective defaults stay the papers' (Recipes), whatever the optimizer classes' library defaults are. */
+    @org.junit.jupiter.api.Test
+    void cliDefaultsAreTheRecipes() {
+        try (org.fishleg.backend.Backend b = org.fishleg.backend.Backends.open("cpu", line -> {});
+             org.fishleg.nn.Mlp m = new org.fishleg.nn.Mlp(b, org.fishleg.nn.MlpSpec.parse("4-3-4"), org.fishleg.nn.Likelihood.bernoulli())) {
+            org.fishleg.optim.fishleg.AuxBatchSource aux = x -> {};
+            java.util.Map<String, String> expect = new java.util.LinkedHashMap<>();
+            expect.put("adam@mnist-ae", "adam(lr=0.0001, betas=(0.9, 0.9), eps=0.0001, weight_decay=0 in gradient)");
+            expect.put("adamw@mnist-ae", "adamw(lr=0.0001, betas=(0.9, 0.9), eps=0.0001, weight_decay=0.01 decoupled)");
+            expect.put("adam@faces-ae", "adam(lr=0.00003, betas=(0.9, 0.9), eps=0.0001, weight_decay=0 in gradient)");
+            expect.put("adam@dln", "adam(lr=0.0002, betas=(0.9, 0.9), eps=0.0001, weight_decay=0 in gradient)");
+            expect.put("momentum@mnist-ae", "momentum(lr=0.03, momentum=0.9, form=ema, weight_decay=0)");
+            expect.put("momentum@dln", "momentum(lr=0.002, momentum=0.9, form=ema, weight_decay=0)");
+            expect.put("sgd@null", "sgd(lr=0.01, weight_decay=0)");
+            for (java.util.Map.Entry<String, String> e : expect.entrySet()) {
+                String[] k = e.getKey().split("@");
+                String model = k[1].equals("null") ? null : k[1];
+                try (Optimizer o = Optimizers.create(k[0], m, new Optimizers.Options().modelName(model), aux);
+                     Optimizer r = Recipes.optimizer(k[0], model).create(m, aux)) {
+                    assertEquals(e.getValue(), o.describe(), e.getKey());
+                    assertEquals(e.getValue(), r.describe(), e.getKey() + " (Recipes.optimizer)");
+                }
+            }
+            // FishLeg: the model's preset; --lr, --weight-decay, --momentum applied once on top of it
+            try (Optimizer o = Optimizers.create("fishleg", m, new Optimizers.Options().modelName("mnist-ae"), aux)) {
+                assertEquals("fishleg " + FishLegConfig.preset("mnist-ae"), o.describe());
+            }
+            try (Optimizer o = Optimizers.create("fishleg", m, new Optimizers.Options().modelName("dln").lr(0.02f).weightDecay(1e-3f).momentum(0.8f), aux)) {
+                assertEquals("fishleg " + FishLegConfig.preset("dln").toBuilder().lr(0.02f).weightDecay(1e-3f).beta(0.8f).build(), o.describe());
+            }
+            assertEquals(40, Recipes.batchSize("dln"));
+            assertEquals("bootstrap", Recipes.sampling("dln"));
+            assertEquals(100, Recipes.batchSize("mnist-ae"));
+        }
+    }
 }

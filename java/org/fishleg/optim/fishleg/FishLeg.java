@@ -63,6 +63,9 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
     private long step;
     private long auxSteps;
 
+    /** A builder starting from {@link FishLegConfig#defaults()}; the auxiliary batches are given when it creates the optimizer. */
+    public static FishLegBuilder builder() { return new FishLegBuilder(); }
+
     /** FishLeg for {@code model} (its backend holds all state; close to free it), drawing auxiliary batches of {@code cfg.auxBatchSize} inputs from {@code aux}. */
     public FishLeg(Mlp model, FishLegConfig cfg, AuxBatchSource aux) {
         this.model = model;

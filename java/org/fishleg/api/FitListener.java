@@ -1,0 +1,8 @@
+package org.fishleg.api;
+
+/** Told about each epoch of a {@link Model#fit} as it ends (progress output, early stopping decisions, ...). */
+@FunctionalInterface
+public interface FitListener {
+    /** Called on the training thread after each epoch's evaluation. */
+    void onEpoch(History.Epoch epoch);
+}

@@ -1,0 +1,77 @@
+package org.fishleg.api;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import org.fishleg.train.Sampling;
+
+/**
+ * Settings of {@link Model#fit}: {@code FitOptions.epochs(5).batchSize(100).evaluators(Evaluator.loss(), Evaluator.accuracy())}.
+ * Defaults: 1 epoch, batch 100, shuffled batches seeded with 1, the {@link Evaluator#loss()} evaluator, no listener.
+ */
+public final class FitOptions {
+    private int epochs = 1;
+    private Integer batchSize;
+    private long seed = 1;
+    private Sampling sampling = Sampling.SHUFFLE;
+    private final List<Evaluator> evaluators = new ArrayList<>(List.of(Evaluator.loss()));
+    private FitListener listener;
+
+    private FitOptions() {}
+
+    /** The defaults. */
+    public static FitOptions defaults() { return new FitOptions(); }
+
+    /** The defaults with {@code n} epochs. */
+    public static FitOptions epochs(int n) { return new FitOptions().withEpochs(n); }
+
+    /** Sets the number of epochs this fit runs (each one pass over the training set; the remainder batch is dropped). */
+    public FitOptions withEpochs(int n) {
+        if (n < 1) throw new IllegalArgumentException("epochs must be >= 1, got " + n);
+        epochs = n;
+        return this;
+    }
+
+    /** Sets the training batch size (default 100; with {@link Sampling#FULL}: the training set size). */
+    public FitOptions batchSize(int b) {
+        if (b < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + b);
+        batchSize = b;
+        return this;
+    }
+
+    /** Sets the seed of the batch order and of FishLeg's auxiliary batches (the weights' seed is the model's). */
+    public FitOptions seed(long s) { seed = s; return this; }
+
+    /** Sets how batches are drawn (default shuffle: a permutation per epoch). */
+    public FitOptions sampling(Sampling s) {
+        if (s == null) throw new IllegalArgumentException("sampling must not be null");
+        sampling = s;
+        return this;
+    }
+
+    /** Replaces the evaluators run on the test set after each epoch (none: only the training loss is reported). */
+    public FitOptions evaluators(Evaluator... e) {
+        evaluators.clear();
+        for (Evaluator x : e) {
+            if (x == null) throw new IllegalArgumentException("null evaluator");
+            evaluators.add(x);
+        }
+        return this;
+    }
+
+    /** Sets a listener told about every epoch (null for none). */
+    public FitOptions listener(FitListener l) { listener = l; return this; }
+
+    /** Epochs to run. */
+    public int epochs() { return epochs; }
+    /** The batch size for a training set of {@code n} examples. */
+    int batchSizeFor(int n) { return batchSize != null ? batchSize : sampling == Sampling.FULL ? n : 100; }
+    /** Seed of the batch order. */
+    public long seed() { return seed; }
+    /** Batch sampling. */
+    public Sampling sampling() { return sampling; }
+    /** The evaluators (unmodifiable). */
+    public List<Evaluator> evaluators() { return Collections.unmodifiableList(evaluators); }
+    /** The listener, or null. */
+    public FitListener listener() { return listener; }
+}

@@ -1,0 +1,113 @@
+package org.fishleg.optim;
+
+import java.util.List;
+import java.util.Locale;
+import org.fishleg.optim.fishleg.FishLeg;
+import org.fishleg.optim.fishleg.FishLegBuilder;
+import org.fishleg.optim.fishleg.FishLegConfig;
+
+/**
+ * The one registry of per-model training recipes: the hyper-parameters the FishLeg papers and this project's
+ * studies use for each named model ({@code mnist-ae}, {@code curves-ae}, {@code faces-ae}, {@code dln}; any other
+ * name or null gets the MNIST values). Both {@code fishleg train} (through {@link Optimizers#create}) and the
+ * library ({@code Recipes.adam("mnist-ae")}, {@code org.fishleg.api}) read it, so the two cannot drift apart.
+ *
+ * <p>The baselines are the authors' (fishleg-algorithm.md section 5): Adam with betas (0.9, 0.9) and eps 1e-4 at
+ * lr 1e-4 (MNIST, CURVES), 3e-5 (FACES), 2e-4 (deep linear); SGD with momentum (EMA form, mu 0.9) at lr 0.03, 2e-3
+ * on the deep linear network; plain SGD 0.01 (2e-3 deep linear). FishLeg: the model's default preset
+ * ({@link #fishLegPreset}). The optimizer classes' own builders ({@link Adam#builder()}) keep library defaults
+ * instead (PyTorch's for Adam).
+ */
+public final class Recipes {
+    private Recipes() {}
+
+    /** The papers' Adam beta1. */
+    public static final float PAPER_ADAM_BETA1 = 0.9f;
+    /** The papers' Adam beta2 (torch's default is 0.999). */
+    public static final float PAPER_ADAM_BETA2 = 0.9f;
+    /** The papers' Adam epsilon (torch's default is 1e-8). */
+    public static final float PAPER_ADAM_EPS = 1e-4f;
+    /** The papers' MNIST Adam learning rate. */
+    public static final float PAPER_ADAM_LR = 1e-4f;
+
+    /** The models with recipes of their own (others get the MNIST values). */
+    public static final List<String> MODELS = List.of("mnist-ae", "curves-ae", "faces-ae", "dln");
+
+    private static String key(String modelName) { return modelName == null ? "" : modelName.trim().toLowerCase(Locale.ROOT); }
+
+    /**
+     * The recipe's learning rate of an optimizer ({@link Optimizers#names()}, aliases accepted) on a named model:
+     * momentum 0.03 (dln 2e-3), adam/adamw 1e-4 (faces-ae 3e-5, dln 2e-4), sgd 0.01 (dln 2e-3), FishLeg its preset's.
+     */
+    public static float lr(String optimizer, String modelName) {
+        String o = Optimizers.canonicalName(optimizer);
+        String m = key(modelName);
+        switch (o) {
+            case "sgd": return m.equals("dln") ? 2e-3f : Sgd.DEFAULT_LR;
+            case "momentum": return m.equals("dln") ? 2e-3f : SgdMomentum.DEFAULT_LR;
+            case "adam": case "adamw":
+                if (m.equals("faces-ae")) return 3e-5f;
+                if (m.equals("dln")) return 2e-4f;
+                return PAPER_ADAM_LR;
+            case "kfac": return org.fishleg.optim.kfac.KfacConfig.DEFAULT_LR;
+            default: return fishLegConfig(modelName).lr;
+        }
+    }
+
+    /**
+     * The FishLeg preset of a model: {@code mnist-ae} for mnist-ae, {@code jax-faces} for faces-ae, {@code dln}
+     * (ocaml-dln with the step safeguard) for dln, {@code jax-mnist} otherwise.
+     */
+    public static String fishLegPreset(String modelName) {
+        switch (key(modelName)) {
+            case "faces-ae": return "jax-faces";
+            case "dln": return "dln";
+            case "mnist-ae": return "mnist-ae";
+            default: return "jax-mnist";
+        }
+    }
+
+    /** The configuration of {@link #fishLegPreset}. */
+    public static FishLegConfig fishLegConfig(String modelName) { return FishLegConfig.preset(fishLegPreset(modelName)); }
+
+    /** The recipe's training batch size: 40 for dln (its whole training set), 100 otherwise. */
+    public static int batchSize(String modelName) { return key(modelName).equals("dln") ? 40 : 100; }
+
+    /** The recipe's batch sampling, as {@code --sampling} names it: bootstrap for dln (the authors' OCaml code), shuffle otherwise. */
+    public static String sampling(String modelName) { return key(modelName).equals("dln") ? "bootstrap" : "shuffle"; }
+
+    /** Adam with the papers' values for a model: lr {@link #lr}, betas (0.9, 0.9), eps 1e-4, no weight decay. */
+    public static AdamBuilder adam(String modelName) {
+        return Adam.builder().lr(lr("adam", modelName)).betas(PAPER_ADAM_BETA1, PAPER_ADAM_BETA2).eps(PAPER_ADAM_EPS);
+    }
+
+    /** AdamW with the papers' Adam values for a model and decoupled weight decay 1e-2. */
+    public static AdamBuilder adamw(String modelName) {
+        return AdamW.builder().lr(lr("adamw", modelName)).betas(PAPER_ADAM_BETA1, PAPER_ADAM_BETA2).eps(PAPER_ADAM_EPS);
+    }
+
+    /** SGD with momentum (EMA form, mu 0.9) at the model's recipe learning rate. */
+    public static SgdBuilder momentum(String modelName) { return SgdMomentum.builder().lr(lr("momentum", modelName)); }
+
+    /** Plain SGD at the model's recipe learning rate. */
+    public static SgdBuilder sgd(String modelName) { return Sgd.builder().lr(lr("sgd", modelName)); }
+
+    /** FishLeg with the model's default preset ({@link #fishLegPreset}). */
+    public static FishLegBuilder fishLeg(String modelName) { return FishLeg.builder().preset(fishLegPreset(modelName)); }
+
+    /**
+     * The recipe of any optimizer of {@link Optimizers#names()} on a model, with every value at its recipe default
+     * (what {@code fishleg train --model MODEL --optimizer NAME} uses without further options).
+     */
+    public static OptimizerFactory optimizer(String optimizer, String modelName) {
+        String o = Optimizers.canonicalName(optimizer);
+        return new OptimizerFactory() {
+            @Override public String name() { return o.startsWith("fishleg") ? "fishleg" : o; }
+            @Override public boolean needsAuxBatches() { return o.startsWith("fishleg"); }
+            @Override public Optimizer create(org.fishleg.nn.Mlp model, org.fishleg.optim.fishleg.AuxBatchSource aux) {
+                return Optimizers.create(o, model, new Optimizers.Options().modelName(modelName), aux);
+            }
+            @Override public String toString() { return o + " recipe for " + (modelName == null ? "any model" : modelName); }
+        };
+    }
+}
