@@ -271,11 +271,7 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
     /** --optimizers, canonical and checked; by default fishleg, adam, momentum and kfac where it exists. */
     private List<String> optimizerList() {
         List<String> names = new ArrayList<>();
-        if (optimizers == null || optimizers.isEmpty()) {
-            names.addAll(List.of("fishleg", "adam", "momentum"));
-            if (Optimizers.names().containsKey("kfac")) names.add("kfac");
-            return names;
-        }
+        if (optimizers == null || optimizers.isEmpty()) return defaultOptimizers();
         for (String o : optimizers) {
             String n;
             try {
@@ -286,6 +282,13 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
             if (names.contains(n)) throw new UserException("--optimizers names " + n + " twice");
             names.add(n);
         }
+        return names;
+    }
+
+    /** fishleg, adam, momentum, and kfac when this build's {@link Optimizers} has it. */
+    static List<String> defaultOptimizers() {
+        List<String> names = new ArrayList<>(List.of("fishleg", "adam", "momentum"));
+        if (Optimizers.names().containsKey("kfac")) names.add("kfac");
         return names;
     }
 
