@@ -356,9 +356,7 @@ suite_section() {
   out=$(mktemp)
   {
     header "$name"
-    echo "Command (per-run metrics CSVs, summary.md and the log in \`$dir/\`):"
-    echo
-    echo "    ./fishleg bench suite --suite $suite ${quick:+$quick }--backend $BACKEND --overwrite --out $dir"
+    echo "Per-run metrics CSVs, summary.md and the log in \`$dir/\`."
     echo
     sed '1,2d' "$dir/summary.md" | sed "s#(test-vs-epoch.png)#(img/suite-$suite-epochs.png)#; s#(test-vs-seconds.png)#(img/suite-$suite-seconds.png)#"
   } >"$out"
