@@ -158,6 +158,7 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
         splits = null;
         if (batch > trainData.n())
             throw new UserException("--batch-size " + batch + " exceeds the " + trainData.n() + " training examples");
+        createOutDir(dir);
         err.println("suite " + s.cliName + ": " + opts.size() + " optimizer(s) x " + seedList.size() + " seed(s), data " + dataName
                 + " train " + trainData.n() + ", test " + testData.n() + ", batch " + batch + ", " + nEpochs + " epochs; out " + dir);
         err.flush();
@@ -333,6 +334,10 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
                 throw new UserException("cannot read " + dir + ": " + e.getMessage());
             }
         }
+    }
+
+    /** Creates the --out folder (once the data are loaded, so a user mistake leaves no empty folder behind). */
+    private static void createOutDir(Path dir) {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {

@@ -1,6 +1,7 @@
 package org.fishleg.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -79,6 +80,7 @@ class SuiteCommandTest {
         assertEquals(2, suite.code());
         assertEquals(train.err().trim().replaceFirst("^fishleg train: ", ""),
                 suite.err().trim().replaceFirst("^fishleg bench suite: ", ""));
+        assertFalse(Files.exists(out), "a refused suite leaves no --out folder behind");
     }
 
     @Test
