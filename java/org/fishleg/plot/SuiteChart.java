@@ -68,6 +68,7 @@ public final class SuiteChart {
     public JFreeChart chart() {
         XYSeriesCollection data = new XYSeriesCollection();
         boolean positive = true;
+        double minY = Double.POSITIVE_INFINITY;
         for (Map.Entry<String, double[][]> e : series.entrySet()) {
             XYSeries s = new XYSeries(e.getKey(), false, true);
             double[] x = e.getValue()[0], y = e.getValue()[1];
@@ -75,6 +76,7 @@ public final class SuiteChart {
                 if (!Double.isFinite(x[i]) || !Double.isFinite(y[i])) continue;
                 s.add(x[i], y[i]);
                 if (y[i] <= 0) positive = false;
+                minY = Math.min(minY, y[i]);
             }
             data.addSeries(s);
         }
@@ -94,6 +96,8 @@ public final class SuiteChart {
             LogAxis y = new LogAxis(yLabel);
             y.setBase(10);
             y.setSmallestValue(1e-12);
+            y.setNumberFormatOverride(new java.text.DecimalFormat(minY >= 10 ? "0" : "0.###",
+                    java.text.DecimalFormatSymbols.getInstance(java.util.Locale.ROOT)));
             plot.setRangeAxis(y);
         } else {
             ((NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
