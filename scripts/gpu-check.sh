@@ -212,6 +212,7 @@ make_bundle() {
   for j in target/lib/*.jar; do
     case "$(basename "$j")" in
       *-windows-*|*-macosx-*|*-linux-arm*|*-linux-ppc*|*-android-*) continue ;;   # not for a Linux x86-64 GPU host
+      jfreechart-*) continue ;;   # the plots of 'bench suite' (1.6 MB); the runtime has no java.desktop to draw them anyway
       jcuda-natives-*)
         # keep the driver/runtime JNI libraries; drop NVRTC and the 24 MB nvPTXCompiler (unused)
         cp "$j" "$out/lib/"

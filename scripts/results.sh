@@ -2,7 +2,7 @@
 # Regenerates the tables of docs/RESULTS.md from the current commit.
 #
 #   scripts/results.sh SECTION...     run the named sections, replace their blocks in docs/RESULTS.md
-#   scripts/results.sh all            every section (about 45 min on a 2-core machine)
+#   scripts/results.sh all            every section (about 5 h on a 2-core machine; the *-suite sections take 4 h)
 #   scripts/results.sh --list         the sections and what they run
 #
 # Every generated block starts with the commit (and whether the tree had uncommitted changes), the
@@ -11,7 +11,9 @@
 # one machine (same jar, same seed); times are not: run on an otherwise idle machine.
 #
 # Raw outputs (metrics CSVs, logs) go to runs/results/SECTION/ (not committed).
-# Environment: RESULTS_BACKEND (default cpu), RESULTS_DOC (default docs/RESULTS.md).
+# Environment: RESULTS_BACKEND (default cpu), RESULTS_DOC (default docs/RESULTS.md), RESULTS_QUICK=1 (the
+# *-suite sections pass --quick to `fishleg bench suite`: a few minutes each, to check the splicing; such a
+# block says so in its command line and is no result).
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,7 +25,7 @@ CP="target/fishleg.jar:target/lib/*"
 
 die() { echo "results: $*" >&2; exit 2; }
 
-SECTIONS="mnist-short step-cost dln-seeds presets dln-full"
+SECTIONS="mnist-short step-cost dln-seeds presets dln-full mnist-suite curves-suite faces-suite dln-suite"
 describe() {
   case $1 in
     mnist-short) echo "MNIST AE 2 epochs batch 100: Adam, SGD-momentum, FishLeg default and presets; Adam and momentum 10 epochs (~12 min)" ;;
@@ -31,6 +33,10 @@ describe() {
     dln-seeds) echo "deep linear network, CLI defaults, 16 seeds x 20000 steps: FishLeg variants vs Adam, divergences, steps to train MSE targets (~25 min)" ;;
     presets) echo "FishLeg preset study on MNIST AE: epoch 1/2 test NLL and ms/step at batch 100 and 1000 (~20 min)" ;;
     dln-full) echo "deep linear network, full-batch variant (DeepLinearExperiment): seed 1 with plots, seeds 1-8 (~4 min)" ;;
+    mnist-suite) echo "bench suite mnist-ae: FishLeg, Adam, momentum (and KFAC where built) at batch 1000, 100 epochs, seed 1 (~45 min)" ;;
+    curves-suite) echo "bench suite curves-ae: the same on regenerated CURVES, 100 epochs (~15 min)" ;;
+    faces-suite) echo "bench suite faces-ae: the same on the FACES-like data, 50 epochs (~2.5 h)" ;;
+    dln-suite) echo "bench suite dln: deep linear network, train --model dln defaults, 20000 steps (~2 min)" ;;
   esac
 }
 
@@ -332,6 +338,36 @@ sec_dln_seeds() {
   splice dln-seeds "$out"
   rm -f "$out"
 }
+
+# suite_section SECTION SUITE: `fishleg bench suite` with its defaults (RESULTS_QUICK=1: --quick); its summary.md
+# (without the title) spliced in, the plots copied to docs/img/suite-SUITE-{epochs,seconds}.png
+suite_section() {
+  local name=$1 suite=$2 dir=runs/results/$1 out quick=""
+  [ -n "${RESULTS_QUICK:-}" ] && quick=--quick
+  mkdir -p "$dir"
+  # shellcheck disable=SC2086
+  if ! fl bench suite --suite "$suite" $quick --backend "$BACKEND" --overwrite --out "$dir" >"$dir/suite.out" 2>"$dir/suite.log"; then
+    echo "results: $name failed (see $dir/suite.log): $(tail -n 1 "$dir/suite.log")" >&2
+    return
+  fi
+  mkdir -p docs/img
+  cp "$dir/test-vs-epoch.png" "docs/img/suite-$suite-epochs.png"
+  cp "$dir/test-vs-seconds.png" "docs/img/suite-$suite-seconds.png"
+  out=$(mktemp)
+  {
+    header "$name"
+    echo "Per-run metrics CSVs, summary.md and the log in \`$dir/\`."
+    echo
+    sed '1,2d' "$dir/summary.md" | sed "s#(test-vs-epoch.png)#(img/suite-$suite-epochs.png)#; s#(test-vs-seconds.png)#(img/suite-$suite-seconds.png)#"
+  } >"$out"
+  splice "$name" "$out"
+  rm -f "$out"
+}
+
+sec_mnist_suite() { suite_section mnist-suite mnist-ae; }
+sec_curves_suite() { suite_section curves-suite curves-ae; }
+sec_faces_suite() { suite_section faces-suite faces-ae; }
+sec_dln_suite() { suite_section dln-suite dln; }
 
 median() {   # median of numbers (- when none)
   [ $# -eq 0 ] && { echo -; return; }

@@ -26,8 +26,10 @@ import picocli.CommandLine.Option;
 /** {@code fishleg bench}: timing of full training steps and of matrix products. */
 @Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, usageHelpWidth = 100,
         description = "Benchmarks: 'steps' times full training steps per optimizer and batch size; 'gemm' times matrix products; "
-                + "'soak' trains a small model for many steps and checks that memory stays flat.",
-        subcommands = {BenchCommand.Steps.class, BenchCommand.Gemm.class, BenchCommand.Soak.class})
+                + "'soak' trains a small model for many steps and checks that memory stays flat; 'suite' runs a benchmark suite "
+                + "(the paper's auto-encoders or the deep linear network) with several optimizers and seeds into a summary "
+                + "table and plots.",
+        subcommands = {BenchCommand.Steps.class, BenchCommand.Gemm.class, BenchCommand.Soak.class, SuiteCommand.class})
 final class BenchCommand implements Callable<Integer>, Main.Streams {
     private PrintStream err = System.err;
 
@@ -36,7 +38,7 @@ final class BenchCommand implements Callable<Integer>, Main.Streams {
 
     @Override
     public Integer call() {
-        err.println("fishleg bench: missing benchmark (steps, gemm or soak); see 'fishleg bench --help'");
+        err.println("fishleg bench: missing benchmark (steps, gemm, soak or suite); see 'fishleg bench --help'");
         return Main.EXIT_USAGE;
     }
 

@@ -10,9 +10,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.fishleg.backend.Backend;
 import org.fishleg.backend.Backends;
-import org.fishleg.backend.cuda.CudaSupport;
 import org.fishleg.data.Splits;
-import org.fishleg.nn.Mlp;
 import org.fishleg.optim.Optimizer;
 import org.fishleg.optim.Optimizers;
 import org.fishleg.optim.Recipes;
@@ -24,9 +22,6 @@ import org.fishleg.train.DeviceDataset;
 import org.fishleg.train.MetricsWriter;
 import org.fishleg.train.Sampling;
 import org.fishleg.train.TrainResult;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import org.fishleg.train.Trainer;
 import org.fishleg.train.TrainerConfig;
 import org.fishleg.train.TrainingProgress;
 import picocli.CommandLine.ArgGroup;
@@ -213,6 +208,12 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
                     + "checksums, finite values, ranges); a damaged one is refused with one line, exit code 2.")
     Path resume;
 
+    @Option(names = "--eval-train-set",
+            description = "At every test evaluation also evaluate the mean NLL over the whole training set; the metrics get two "
+                    + "more columns, train_set_loss and eval_seconds (the seconds spent on evaluations so far, so wall_seconds - "
+                    + "eval_seconds is the training time). Default: off.")
+    boolean evalTrainSet;
+
     @Option(names = "--plot", paramLabel = "PNG", description = "Draw the loss curves of this run into a PNG at the end.")
     Path plot;
 
@@ -325,19 +326,10 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         ModelChoice mc = ModelChoice.parse(model, likelihood);
         String optName = canonicalOptimizer(optimizer);
         boolean isFishLeg = optName.startsWith("fishleg");
-        String dataName = data != null ? DataSources.canonical(data)
-                : DataSources.defaultFor(mc.name, mc.spec.inputSize(), mc.spec.outputSize(), mc.softmax());
-        if (dataName == null)
-            throw new UserException("--data is required for the model " + mc.spec + " (expected one of "
-                    + String.join(", ", DataSources.NAMES) + ")");
-        String backendChoice;
-        try {
-            backendChoice = Backends.resolveChoice(backend);
-        } catch (IllegalArgumentException e) {
-            throw new UserException(e.getMessage() + (backend.equalsIgnoreCase("auto") ? " (from " + Backends.ENV + ")" : ""));
-        }
-        Sampling samp = parse(() -> Sampling.parse(sampling != null ? sampling : Recipes.sampling(mc.name)));
-        int batch = batchSize != null ? batchSize : Recipes.batchSize(mc.name); // full: set once the data are loaded
+        String dataName = TrainingRun.dataName(mc, data);
+        String backendChoice = TrainingRun.backendChoice(backend);
+        Sampling samp = sampling != null ? parse(() -> Sampling.parse(sampling)) : TrainingRun.defaultSampling(mc);
+        int batch = batchSize != null ? batchSize : TrainingRun.defaultBatchSize(mc); // full: set once the data are loaded
         positive("--batch-size", batch);
         positive("--log-every", logEvery);
         positive("--eval-batch-size", evalBatchSize);
@@ -376,10 +368,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         if (!List.of("auto", "bar", "lines", "none").contains(progress))
             throw new UserException("--progress must be auto, bar, lines or none, got '" + progressMode + "'");
 
-        if (backendChoice.equals("cuda")) {
-            CudaSupport.Probe probe = CudaSupport.probe();
-            if (!probe.usable) throw new UserException("--backend cuda: CUDA is not usable here: " + probe.reason);
-        }
+        TrainingRun.checkUsable(backendChoice);
 
         // ---- data, backend, model
         Splits splits = DataSources.load(dataName, dataDir, seed);
@@ -402,56 +391,35 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
             if (threads != null && be.name().equals("cpu") && !be.description().contains(" " + threads + " thread"))
                 info("warning: --threads " + threads + " was not applied by this CPU backend (" + be.description() + ")");
             try (DeviceDataset train = DeviceDataset.upload(be, splits.train());
-                 DeviceDataset test = DeviceDataset.upload(be, splits.test());
-                 Mlp net = new Mlp(be, mc.spec, mc.likelihood)) {
+                 DeviceDataset test = DeviceDataset.upload(be, splits.test())) {
                 splits = null; // the host copies are no longer needed
-                net.init(seed);
                 TrainerConfig.Builder tb = TrainerConfig.builder().batchSize(batch).seed(seed).logEvery(logEvery)
                         .evalEveryEpochs(evalEveryEpochs).evalBatchSize(evalBatchSize).metrics(metricsPath)
                         .checkpointDir(checkpointDir).checkpointEvery(checkpointEvery).keepCheckpoints(keepCheckpoints).resume(resume)
-                        .graphs(useGraphs).sampling(samp);
+                        .graphs(useGraphs).sampling(samp).evalTrainSet(evalTrainSet);
                 if (length != null && length.steps != null) tb.steps(length.steps);
                 else tb.epochs(length != null && length.epochs != null ? length.epochs : 10);
                 TrainerConfig cfg = tb.build();
                 TrainingProgress prog = progress(progress);
-                try (Trainer trainer = new Trainer(net, train, test, cfg, prog)) {
-                    Optimizers.Options oo = new Optimizers.Options().modelName(mc.name).lr(lr).momentum(momentum)
-                            .momentumForm(form).nesterov(nesterov).betas(beta1, beta2).eps(eps).weightDecay(weightDecay)
-                            .fishLeg(flc).kfac(kfc);
-                    try (Optimizer opt = Optimizers.create(optName, net, oo, trainer.auxSource())) {
-                        info("model: " + mc.summary());
-                        info("optimizer: " + opt.describe());
-                        info(String.format(Locale.ROOT, "run: %d steps (%d per epoch), batch %d, sampling %s, seed %d%s",
-                                trainer.totalSteps(), trainer.stepsPerEpoch(), batch, samp, seed,
-                                metricsPath != null ? ", metrics " + metricsPath : ""));
-                        // Ctrl-C (SIGINT) or SIGTERM: finish the step in progress (an evaluation gives way between its batches),
-                        // write its checkpoint (or, without one, its metrics row), then let the JVM exit once the summary below is
-                        // printed: status 130 for SIGINT, 143 for SIGTERM (System.exit blocks while the hook runs, so the
-                        // signal's status stands).
-                        CountDownLatch finished = new CountDownLatch(1);
-                        Thread onSignal = new Thread(() -> {
-                            trainer.requestStop();
-                            try {
-                                finished.await(120, TimeUnit.SECONDS);
-                            } catch (InterruptedException e) {
-                                Thread.currentThread().interrupt();
-                            }
-                        }, "fishleg-stop");
-                        Runtime.getRuntime().addShutdownHook(onSignal);
-                        try {
-                            int rc = report(trainer.run(opt), prog, mc, opt, metricsPath);
-                            if (be.supportsGraphs()) info(trainer.graphs().summary());
-                            return rc;
-                        } finally {
-                            finished.countDown();
-                            try {
-                                Runtime.getRuntime().removeShutdownHook(onSignal);
-                            } catch (IllegalStateException e) {
-                                // the JVM is already shutting down: the hook is running
-                            }
-                        }
+                Optimizers.Options oo = new Optimizers.Options().modelName(mc.name).lr(lr).momentum(momentum)
+                        .momentumForm(form).nesterov(nesterov).betas(beta1, beta2).eps(eps).weightDecay(weightDecay)
+                        .fishLeg(flc).kfac(kfc);
+                int b = batch;
+                return TrainingRun.with(be, train, test, mc, seed, cfg, prog, optName, oo, (trainer, opt) -> {
+                    info("model: " + mc.summary());
+                    info("optimizer: " + opt.describe());
+                    info(String.format(Locale.ROOT, "run: %d steps (%d per epoch), batch %d, sampling %s, seed %d%s",
+                            trainer.totalSteps(), trainer.stepsPerEpoch(), b, samp, seed,
+                            metricsPath != null ? ", metrics " + metricsPath : ""));
+                    // Ctrl-C (SIGINT) or SIGTERM: finish the step in progress, write its checkpoint (or, without one, its
+                    // metrics row), print the summary below, then exit with the signal's status (130 / 143)
+                    try (TrainingRun.StopHook hook = new TrainingRun.StopHook()) {
+                        hook.watch(trainer);
+                        int rc = report(trainer.run(opt), prog, mc, opt, metricsPath);
+                        if (be.supportsGraphs()) info(trainer.graphs().summary());
+                        return rc;
                     }
-                }
+                });
             }
         }
     }

@@ -11,7 +11,7 @@ import java.util.Locale;
 
 /**
  * A metrics CSV as written by the trainer (step, epoch, wall_seconds, train_loss, test_loss, and for Gaussian
- * likelihoods train_mse, test_mse; any other columns ignored), read back for plotting. Empty cells, and the
+ * likelihoods train_mse, test_mse; with the training-set evaluation train_set_loss, eval_seconds; any other columns ignored), read back for plotting. Empty cells, and the
  * squared-error columns of a file without them, are NaN.
  */
 public final class MetricsCsv {
@@ -23,6 +23,10 @@ public final class MetricsCsv {
     public final double[] trainMse, testMse;
     /** True when the header has the train_mse and test_mse columns. */
     public final boolean hasMse;
+    /** Mean NLL over the whole training set (evaluation rows of runs that evaluate it; NaN elsewhere). */
+    public final double[] trainSet;
+    /** Cumulative evaluation seconds (NaN when the file lacks the column). */
+    public final double[] evalSeconds;
 
     private MetricsCsv(Path file, double[][] c, boolean hasMse) {
         this.file = file;
@@ -34,6 +38,8 @@ public final class MetricsCsv {
         this.trainMse = c[5];
         this.testMse = c[6];
         this.hasMse = hasMse;
+        this.trainSet = c[7];
+        this.evalSeconds = c[8];
     }
 
     /** Number of data rows. */
@@ -56,6 +62,7 @@ public final class MetricsCsv {
         int cStep = col(header, "step"), cEpoch = col(header, "epoch"), cWall = col(header, "wall_seconds");
         int cTrain = col(header, "train_loss"), cTest = col(header, "test_loss");
         int cTrainMse = col(header, "train_mse"), cTestMse = col(header, "test_mse");
+        int cTrainSet = col(header, "train_set_loss"), cEval = col(header, "eval_seconds");
         if (cStep < 0 || (cTrain < 0 && cTest < 0))
             throw new IllegalArgumentException("metrics file " + file + " lacks the columns step and train_loss/test_loss (header: "
                     + lines.get(h) + ")");
@@ -67,11 +74,11 @@ public final class MetricsCsv {
             double s = cell(f, cStep);
             if (Double.isNaN(s)) continue;
             rows.add(new double[] {s, cell(f, cEpoch), cell(f, cWall), cell(f, cTrain), cell(f, cTest),
-                cell(f, cTrainMse), cell(f, cTestMse)});
+                cell(f, cTrainMse), cell(f, cTestMse), cell(f, cTrainSet), cell(f, cEval)});
         }
         int n = rows.size();
-        double[][] c = new double[7][n];
-        for (int i = 0; i < n; i++) for (int j = 0; j < 7; j++) c[j][i] = rows.get(i)[j];
+        double[][] c = new double[9][n];
+        for (int i = 0; i < n; i++) for (int j = 0; j < 9; j++) c[j][i] = rows.get(i)[j];
         return new MetricsCsv(file, c, cTrainMse >= 0 && cTestMse >= 0);
     }
 

@@ -29,6 +29,11 @@ import java.util.Locale;
  * test_mse are the mean over examples of ||f(x) - y||^2 over the whole training and test set, on evaluation
  * rows only (empty otherwise).
  *
+ * <p>With the training-set columns ({@link TrainerConfig#evalTrainSet}) the header ends in
+ * {@code train_set_loss,eval_seconds}: train_set_loss is the mean NLL over the whole training set, on evaluation
+ * rows only; eval_seconds the seconds spent on evaluations (test set, training set, squared errors) since the run
+ * started (continued across resumes), on every row, so wall_seconds - eval_seconds is the training time.
+ *
  * <p>Each row goes to the file in one write of the whole line. When that fails (a full disk), the file is cut
  * back to its last complete row and {@link #row} throws an {@link UncheckedIOException} with a one-line message,
  * so a metrics file never ends in half a row.
@@ -38,18 +43,28 @@ public final class MetricsWriter implements AutoCloseable {
     public static final String HEADER = "step,epoch,wall_seconds,train_loss,test_loss";
     /** The header with the squared-error columns. */
     public static final String MSE_HEADER = HEADER + ",train_mse,test_mse";
+    /** The columns appended by the training-set evaluation. */
+    public static final String TRAIN_SET_COLUMNS = "train_set_loss,eval_seconds";
 
     private final Path file;
     private final SeekableByteChannel out;
     private final boolean mse;
+    private final boolean trainSet;
+    /** eval_seconds of the last row kept by {@link #resume} (0 for a new file). */
+    private double keptEvalSeconds;
     /** Bytes of the file that end in a complete row (or the header). */
     private long complete;
 
     /** Writes rows to {@code out}, positioned at its end; package-private so tests can pass a failing channel. */
     MetricsWriter(Path file, SeekableByteChannel out, boolean mse) throws IOException {
+        this(file, out, mse, false);
+    }
+
+    private MetricsWriter(Path file, SeekableByteChannel out, boolean mse, boolean trainSet) throws IOException {
         this.file = file;
         this.out = out;
         this.mse = mse;
+        this.trainSet = trainSet;
         this.complete = out.size();
         out.position(complete);
     }
@@ -57,17 +72,23 @@ public final class MetricsWriter implements AutoCloseable {
     /** The header of a file with ({@code mse}) or without the squared-error columns. */
     public static String header(boolean mse) { return mse ? MSE_HEADER : HEADER; }
 
+    /** The header with the squared-error columns when {@code mse} and the training-set columns when {@code trainSet}. */
+    public static String header(boolean mse, boolean trainSet) { return header(mse) + (trainSet ? "," + TRAIN_SET_COLUMNS : ""); }
+
     /** Creates (or truncates) the file and writes the header, without the squared-error columns. */
     public static MetricsWriter create(Path file) { return create(file, false); }
 
     /** Creates (or truncates) the file and writes the header, with the squared-error columns when {@code mse}. */
-    public static MetricsWriter create(Path file, boolean mse) {
+    public static MetricsWriter create(Path file, boolean mse) { return create(file, mse, false); }
+
+    /** As {@link #create(Path, boolean)}, with the training-set columns when {@code trainSet}. */
+    public static MetricsWriter create(Path file, boolean mse, boolean trainSet) {
         FileChannel ch = null;
         try {
             createParent(file);
             ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
-            MetricsWriter w = new MetricsWriter(file, ch, mse);
-            w.writeLine(header(mse));
+            MetricsWriter w = new MetricsWriter(file, ch, mse, trainSet);
+            w.writeLine(header(mse, trainSet));
             return w;
         } catch (IOException | UncheckedIOException e) {
             closeQuietly(ch);
@@ -93,18 +114,31 @@ public final class MetricsWriter implements AutoCloseable {
      * For a resumed run: keeps the rows with step &lt;= {@code step} of an existing file (or creates it) under this
      * run's header and appends from there.
      */
-    public static MetricsWriter resume(Path file, long step, boolean mse) {
-        if (!Files.exists(file)) return create(file, mse);
+    public static MetricsWriter resume(Path file, long step, boolean mse) { return resume(file, step, mse, false); }
+
+    /**
+     * As {@link #resume(Path, long, boolean)}, with the training-set columns when {@code trainSet}; eval_seconds
+     * continues from the last kept row's (see {@link #keptEvalSeconds()}).
+     */
+    public static MetricsWriter resume(Path file, long step, boolean mse, boolean trainSet) {
+        if (!Files.exists(file)) return create(file, mse, trainSet);
         try {
             List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
             List<String> keep = new ArrayList<>();
-            keep.add(header(mse));
+            keep.add(header(mse, trainSet));
+            int evalCol = -1;
+            if (!lines.isEmpty()) evalCol = List.of(lines.get(0).split(",", -1)).indexOf("eval_seconds");
+            double kept = 0;
             for (int i = 1; i < lines.size(); i++) {
                 String l = lines.get(i);
                 int c = l.indexOf(',');
                 if (c <= 0) continue;
                 try {
-                    if (Long.parseLong(l.substring(0, c).trim()) <= step) keep.add(l);
+                    if (Long.parseLong(l.substring(0, c).trim()) <= step) {
+                        keep.add(l);
+                        String[] f = l.split(",", -1);
+                        if (evalCol >= 0 && evalCol < f.length && !f[evalCol].isBlank()) kept = Double.parseDouble(f[evalCol]);
+                    }
                 } catch (NumberFormatException ignored) {
                     // not a data row
                 }
@@ -112,7 +146,9 @@ public final class MetricsWriter implements AutoCloseable {
             Files.write(file, keep, StandardCharsets.UTF_8);
             FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE);
             try {
-                return new MetricsWriter(file, ch, mse);
+                MetricsWriter w = new MetricsWriter(file, ch, mse, trainSet);
+                w.keptEvalSeconds = kept;
+                return w;
             } catch (IOException e) {
                 closeQuietly(ch);
                 throw e;
@@ -150,6 +186,12 @@ public final class MetricsWriter implements AutoCloseable {
     /** True when the file has the train_mse and test_mse columns. */
     public boolean hasMseColumns() { return mse; }
 
+    /** True when the file has the train_set_loss and eval_seconds columns. */
+    public boolean hasTrainSetColumns() { return trainSet; }
+
+    /** eval_seconds of the last row a resume kept (0 for a new file or one without the column). */
+    public double keptEvalSeconds() { return keptEvalSeconds; }
+
     /**
      * Writes one row; NaN train/test loss is written as "nan", a missing one (null) as empty (so are the
      * squared-error cells of a file that has them).
@@ -160,6 +202,17 @@ public final class MetricsWriter implements AutoCloseable {
 
     /** Writes one row with squared errors (null: empty); a file without those columns accepts only nulls. */
     public void row(long step, double epoch, double wallSeconds, Double trainLoss, Double testLoss, Double trainMse, Double testMse) {
+        row(step, epoch, wallSeconds, trainLoss, testLoss, trainMse, testMse, null, null);
+    }
+
+    /**
+     * Writes one row with squared errors and the training-set columns (null: empty); a file without those columns
+     * accepts only nulls for them.
+     */
+    public void row(long step, double epoch, double wallSeconds, Double trainLoss, Double testLoss, Double trainMse, Double testMse,
+                    Double trainSetLoss, Double evalSeconds) {
+        if (!trainSet && (trainSetLoss != null || evalSeconds != null))
+            throw new IllegalArgumentException("metrics file " + file + " has no training-set columns");
         if (!mse && (trainMse != null || testMse != null))
             throw new IllegalArgumentException("metrics file " + file + " has no squared-error columns");
         StringBuilder b = new StringBuilder();
@@ -169,6 +222,8 @@ public final class MetricsWriter implements AutoCloseable {
                 .append(num(trainLoss)).append(',')
                 .append(num(testLoss));
         if (mse) b.append(',').append(sig(trainMse)).append(',').append(sig(testMse));
+        if (trainSet) b.append(',').append(num(trainSetLoss)).append(',')
+                .append(evalSeconds == null ? "" : String.format(Locale.ROOT, "%.3f", evalSeconds));
         writeLine(b.toString());
     }
 

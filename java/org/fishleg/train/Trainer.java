@@ -22,7 +22,8 @@ import org.fishleg.optim.fishleg.AuxBatchSource;
  * (the mean of the batch losses since the previous row). The test loss (mean NLL over the full test set,
  * in batches) is evaluated at the start, every {@link TrainerConfig#evalEveryEpochs} epochs and at the end;
  * for a Gaussian likelihood so are the mean squared errors ||f(x) - y||^2 over the whole training and test
- * sets (the metrics' train_mse and test_mse columns).
+ * sets (the metrics' train_mse and test_mse columns), and with {@link TrainerConfig#evalTrainSet} the mean NLL over
+ * the whole training set (train_set_loss, with the cumulative evaluation seconds in eval_seconds).
  *
  * <p>A non-finite loss stops the run ({@link TrainResult#diverged}); checkpoints are only written after
  * checking that the losses since the last row and the parameters are finite. With a checkpoint folder the
@@ -218,6 +219,7 @@ public final class Trainer implements AutoCloseable {
         double lastTrain = Double.NaN, lastTest = Double.NaN;
         boolean mse = reportsSquaredError();
         lastTrainMse = Double.NaN;
+        lastTrainSet = Double.NaN;
         lastTestMse = Double.NaN;
         long sessionStart = step;
         evalNanos = 0;
@@ -226,12 +228,15 @@ public final class Trainer implements AutoCloseable {
         running = true;
         try {
             if (cfg.metrics != null)
-                metrics = resumed ? MetricsWriter.resume(cfg.metrics, step, mse) : MetricsWriter.create(cfg.metrics, mse);
+                metrics = resumed ? MetricsWriter.resume(cfg.metrics, step, mse, cfg.evalTrainSet)
+                        : MetricsWriter.create(cfg.metrics, mse, cfg.evalTrainSet);
+            evalOffset = metrics != null ? metrics.keptEvalSeconds() : 0;
             progress.started(step, total, bpe);
             if (!resumed && cfg.evalAtStart && test != null) {
                 try {
                     lastTest = evaluate(test);
                     evaluateSquaredErrors(mse);
+                    evaluateTrainSet();
                 } catch (EvaluationAborted e) {
                     progress.finished(step);
                     String msg = "interrupted during the test evaluation before the first step; nothing to save"
@@ -239,7 +244,8 @@ public final class Trainer implements AutoCloseable {
                     return new TrainResult(step, 0, (System.nanoTime() - t0) / 1e9, Double.NaN, Double.NaN, false, msg,
                             evalNanos / 1e9, true);
                 }
-                if (metrics != null) metrics.row(0, 0, wall(wallOffset, t0), null, lastTest, mseCell(mse, lastTrainMse), mseCell(mse, lastTestMse));
+                if (metrics != null) metrics.row(0, 0, wall(wallOffset, t0), null, lastTest, mseCell(mse, lastTrainMse), mseCell(mse, lastTestMse),
+                        trainSetCell(lastTrainSet), evalSecondsCell());
                 progress.evaluated(0, lastTest);
             }
             long lastLogStep = step;
@@ -267,7 +273,7 @@ public final class Trainer implements AutoCloseable {
                     double mean = backend.readScalar(acc) / (double) accCount;
                     double wall = wall(wallOffset, t0);
                     if (!Double.isFinite(mean)) {
-                        if (metrics != null) metrics.row(step, (double) step / bpe, wall, mean, null);
+                        if (metrics != null) metrics.row(step, (double) step / bpe, wall, mean, null, null, null, null, evalSecondsCell());
                         return diverged(lossWord(mean), step, lastLogStep, mean, sessionStart, t0, lastTest);
                     }
                     if (cfg.checkpointDir != null && nonFiniteParams() > 0)
@@ -279,6 +285,7 @@ public final class Trainer implements AutoCloseable {
                             lastTest = evaluate(test);
                             testLoss = lastTest;
                             evaluateSquaredErrors(mse);
+                            evaluateTrainSet();
                         } catch (EvaluationAborted e) {
                             evalNow = false;       // the row goes out without the test loss
                             testLoss = null;
@@ -288,7 +295,8 @@ public final class Trainer implements AutoCloseable {
                     }
                     lastTrain = mean;
                     if (metrics != null) metrics.row(step, (double) step / bpe, wall(wallOffset, t0), mean, testLoss,
-                            evalNow ? mseCell(mse, lastTrainMse) : null, evalNow ? mseCell(mse, lastTestMse) : null);
+                            evalNow ? mseCell(mse, lastTrainMse) : null, evalNow ? mseCell(mse, lastTestMse) : null,
+                            evalNow ? trainSetCell(lastTrainSet) : null, evalSecondsCell());
                     progress.logged(step, mean);
                     if (testLoss != null) progress.evaluated(step, testLoss);
                     backend.fill(acc, 0f);
@@ -360,6 +368,19 @@ public final class Trainer implements AutoCloseable {
     }
 
     private static Double mseCell(boolean mse, double v) { return mse ? v : null; }
+
+    /** Mean NLL over the training set at the last evaluation (with {@link TrainerConfig#evalTrainSet}). */
+    private double lastTrainSet = Double.NaN;
+    /** eval_seconds of the rows a resumed metrics file kept. */
+    private double evalOffset;
+
+    private void evaluateTrainSet() {
+        if (cfg.evalTrainSet) lastTrainSet = evaluate(train);
+    }
+
+    private Double trainSetCell(double v) { return cfg.evalTrainSet ? v : null; }
+
+    private Double evalSecondsCell() { return cfg.evalTrainSet ? evalOffset + evalNanos / 1e9 : null; }
 
     private static double wall(double offset, long t0) { return offset + (System.nanoTime() - t0) / 1e9; }
 

@@ -45,6 +45,12 @@ public final class TrainerConfig {
      * training set size.
      */
     public final Sampling sampling;
+    /**
+     * Also evaluate the mean NLL over the whole training set at every test evaluation: the metrics get the columns
+     * train_set_loss and eval_seconds ({@link MetricsWriter}). Off by default (it costs a forward pass over the
+     * training set).
+     */
+    public final boolean evalTrainSet;
 
     private TrainerConfig(Builder b) {
         batchSize = b.batchSize; epochs = b.epochs; steps = b.steps; logEvery = b.logEvery;
@@ -55,6 +61,7 @@ public final class TrainerConfig {
         keepCheckpoints = b.keepCheckpoints;
         graphs = b.graphs;
         sampling = b.sampling;
+        evalTrainSet = b.evalTrainSet;
         if (sampling == null) throw new IllegalArgumentException("sampling must be set");
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
         if (steps < 0) throw new IllegalArgumentException("steps must be >= 0, got " + steps);
@@ -79,6 +86,7 @@ public final class TrainerConfig {
         b.keepCheckpoints = keepCheckpoints;
         b.graphs = graphs;
         b.sampling = sampling;
+        b.evalTrainSet = evalTrainSet;
         return b;
     }
 
@@ -86,7 +94,7 @@ public final class TrainerConfig {
     public static final class Builder {
         private int batchSize = 100, epochs = 1, logEvery = 10, evalEveryEpochs = 1, evalBatchSize = 1000;
         private long steps = 0, seed = 1, checkpointEvery = 0;
-        private boolean evalAtStart = true, keepCheckpoints = false, graphs = true;
+        private boolean evalAtStart = true, keepCheckpoints = false, graphs = true, evalTrainSet = false;
         private Path metrics, checkpointDir, resume;
         private Checkpoint resumeState;
         private Sampling sampling = Sampling.SHUFFLE;
@@ -123,6 +131,8 @@ public final class TrainerConfig {
         public Builder graphs(boolean v) { graphs = v; return this; }
         /** Sets {@link TrainerConfig#sampling}. */
         public Builder sampling(Sampling v) { sampling = v; return this; }
+        /** Sets {@link TrainerConfig#evalTrainSet}. */
+        public Builder evalTrainSet(boolean v) { evalTrainSet = v; return this; }
         /** The configuration; throws IllegalArgumentException on an invalid value. */
         public TrainerConfig build() { return new TrainerConfig(this); }
     }
