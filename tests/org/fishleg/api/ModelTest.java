@@ -151,7 +151,8 @@ class ModelTest {
     void saveAndLoadRoundTripAndContinueExactly() {
         Splits s = blobs();
         for (OptimizerFactory opt : new OptimizerFactory[] {Adam.builder().lr(1e-2f).build(),
-            FishLeg.builder().preset("ocaml-mnist").auxBatchSize(10).build()}) {
+            FishLeg.builder().preset("ocaml-mnist").auxBatchSize(10).build(),
+            org.fishleg.optim.kfac.Kfac.builder().lr(0.05f).inverseEvery(4).build()}) {
             FitOptions two = FitOptions.epochs(2).batchSize(30), one = FitOptions.epochs(1).batchSize(30);
             float[][] uninterrupted;
             double lastLoss;

@@ -71,6 +71,9 @@ public final class Kfac implements Optimizer, FlopCounter {
         blocks = new KroneckerBlocks(model, aInv, gInv);
     }
 
+    /** Settings for {@code Model.fit}: {@code Kfac.builder().lr(0.1f).build()} (defaults {@link KfacConfig#defaults()}). */
+    public static KfacBuilder builder() { return new KfacBuilder(); }
+
     private Tensor own(int r, int c) {
         Tensor t = b.zeros(r, c);
         owned.add(t);

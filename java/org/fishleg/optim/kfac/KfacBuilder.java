@@ -1,0 +1,52 @@
+package org.fishleg.optim.kfac;
+
+import org.fishleg.nn.Mlp;
+import org.fishleg.optim.Optimizer;
+import org.fishleg.optim.OptimizerFactory;
+import org.fishleg.optim.fishleg.AuxBatchSource;
+
+/**
+ * Settings of a KFAC optimizer for {@code Model.fit} (and any {@link OptimizerFactory} user), starting from
+ * {@link KfacConfig#defaults()}: {@code Kfac.builder().lr(0.1f).damping(3f).build()}.
+ */
+public final class KfacBuilder implements OptimizerFactory {
+    private KfacConfig.Builder config = KfacConfig.defaults().toBuilder();
+
+    KfacBuilder() {}
+
+    /** Starts from {@code c}. */
+    public KfacBuilder config(KfacConfig c) { config = c.toBuilder(); return this; }
+    /** Learning rate. */
+    public KfacBuilder lr(float v) { config.lr(v); return this; }
+    /** Tikhonov damping gamma. */
+    public KfacBuilder damping(float v) { config.damping(v); return this; }
+    /** Moving-average decay of the factors. */
+    public KfacBuilder statDecay(float v) { config.statDecay(v); return this; }
+    /** Steps between factor inversions. */
+    public KfacBuilder inverseEvery(int v) { config.inverseEvery(v); return this; }
+    /** Gradient momentum (EMA coefficient). */
+    public KfacBuilder momentum(float v) { config.momentum(v); return this; }
+    /** L2 weight decay. */
+    public KfacBuilder weightDecay(float v) { config.weightDecay(v); return this; }
+    /** Source of the G factor's errors. */
+    public KfacBuilder curvature(KfacConfig.Curvature v) { config.curvature(v); return this; }
+
+    /** The configuration these settings give (checked: IllegalArgumentException on a bad value). */
+    public KfacConfig config() { return config.build(); }
+
+    /** An immutable copy of these settings, checked now. */
+    public OptimizerFactory build() {
+        KfacBuilder b = new KfacBuilder();
+        b.config = config().toBuilder();
+        return b;
+    }
+
+    @Override public String name() { return "kfac"; }
+
+    /** A KFAC optimizer ({@code aux} is not used). */
+    @Override
+    public Optimizer create(Mlp model, AuxBatchSource aux) { return new Kfac(model, config()); }
+
+    @Override
+    public String toString() { return "kfac " + config(); }
+}
