@@ -152,13 +152,9 @@ public final class KroneckerBlocks implements AutoCloseable {
 
         /** Copies [1, h_{l-1}] and Delta_l of the model's last backward pass on x (x.rows() == size). */
         public void capture(Tensor x) {
+            captureInputs(x);
             Mlp.Workspace ws = model.workspace(x.rows());
-            for (int l = 0; l < layers; l++) {
-                Tensor in = Mlp.input(ws, x, l);
-                if (model.layer(l).bias) b.copyIntoColumns(in, a[l], 1);
-                else b.copy(in, a[l]);
-                b.copy(ws.d[l], delta[l]);
-            }
+            for (int l = 0; l < layers; l++) b.copy(ws.d[l], delta[l]);
         }
 
         /** Copies only A_l = [1, h_{l-1}] of the model's last forward pass on x (x.rows() == size). */
