@@ -11,8 +11,11 @@ import java.util.Locale;
  * so an epoch is one step and its length is in steps, evaluated every 10 steps.
  */
 public enum BenchmarkSuite {
-    /** MNIST auto-encoder: 100 epochs; test NLL targets 80, 70, 60. */
-    MNIST_AE("mnist-ae", "mnist-ae", 100, 10, 1, new double[] {80, 70, 60}),
+    /**
+     * MNIST auto-encoder: 75 epochs (the epoch of the published KFAC point, test 57.60); test NLL targets 80, 70,
+     * 60 and 57.
+     */
+    MNIST_AE("mnist-ae", "mnist-ae", 75, 10, 1, new double[] {80, 70, 60, 57}),
     /** Regenerated CURVES auto-encoder: 100 epochs. */
     CURVES_AE("curves-ae", "curves-ae", 100, 10, 1, new double[] {60, 50, 45}),
     /** FACES-like auto-encoder (Gaussian, sigma 1): 50 epochs. */

@@ -103,7 +103,7 @@ class SuiteSummaryTest {
     @Test
     void suitesParseByName() {
         assertEquals(BenchmarkSuite.MNIST_AE, BenchmarkSuite.parse(" MNIST-AE "));
-        assertEquals(100, BenchmarkSuite.MNIST_AE.epochs);
+        assertEquals(75, BenchmarkSuite.MNIST_AE.epochs);
         assertEquals(50, BenchmarkSuite.FACES_AE.epochs);
         assertTrue(BenchmarkSuite.DLN.stepsBased());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BenchmarkSuite.parse("cifar"));
