@@ -58,7 +58,9 @@ class StepGraphsTest {
                 // small batch, wide layer: the low-rank Q g path
                 new Case("fishleg-qg", "12-32-12:linear", Likelihood.bernoulli(), 4, 30, fl().build()),
                 new Case("fishleg", "12-8-12:linear", Likelihood.gaussianLearned(1f, 0.05f, 10f), 20, 30,
-                        fl().fisher(FishLegConfig.FisherProduct.SAMPLED_HESSIAN).build()));
+                        fl().fisher(FishLegConfig.FisherProduct.SAMPLED_HESSIAN).build()),
+                // inverting steps (0 and 20 of 30) run eagerly; the others replay one graph (sampled targets included)
+                new Case("kfac", "12-6-12:linear", Likelihood.bernoulli(), 20, 30, null));
     }
 
     static Stream<Arguments> cpuCases() { return cases().map(Arguments::of); }
@@ -104,6 +106,9 @@ class StepGraphsTest {
             if (c.optimizer.startsWith("fishleg")) { // two step kinds: with and without the auxiliary update
                 assertEquals(2, graphed.captures, "graphs");
                 assertEquals(2, graphed.eager, "only the first step of each kind runs eagerly");
+            } else if (c.optimizer.equals("kfac")) {
+                assertEquals(1, graphed.captures, "graphs");
+                assertEquals(3, graphed.eager, "the two inverting steps and the first plain step run eagerly");
             } else {
                 assertEquals(1, graphed.captures, "graphs");
                 assertEquals(1, graphed.eager, "only the first step runs eagerly");
