@@ -3,6 +3,7 @@ package org.fishleg.optim.kfac;
 import java.util.ArrayList;
 import java.util.List;
 import org.fishleg.backend.Backend;
+import org.fishleg.backend.BackendException;
 import org.fishleg.backend.Tensor;
 import org.fishleg.nn.Mlp;
 import org.fishleg.nn.MlpSpec;
@@ -26,7 +27,9 @@ import org.fishleg.optim.kron.KroneckerBlocks;
  * applied by {@link KroneckerBlocks}, the block code FishLeg uses for its Q; they are computed by
  * {@link Backend#spdInverse} (double precision on the host), so an inverting step waits for the device
  * and is never captured in a graph; the other steps are. A learned Gaussian sigma, when the model has
- * one, takes the plain momentum gradient (no curvature block).
+ * one, is preconditioned by its exact scalar Fisher (2 D / sigma^2 for D Gaussian outputs; 2 D for a
+ * log-sigma parameter): a plain gradient step on sigma, at a learning rate meant for natural-gradient
+ * steps, throws sigma against its bounds and diverges the deep linear network.
  */
 public final class Kfac implements Optimizer, FlopCounter {
     private final Mlp model;
@@ -138,7 +141,11 @@ public final class Kfac implements Optimizer, FlopCounter {
         b.axpby(1f - cfg.momentum, g, cfg.momentum, gbar);
         if (invertsAt(step)) invert();
         blocks.applyDense(gbar, dir);
-        if (model.hasSigmaParam()) b.copy(model.sigmaElement(gbar), model.sigmaElement(dir));
+        if (model.hasSigmaParam()) {
+            // sigma's own (scalar, exact) Fisher: 2 D / sigma^2 per example for D Gaussian outputs, 2 D for s = log sigma
+            float inv2d = 0.5f / model.spec().outputSize();
+            b.scaleByScalar(model.sigmaElement(gbar), model.sigma(), model.likelihood().logSigma ? 0f : 2f, inv2d, model.sigmaElement(dir));
+        }
         b.axpy(-cfg.lr, dir, model.params());
         model.projectParams();
     }
@@ -163,6 +170,14 @@ public final class Kfac implements Optimizer, FlopCounter {
      * Damped inverses of the current factors, with the factored Tikhonov split pi_l (traces read on the
      * host). Factors that hold a non-finite value (the training has diverged: the trainer stops on the
      * non-finite loss of this step) keep their previous inverses instead of failing here.
+     *
+     * <p>pi_l = sqrt((tr Abar / dim A) / (tr Gbar / dim G)) is not clamped: its job is to put each
+     * factor's share of the damping on that factor's scale, which can move by many orders of magnitude
+     * (a learned Gaussian sigma scales G by 1/sigma^2). Each shift is floored at
+     * {@value #RELATIVE_SHIFT_FLOOR} of its factor's mean diagonal: the factors are float32 sums, accurate
+     * to about 1e-7 of their scale, so a smaller shift cannot make a rounded, rank-deficient factor
+     * positive definite. Where even that fails the floor grows tenfold, up to three times, before the
+     * step fails with a message that names the layer.
      */
     private void invert() {
         double sqrtGamma = Math.sqrt(cfg.damping);
@@ -170,10 +185,30 @@ public final class Kfac implements Optimizer, FlopCounter {
             double ta = trace(aBar[l]) / aBar[l].rows(), tg = trace(gBar[l]) / gBar[l].rows();
             if (!Double.isFinite(ta) || !Double.isFinite(tg) || !finite(aBar[l]) || !finite(gBar[l])) continue;
             double p = ta > 0 && tg > 0 ? Math.sqrt(ta / tg) : 1.0;
-            p = Math.min(Math.max(p, 1e-6), 1e6);
             pi[l] = p;
-            b.spdInverse(aBar[l], (float) (p * sqrtGamma), aInv[l]);
-            b.spdInverse(gBar[l], (float) (sqrtGamma / p), gInv[l]);
+            invertShifted(l, "A", aBar[l], p * sqrtGamma, ta, aInv[l]);
+            invertShifted(l, "G", gBar[l], sqrtGamma / p, tg, gInv[l]);
+        }
+    }
+
+    /** Relative floor of a factor's damping shift (see {@link #invert}). */
+    static final double RELATIVE_SHIFT_FLOOR = 1e-6;
+
+    private void invertShifted(int l, String which, Tensor factor, double shift, double meanDiag, Tensor out) {
+        double floor = RELATIVE_SHIFT_FLOOR * Math.max(meanDiag, 0);
+        for (int attempt = 0; ; attempt++) {
+            double s = Math.max(shift, floor);
+            try {
+                b.spdInverse(factor, (float) s, out);
+                return;
+            } catch (BackendException e) {
+                if (attempt == 3 || floor == 0) {
+                    throw new BackendException("KFAC: the " + which + " factor of layer " + l + " (" + factor.rows() + "x" + factor.cols()
+                            + ", mean diagonal " + meanDiag + ") cannot be inverted with damping shift " + s
+                            + "; a larger --kfac-damping may help (" + e.getMessage() + ")");
+                }
+                floor *= 10;
+            }
         }
     }
 

@@ -312,6 +312,60 @@ class KfacTest {
         }
     }
 
+    /**
+     * A learned sigma is preconditioned by its exact scalar Fisher, 2 D / sigma^2 per example (D outputs),
+     * or 2 D for s = log sigma: the first step moves it by -lr (1 - mu) (g + wd theta) / Fisher.
+     */
+    @ParameterizedTest
+    @CsvSource({"false", "true"})
+    void learnedSigmaTakesItsFisherStep(boolean logSigma) {
+        Likelihood lik = logSigma ? Likelihood.gaussianLogSigma(0.3f, 1e-4f, 10f) : Likelihood.gaussianLearned(0.3f, 1e-4f, 10f);
+        try (Mlp m = new Mlp(cpu, SPEC, lik); Tensor x = cpu.zeros(B, 5); Tensor y = cpu.zeros(B, 6); Tensor loss = cpu.zeros(1, 1);
+             Kfac k = new Kfac(m, KfacConfig.defaults())) {
+            m.init(4);
+            cpu.setSeed(9);
+            cpu.randNormal(x, 0f, 1f);
+            cpu.randNormal(y, 0f, 1f);
+            m.lossAndGradient(x, y, loss);
+            double g = cpu.readScalar(m.sigmaElement(m.grads()));
+            double s = cpu.readScalar(m.sigmaElement(m.params()));
+            double sigma = logSigma ? Math.exp(s) : s;
+            KfacConfig c = KfacConfig.defaults();
+            double fisher = logSigma ? 2.0 * 6 : 2.0 * 6 / (sigma * sigma);
+            double expected = s - c.lr * (1 - c.momentum) * (g + c.weightDecay * s) / fisher;
+            k.step(m, x, y, loss);
+            double got = cpu.readScalar(m.sigmaElement(m.params()));
+            assertEquals(expected, got, 1e-5 * Math.max(1, Math.abs(expected)), "sigma parameter after one step");
+            assertNotEquals(s, got, "sigma did not move");
+        }
+    }
+
+    /**
+     * With a learned sigma starting small (the deep linear network's 0.1), KFAC at its defaults trains a
+     * linear teacher without diverging; a plain gradient step on sigma threw it against its bounds.
+     */
+    @Test
+    void learnedSmallSigmaStaysStable() {
+        MlpSpec spec = MlpSpec.parse("8-8:linear-8:linear-8:linear/nobias");
+        try (Mlp teacher = new Mlp(cpu, spec, Likelihood.gaussian(1f)); Mlp m = new Mlp(cpu, spec, Likelihood.gaussianLearned(0.1f, 1e-4f, 1f));
+             Tensor x = cpu.zeros(40, 8); Tensor yc = cpu.zeros(40, 8); Tensor loss = cpu.zeros(1, 1); Kfac k = new Kfac(m, KfacConfig.defaults())) {
+            cpu.setSeed(3);
+            teacher.init(5);
+            m.init(6);
+            cpu.randNormal(x, 0f, 1f);
+            cpu.copy(teacher.forward(x), yc);
+            k.step(m, x, yc, loss);
+            double first = cpu.readScalar(loss);
+            double last = first;
+            for (int i = 0; i < 400; i++) {
+                k.step(m, x, yc, loss);
+                last = cpu.readScalar(loss);
+                assertTrue(Double.isFinite(last), "loss became " + last + " at step " + (i + 1));
+            }
+            assertTrue(last < first - 50, "loss " + first + " -> " + last);
+        }
+    }
+
     /** Non-finite parameters (a diverged run) do not make the inversion throw: the step completes, the loss is NaN for the trainer to stop on. */
     @Test
     void divergedRunReportsNaNLossInsteadOfFailing() {
