@@ -29,7 +29,7 @@ SECTIONS="mnist-short step-cost dln-seeds presets dln-full mnist-suite curves-su
 describe() {
   case $1 in
     mnist-short) echo "MNIST AE 2 epochs batch 100: Adam, SGD-momentum, FishLeg default and presets; Adam and momentum 10 epochs (~12 min)" ;;
-    step-cost) echo "bench steps: momentum vs FishLeg ms/step at batch 100 (OCaml settings) and 1000 (JAX settings) (~2 min)" ;;
+    step-cost) echo "bench steps: momentum, Adam, KFAC and FishLeg ms/step at batch 100 (OCaml settings) and 1000 (JAX settings) (~2 min)" ;;
     dln-seeds) echo "deep linear network, CLI defaults, 16 seeds x 20000 steps: FishLeg variants vs Adam, divergences, steps to train MSE targets (~25 min)" ;;
     presets) echo "FishLeg preset study on MNIST AE: epoch 1/2 test NLL and ms/step at batch 100 and 1000 (~20 min)" ;;
     dln-full) echo "deep linear network, full-batch variant (DeepLinearExperiment): seed 1 with plots, seeds 1-8 (~4 min)" ;;
@@ -146,8 +146,8 @@ sec_step_cost() {
   local dir=runs/results/step-cost out
   mkdir -p "$dir"
   out=$(mktemp)
-  local c1="bench steps --backend $BACKEND --batch-sizes 100 --optimizers momentum,adam,fishleg,fishleg-g@ocaml-mnist,fishleg-qg@ocaml-mnist --seconds 6"
-  local c2="bench steps --backend $BACKEND --batch-sizes 1000 --optimizers momentum,adam,fishleg,fishleg-g@jax-mnist,fishleg-qg@jax-mnist --seconds 8"
+  local c1="bench steps --backend $BACKEND --batch-sizes 100 --optimizers momentum,adam,kfac,fishleg,fishleg-g@ocaml-mnist,fishleg-qg@ocaml-mnist --block-steps 20 --seconds 6"
+  local c2="bench steps --backend $BACKEND --batch-sizes 1000 --optimizers momentum,adam,kfac,fishleg,fishleg-g@jax-mnist,fishleg-qg@jax-mnist --block-steps 20 --seconds 8"
   # shellcheck disable=SC2086
   fl $c1 >"$dir/b100.txt" 2>&1
   # shellcheck disable=SC2086
