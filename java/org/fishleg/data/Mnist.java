@@ -18,19 +18,19 @@ import java.util.Map;
  */
 public final class Mnist {
     /** File name of the training images. */
-    public static final String TRAIN_IMAGES = "train-images-idx3-ubyte";
+    static final String TRAIN_IMAGES = "train-images-idx3-ubyte";
     /** File name of the training labels. */
-    public static final String TRAIN_LABELS = "train-labels-idx1-ubyte";
+    static final String TRAIN_LABELS = "train-labels-idx1-ubyte";
     /** File name of the test images. */
-    public static final String TEST_IMAGES = "t10k-images-idx3-ubyte";
+    static final String TEST_IMAGES = "t10k-images-idx3-ubyte";
     /** File name of the test labels. */
-    public static final String TEST_LABELS = "t10k-labels-idx1-ubyte";
+    static final String TEST_LABELS = "t10k-labels-idx1-ubyte";
 
     /** The four files in fetch order. */
     public static final List<String> FILES = List.of(TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS);
 
     /** sha256 of each original file (docs/datasets.md). */
-    public static final Map<String, String> SHA256 = Map.of(
+    static final Map<String, String> SHA256 = Map.of(
             TRAIN_IMAGES, "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
             TRAIN_LABELS, "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
             TEST_IMAGES, "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
@@ -105,10 +105,10 @@ public final class Mnist {
     }
 
     /** True when the four files are present in {@code dir} with the right sha256 sums. */
-    public static boolean isValid(Path dir) { return problems(dir).isEmpty(); }
+    static boolean isValid(Path dir) { return problems(dir).isEmpty(); }
 
     /** Checks the four sha256 sums; throws a {@link DataException} naming every missing or wrong file. */
-    public static void verify(Path dir) {
+    static void verify(Path dir) {
         List<String> p = problems(dir);
         if (!p.isEmpty())
             throw new DataException("MNIST in " + IdxReader.show(dir) + " failed verification: " + String.join("; ", p)

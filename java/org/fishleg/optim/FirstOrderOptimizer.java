@@ -29,7 +29,7 @@ public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter {
     private long steps;
     private boolean closed;
 
-    protected FirstOrderOptimizer(Backend backend, int size, float lr, float weightDecay) {
+    FirstOrderOptimizer(Backend backend, int size, float lr, float weightDecay) {
         if (backend == null) throw new IllegalArgumentException("backend is null");
         if (size <= 0) throw new IllegalArgumentException("parameter count must be positive, got " + size);
         checkFinite("learning rate", lr);
@@ -91,7 +91,7 @@ public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter {
      * The host values {@link #apply} passes to the backend for update number {@code t} beyond the fixed
      * hyper-parameters (equal keys = identical backend calls). Default: the learning rate.
      */
-    protected Object updateKey(long t) { return lr; }
+    Object updateKey(long t) { return lr; }
 
     /** One update of p (1 x n) from gradient g (1 x n); counts as a step. */
     public final void update(Tensor p, Tensor g) {
@@ -107,13 +107,13 @@ public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter {
     protected abstract void apply(Tensor p, Tensor g, long t);
 
     /** Puts the buffers into the state. */
-    protected abstract void saveBuffers(OptimizerState s);
+    abstract void saveBuffers(OptimizerState s);
 
     /** Restores the buffers from the state (lengths already known to be checked by {@link #loadArray}). */
-    protected abstract void loadBuffers(OptimizerState s);
+    abstract void loadBuffers(OptimizerState s);
 
     /** Hyper-parameters, recorded in the state as "hp.NAME" for information. */
-    protected abstract void saveHyperParameters(OptimizerState s);
+    abstract void saveHyperParameters(OptimizerState s);
 
     @Override
     public long stepCount() { return steps; }
@@ -149,7 +149,7 @@ public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter {
     }
 
     /** Uploads state array {@code key} into {@code dst} after checking its length. */
-    protected void loadArray(OptimizerState s, String key, Tensor dst) {
+    void loadArray(OptimizerState s, String key, Tensor dst) {
         float[] a = s.array(key);
         if (a.length != size)
             throw new IllegalArgumentException(name() + " state array '" + key + "' has " + a.length + " elements, expected " + size);
@@ -166,7 +166,7 @@ public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter {
     }
 
     /** Elementwise operations of the update per parameter. */
-    protected abstract double updateFlopsPerParameter();
+    abstract double updateFlopsPerParameter();
 
     /** Shortest decimal form of a float hyper-parameter: 0.03, 0.0001, 1E-8, 0. */
     public static String fmt(float v) {
@@ -175,7 +175,7 @@ public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter {
         return new java.math.BigDecimal(Float.toString(v)).stripTrailingZeros().toString();
     }
 
-    protected void markClosed() { closed = true; }
+    void markClosed() { closed = true; }
 
     protected boolean isClosed() { return closed; }
 }

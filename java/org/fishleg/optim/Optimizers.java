@@ -104,22 +104,22 @@ public final class Optimizers {
     }
 
     /** The recipe learning rate of an optimizer on a named model: {@link Recipes#lr}. */
-    public static float defaultLr(String optimizer, String modelName) {
+    static float defaultLr(String optimizer, String modelName) {
         return Recipes.lr(optimizer, modelName);
     }
 
     /** The FishLeg preset used when none is named: {@link Recipes#fishLegPreset}. */
-    public static String defaultFishLegPreset(String modelName) {
+    static String defaultFishLegPreset(String modelName) {
         return Recipes.fishLegPreset(modelName);
     }
 
     /** The configuration of {@link #defaultFishLegPreset}. */
-    public static FishLegConfig defaultFishLegConfig(String modelName) {
+    static FishLegConfig defaultFishLegConfig(String modelName) {
         return FishLegConfig.preset(defaultFishLegPreset(modelName));
     }
 
     /** The {@code fishleg-g} variant of a config: momentum on the gradient, u = gbar / |gbar| (JAX ordering); other settings kept. */
-    public static FishLegConfig gVariant(FishLegConfig c) {
+    static FishLegConfig gVariant(FishLegConfig c) {
         return c.toBuilder().ordering(FishLegConfig.Ordering.MOMENTUM_ON_GRADIENT)
                 .auxDirection(FishLegConfig.AuxDirection.MOMENTUM_GRADIENT).build();
     }
@@ -181,7 +181,7 @@ public final class Optimizers {
     private static float orZero(Float v) { return v != null ? v : 0f; }
 
     /** {@code new FishLeg(model, cfg, aux)}. */
-    public static Optimizer newFishLeg(Mlp model, FishLegConfig cfg, AuxBatchSource aux) {
+    static Optimizer newFishLeg(Mlp model, FishLegConfig cfg, AuxBatchSource aux) {
         return new FishLeg(model, cfg, aux);
     }
 }

@@ -37,7 +37,7 @@ public class Sgd extends FirstOrderOptimizer {
     @Override protected void loadBuffers(OptimizerState s) {}
 
     @Override
-    protected void saveHyperParameters(OptimizerState s) {
+    void saveHyperParameters(OptimizerState s) {
         s.put("hp.lr", lr);
         s.put("hp.weight_decay", weightDecay);
     }

@@ -75,7 +75,7 @@ public class SgdMomentum extends FirstOrderOptimizer {
     /** Whether the update uses Nesterov momentum. */
     public boolean nesterov() { return nesterov; }
     /** The momentum buffer (1 x n). */
-    public Tensor momentumBuffer() { return m; }
+    Tensor momentumBuffer() { return m; }
 
     @Override
     protected void apply(Tensor p, Tensor g, long t) {
@@ -88,7 +88,7 @@ public class SgdMomentum extends FirstOrderOptimizer {
     @Override protected void loadBuffers(OptimizerState s) { loadArray(s, "m", m); }
 
     @Override
-    protected void saveHyperParameters(OptimizerState s) {
+    void saveHyperParameters(OptimizerState s) {
         s.put("hp.lr", lr);
         s.put("hp.momentum", mu);
         s.put("hp.ema", form == Form.EMA ? 1 : 0);

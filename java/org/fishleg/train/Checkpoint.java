@@ -52,19 +52,19 @@ import org.fishleg.optim.OptimizerState;
  * refused with a message saying so: that run must be restarted.
  */
 public final class Checkpoint {
-    public static final String FORMAT = "fishleg-checkpoint";
+    static final String FORMAT = "fishleg-checkpoint";
     /** 1 and 2 were the earlier binary format; 3 is safetensors. */
     public static final int VERSION = 3;
     /** File name of the latest checkpoint inside --checkpoint-dir. */
     public static final String LATEST = "checkpoint.ckpt";
     /** File name of checkpoint number {@code step} when every checkpoint is kept. */
-    public static String stepFile(long step) { return "step-" + step + ".ckpt"; }
+    static String stepFile(long step) { return "step-" + step + ".ckpt"; }
 
     /** File name of the parameters saved when a run diverges. */
     public static final String LAST_FINITE = "last-finite.ckpt";
 
     /** How the parameters are laid out in the file (also stored in the metadata as "layout"). */
-    public static final String LAYOUT = "layerK.weight [in, out] and layerK.bias [out] per layer K (a = h W + b, h [batch, in]);"
+    static final String LAYOUT = "layerK.weight [in, out] and layerK.bias [out] per layer K (a = h W + b, h [batch, in]);"
             + " likelihood.sigma [1] when sigma is learned (likelihood.log_sigma [1] when log sigma is)";
 
     public String modelSpec;
@@ -76,10 +76,10 @@ public final class Checkpoint {
     public String sampling = Sampling.SHUFFLE.cliName();
     /** Optimizer steps completed. */
     public long step;
-    public double wallSeconds;
+    double wallSeconds;
     /** Sum and count of the batch losses accumulated since the last metrics row. */
-    public double lossSum;
-    public long lossCount;
+    double lossSum;
+    long lossCount;
     /** {@link IndexStream#state()} of the training batches and of the auxiliary batches. */
     public long[] batchStream;
     public long[] auxStream;
@@ -87,7 +87,7 @@ public final class Checkpoint {
     /** The model's flat parameter vector (layer blocks of (in + 1) x out, bias as row 0; a learned sigma last). */
     public float[] params;
     /** Null in a parameters-only file. */
-    public OptimizerState optimizerState;
+    OptimizerState optimizerState;
 
     public boolean parametersOnly() { return optimizerState == null; }
 
@@ -107,7 +107,7 @@ public final class Checkpoint {
     }
 
     /** The safetensors contents of this checkpoint, checksums included; checks the values first. */
-    public SafeTensors.Contents encode() {
+    SafeTensors.Contents encode() {
         MlpSpec spec = spec(modelSpec);
         if (params == null) throw new IllegalArgumentException("no parameters");
         long expected = spec.paramCount() + (learnedSigma(likelihood) ? 1 : 0);
@@ -180,7 +180,7 @@ public final class Checkpoint {
      * left out: they are checked by the structure and the tensor checksums, and leaving them out lets a file
      * rewritten by another safetensors writer (which may order the tensors differently) still load.
      */
-    public static String describeForChecksum(SafeTensors.Contents c) {
+    static String describeForChecksum(SafeTensors.Contents c) {
         StringBuilder s = new StringBuilder();
         for (Map.Entry<String, SafeTensors.Entry> t : new TreeMap<>(c.tensors).entrySet())
             s.append(t.getKey()).append(' ').append(t.getValue().dtype).append(' ')
@@ -191,7 +191,7 @@ public final class Checkpoint {
     }
 
     /** CRC32C as 8 lower-case hex digits. */
-    public static String crc32c(byte[] b) {
+    static String crc32c(byte[] b) {
         CRC32C c = new CRC32C();
         c.update(b, 0, b.length);
         return String.format(Locale.ROOT, "%08x", c.getValue());

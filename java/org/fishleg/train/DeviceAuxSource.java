@@ -11,7 +11,7 @@ import org.fishleg.optim.fishleg.AuxBatchSource;
  */
 public final class DeviceAuxSource implements AuxBatchSource {
     /** Mixed into the training seed to get the auxiliary sampler's seed. */
-    public static final long SEED_SALT = 0x5DEECE66DL;
+    static final long SEED_SALT = 0x5DEECE66DL;
 
     private final Backend backend;
     private final Tensor inputs;

@@ -76,9 +76,9 @@ public final class DeviceDataset implements AutoCloseable {
     /** Number of examples. */
     public int n() { return x.rows(); }
     /** Input width d. */
-    public int inputWidth() { return x.cols(); }
+    int inputWidth() { return x.cols(); }
     /** Target width k. */
-    public int targetWidth() { return y.cols(); }
+    int targetWidth() { return y.cols(); }
     /** True for auto-encoder data, whose targets are its inputs. */
     public boolean targetsAreInputs() { return targetsAreInputs; }
 

@@ -42,9 +42,9 @@ public final class MetricsWriter implements AutoCloseable {
     /** The CSV header. */
     public static final String HEADER = "step,epoch,wall_seconds,train_loss,test_loss";
     /** The header with the squared-error columns. */
-    public static final String MSE_HEADER = HEADER + ",train_mse,test_mse";
+    static final String MSE_HEADER = HEADER + ",train_mse,test_mse";
     /** The columns appended by the training-set evaluation. */
-    public static final String TRAIN_SET_COLUMNS = "train_set_loss,eval_seconds";
+    static final String TRAIN_SET_COLUMNS = "train_set_loss,eval_seconds";
 
     private final Path file;
     private final SeekableByteChannel out;
@@ -184,13 +184,13 @@ public final class MetricsWriter implements AutoCloseable {
     public Path file() { return file; }
 
     /** True when the file has the train_mse and test_mse columns. */
-    public boolean hasMseColumns() { return mse; }
+    boolean hasMseColumns() { return mse; }
 
     /** True when the file has the train_set_loss and eval_seconds columns. */
-    public boolean hasTrainSetColumns() { return trainSet; }
+    boolean hasTrainSetColumns() { return trainSet; }
 
     /** eval_seconds of the last row a resume kept (0 for a new file or one without the column). */
-    public double keptEvalSeconds() { return keptEvalSeconds; }
+    double keptEvalSeconds() { return keptEvalSeconds; }
 
     /**
      * Writes one row; NaN train/test loss is written as "nan", a missing one (null) as empty (so are the

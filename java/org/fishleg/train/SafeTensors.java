@@ -37,19 +37,19 @@ public final class SafeTensors {
     private SafeTensors() {}
 
     /** Largest header accepted (the reference implementation's limit). */
-    public static final long MAX_HEADER = 100L << 20;
+    static final long MAX_HEADER = 100L << 20;
     /** Largest single tensor read into one Java array. */
-    public static final long MAX_TENSOR_BYTES = Integer.MAX_VALUE - 8;
+    static final long MAX_TENSOR_BYTES = Integer.MAX_VALUE - 8;
 
     /** A structural problem with a file; the message is one line without the file name. */
     public static final class Format extends Exception {
         private static final long serialVersionUID = 1L;
-        public Format(String message) { super(message); }
+        Format(String message) { super(message); }
     }
 
     /** One tensor: dtype ("F32", "F64", "I64", ...), shape and its little-endian bytes. */
     public static final class Entry {
-        public final String dtype;
+        final String dtype;
         public final long[] shape;
         public final byte[] data;
 
@@ -91,7 +91,7 @@ public final class SafeTensors {
             return v;
         }
 
-        public String shapeText() { return Arrays.toString(shape); }
+        String shapeText() { return Arrays.toString(shape); }
     }
 
     /** Tensors in file order and the string metadata. */
@@ -101,7 +101,7 @@ public final class SafeTensors {
     }
 
     /** Bytes per element of a dtype, 0 when unknown. */
-    public static int dtypeSize(String dtype) {
+    static int dtypeSize(String dtype) {
         switch (dtype) {
             case "BOOL": case "U8": case "I8": case "F8_E4M3": case "F8_E5M2": return 1;
             case "I16": case "U16": case "F16": case "BF16": return 2;
@@ -216,7 +216,7 @@ public final class SafeTensors {
     private static final byte[] LEGACY_MAGIC = {0, 12, 'F', 'I', 'S', 'H', 'L', 'E', 'G', '-', 'C', 'K', 'P', 'T'};
 
     /** True when {@code file} starts like a checkpoint of the earlier binary format ("FISHLEG-CKPT"). */
-    public static boolean isLegacyCheckpoint(Path file) {
+    static boolean isLegacyCheckpoint(Path file) {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             ByteBuffer b = ByteBuffer.allocate(LEGACY_MAGIC.length);
             while (b.hasRemaining() && ch.read(b) >= 0) { /* fill */ }
@@ -346,9 +346,9 @@ public final class SafeTensors {
         private int i;
         private int depth;
 
-        public Json(String s) { this.s = s; }
+        Json(String s) { this.s = s; }
 
-        public Object parseDocument() throws Format {
+        Object parseDocument() throws Format {
             Object v = value();
             ws();
             if (i != s.length()) throw new Format("header JSON has extra text at character " + i);

@@ -29,7 +29,7 @@ import org.fishleg.optim.Optimizer;
  */
 public final class StepGraphs implements AutoCloseable {
     /** Upper bound on distinct captured step kinds (in practice 1 or 2). */
-    public static final int MAX_GRAPHS = 8;
+    static final int MAX_GRAPHS = 8;
     /** Keys remembered while waiting for a repeat. */
     private static final int MAX_SEEN = 1024;
 
@@ -56,10 +56,10 @@ public final class StepGraphs implements AutoCloseable {
     }
 
     /** Whether later steps may still be captured or replayed. */
-    public boolean enabled() { return enabled; }
+    boolean enabled() { return enabled; }
 
     /** Steps run operation by operation. */
-    public long eagerSteps() { return eagerSteps; }
+    long eagerSteps() { return eagerSteps; }
 
     /** Steps run as one graph launch (including the launch right after each capture). */
     public long replayedSteps() { return replayedSteps; }

@@ -127,7 +127,7 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** True when the metrics carry train_mse and test_mse: a Gaussian likelihood. */
-    public boolean reportsSquaredError() { return model.gaussian(); }
+    boolean reportsSquaredError() { return model.gaussian(); }
 
     private double timedMean(DeviceDataset data, boolean squaredError) {
         long t0 = System.nanoTime();

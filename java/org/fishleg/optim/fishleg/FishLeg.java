@@ -130,7 +130,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
     }
 
     /** L = R = s^(1/4) I, sigma block lambda = s^(1/2), so Q_0 = s I; Adam moments cleared. */
-    public void resetFactors() {
+    void resetFactors() {
         float q = (float) Math.pow(cfg.initScale, 0.25);
         for (int l = 0; l < layers; l++) {
             b.setIdentity(L[l], q);
@@ -168,19 +168,19 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
     public long stepCount() { return step; }
 
     /** Number of auxiliary (lambda) updates done. */
-    public long auxStepCount() { return auxSteps; }
+    long auxStepCount() { return auxSteps; }
 
     /** The flat lambda vector [L_0, R_0, ..., sigma lambda] (a live backend tensor). */
     public Tensor lambda() { return lambda; }
 
     /** Layer l's factor L (live view). */
-    public Tensor factorL(int l) { return L[l]; }
+    Tensor factorL(int l) { return L[l]; }
 
     /** Layer l's factor R (live view). */
-    public Tensor factorR(int l) { return R[l]; }
+    Tensor factorR(int l) { return R[l]; }
 
     /** The flat gradient of the last auxiliary loss evaluation. */
-    public Tensor lambdaGradient() { return lamGrad; }
+    Tensor lambdaGradient() { return lamGrad; }
 
     /**
      * The low-rank path is used when Q acts on the plain current batch gradient (momentum on Q g,
@@ -335,7 +335,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
      * Computes grad_lambda A for the given u and auxiliary inputs into {@link #lambdaGradient()} (dense
      * closed forms), without updating lambda.
      */
-    public void auxiliaryGradient(Tensor xA, Tensor uIn) {
+    void auxiliaryGradient(Tensor xA, Tensor uIn) {
         b.copy(uIn, u);
         applyQ(u, z);
         fvp.apply(model, xA, z, cfg.damping, fz);

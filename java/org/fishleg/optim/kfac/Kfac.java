@@ -93,16 +93,16 @@ public final class Kfac implements Optimizer, FlopCounter {
     public long stepCount() { return step; }
 
     /** Layer l's averaged activation factor Abar (live view, n1 x n1). */
-    public Tensor factorA(int l) { return aBar[l]; }
+    Tensor factorA(int l) { return aBar[l]; }
 
     /** Layer l's averaged error factor Gbar (live view, n2 x n2). */
-    public Tensor factorG(int l) { return gBar[l]; }
+    Tensor factorG(int l) { return gBar[l]; }
 
     /** Layer l's damped inverse (Abar + pi sqrt(gamma) I)^-1 of the last inversion (live view). */
-    public Tensor inverseA(int l) { return aInv[l]; }
+    Tensor inverseA(int l) { return aInv[l]; }
 
     /** Layer l's damped inverse (Gbar + sqrt(gamma) / pi I)^-1 of the last inversion (live view). */
-    public Tensor inverseG(int l) { return gInv[l]; }
+    Tensor inverseG(int l) { return gInv[l]; }
 
     /** The damping split pi_l used by the last inversion. */
     public double pi(int l) { return pi[l]; }
