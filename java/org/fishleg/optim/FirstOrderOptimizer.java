@@ -46,20 +46,32 @@ public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter {
         if (!Float.isFinite(v)) throw new IllegalArgumentException(what + " must be a finite number, got " + v);
     }
 
-    /** Learning rate used by the next step. */
+    /**
+     * Learning rate used by the next step.
+     * @return the learning rate
+     */
     public float learningRate() { return lr; }
 
-    /** Changes the learning rate for later steps (schedules). */
+    /**
+     * Changes the learning rate for later steps (schedules).
+     * @param lr the new learning rate
+     */
     public void setLearningRate(float lr) {
         checkFinite("learning rate", lr);
         if (!(lr > 0)) throw new IllegalArgumentException("learning rate must be > 0, got " + lr);
         this.lr = lr;
     }
 
-    /** The weight decay coefficient. */
+    /**
+     * The weight decay coefficient.
+     * @return the weight decay
+     */
     public float weightDecay() { return weightDecay; }
 
-    /** Number of parameters this optimizer was built for. */
+    /**
+     * Number of parameters this optimizer was built for.
+     * @return the number of parameters
+     */
     public int size() { return size; }
 
     @Override
@@ -93,7 +105,11 @@ public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter {
      */
     Object updateKey(long t) { return lr; }
 
-    /** One update of p (1 x n) from gradient g (1 x n); counts as a step. */
+    /**
+     * One update of p (1 x n) from gradient g (1 x n); counts as a step.
+     * @param p the parameters, updated in place
+     * @param g their gradient
+     */
     public final void update(Tensor p, Tensor g) {
         if (closed) throw new IllegalStateException(name() + " optimizer used after close()");
         if (p.size() != size || g.size() != size)
@@ -168,7 +184,11 @@ public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter {
     /** Elementwise operations of the update per parameter. */
     abstract double updateFlopsPerParameter();
 
-    /** Shortest decimal form of a float hyper-parameter: 0.03, 0.0001, 1E-8, 0. */
+    /**
+     * Shortest decimal form of a float hyper-parameter: 0.03, 0.0001, 1E-8, 0.
+     * @param v the value
+     * @return its shortest decimal text
+     */
     public static String fmt(float v) {
         if (!Float.isFinite(v)) return Float.toString(v);
         if (v == 0f) return "0";
