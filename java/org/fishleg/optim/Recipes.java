@@ -39,7 +39,7 @@ public final class Recipes {
      * The recipe's learning rate of an optimizer ({@link Optimizers#names()}, aliases accepted) on a named model:
      * momentum 0.03 (dln 2e-3), adam/adamw 1e-4 (faces-ae 3e-5, dln 2e-4), sgd 0.01 (dln 2e-3), FishLeg its preset's.
      * @param optimizer an optimizer name of {@link Optimizers#names()}
-     * @param modelName a named model, or null for the library defaults
+     * @param modelName a named model, or null for the values of models not listed
      * @return the learning rate
      */
     public static float lr(String optimizer, String modelName) {
