@@ -41,7 +41,11 @@ public final class Kfac implements Optimizer, FlopCounter {
     /** The damping split pi_l of the last inversion, per layer (diagnostics). */
     private final double[] pi;
 
-    /** KFAC for {@code model} (its backend holds all state; close to free it). */
+    /**
+     * KFAC for {@code model} (its backend holds all state; close to free it).
+     * @param model the model whose parameters are updated
+     * @param cfg the hyper-parameters
+     */
     public Kfac(Mlp model, KfacConfig cfg) {
         this.model = model;
         this.b = model.backend();
@@ -71,7 +75,10 @@ public final class Kfac implements Optimizer, FlopCounter {
         blocks = new KroneckerBlocks(model, aInv, gInv);
     }
 
-    /** Settings for {@code Model.fit}: {@code Kfac.builder().lr(0.1f).build()} (defaults {@link KfacConfig#defaults()}). */
+    /**
+     * Settings for {@code Model.fit}: {@code Kfac.builder().lr(0.1f).build()} (defaults {@link KfacConfig#defaults()}).
+     * @return a builder with the default configuration
+     */
     public static KfacBuilder builder() { return new KfacBuilder(); }
 
     private Tensor own(int r, int c) {
@@ -80,7 +87,10 @@ public final class Kfac implements Optimizer, FlopCounter {
         return t;
     }
 
-    /** The hyper-parameters. */
+    /**
+     * The hyper-parameters.
+     * @return the configuration
+     */
     public KfacConfig config() { return cfg; }
 
     @Override
@@ -104,7 +114,11 @@ public final class Kfac implements Optimizer, FlopCounter {
     /** Layer l's damped inverse (Gbar + sqrt(gamma) / pi I)^-1 of the last inversion (live view). */
     Tensor inverseG(int l) { return gInv[l]; }
 
-    /** The damping split pi_l used by the last inversion. */
+    /**
+     * The damping split pi_l used by the last inversion.
+     * @param l a layer index
+     * @return the damping split of that layer
+     */
     public double pi(int l) { return pi[l]; }
 
     private boolean invertsAt(long s) { return s % cfg.inverseEvery == 0; }
