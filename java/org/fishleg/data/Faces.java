@@ -62,12 +62,17 @@ public final class Faces {
     /** Rotation of variant index {@code r} (0..45), degrees. */
     static double rotationDegrees(int r) { return -90.0 + 4.0 * r; }
 
-    /** Scale of variant index {@code s} (0..8). */
+    /**
+     * Scale of variant index {@code s} (0..8).
+     * @param s the scale index
+     * @return the scale factor
+     */
     public static double scale(int s) { return 1.4 + 0.05 * s; }
 
     /**
      * $FISHLEG_OLIVETTI when set, else ../shared/datasets/olivetti/olivettifaces.mat relative to the working
      * directory (the project root).
+     * @return the path of olivettifaces.mat
      */
     public static Path defaultMatFile() { return defaultMatFile(System.getenv()); }
 
@@ -79,7 +84,13 @@ public final class Faces {
 
     /** The 400 Olivetti faces, upright and row-major, grey levels as stored (0..255). */
     public record Olivetti(float[] images, int count, int side) {
-        /** Grey level of one pixel. */
+        /**
+         * Grey level of one pixel.
+         * @param image the image index
+         * @param row the pixel row
+         * @param col the pixel column
+         * @return the grey level
+         */
         public float pixel(int image, int row, int col) { return images[image * side * side + row * side + col]; }
 
         /** The person (0..39) shown in Olivetti image {@code image}. */
@@ -103,16 +114,26 @@ public final class Faces {
         return new Olivetti(img, IMAGES, SOURCE_SIDE);
     }
 
-    /** The full data set (165,600 images) from {@link #defaultMatFile()}. */
+    /**
+     * The full data set (165,600 images) from {@link #defaultMatFile()}.
+     * @return the training, validation and test sets
+     */
     public static Splits load() { return load(defaultMatFile()); }
 
-    /** The full data set (165,600 images). */
+    /**
+     * The full data set (165,600 images).
+     * @param matFile the path of olivettifaces.mat
+     * @return the training, validation and test sets
+     */
     public static Splits load(Path matFile) { return load(matFile, 1); }
 
     /**
      * The data set keeping only the variants {@code v} (v = rotation * 9 + scale, 0..413) with
      * {@code v % subsample == 0} for every face; 1 keeps all 414. A subsample coprime to 9 (e.g. 7, 23 or 46)
      * still covers every scale. The split, person labels and normalisation work as for the full set.
+     * @param matFile the path of olivettifaces.mat
+     * @param subsample keep the variants v with v % subsample == 0 (1 keeps all)
+     * @return the training, validation and test sets
      */
     public static Splits load(Path matFile, int subsample) {
         if (subsample < 1 || subsample > VARIANTS)

