@@ -67,10 +67,15 @@ public final class Checkpoint {
     static final String LAYOUT = "layerK.weight [in, out] and layerK.bias [out] per layer K (a = h W + b, h [batch, in]);"
             + " likelihood.sigma [1] when sigma is learned (likelihood.log_sigma [1] when log sigma is)";
 
+    /** The model's architecture, as {@link org.fishleg.nn.MlpSpec#toString()} writes it. */
     public String modelSpec;
+    /** The likelihood, as {@link org.fishleg.nn.Likelihood#toString()} writes it. */
     public String likelihood;
+    /** The optimizer's short name (empty in a file with no training behind it). */
     public String optimizerName;
+    /** The training data set's name (empty when none). */
     public String dataName;
+    /** Examples per training batch. */
     public int batchSize;
     /** {@link Sampling#cliName()} of the batch draws: the meaning of {@link #batchStream} and {@link #auxStream}. */
     public String sampling = Sampling.SHUFFLE.cliName();
@@ -80,18 +85,29 @@ public final class Checkpoint {
     /** Sum and count of the batch losses accumulated since the last metrics row. */
     double lossSum;
     long lossCount;
-    /** {@link IndexStream#state()} of the training batches and of the auxiliary batches. */
+    /** {@link IndexStream#state()} of the training batches. */
     public long[] batchStream;
+    /** {@link IndexStream#state()} of FishLeg's auxiliary batches. */
     public long[] auxStream;
-    public long rngSeed, rngOffset;
+    /** The backend's random seed ({@code Backend.seed()}). */
+    public long rngSeed;
+    /** The backend's random stream position ({@code Backend.rngOffset()}). */
+    public long rngOffset;
     /** The model's flat parameter vector (layer blocks of (in + 1) x out, bias as row 0; a learned sigma last). */
     public float[] params;
     /** Null in a parameters-only file. */
     OptimizerState optimizerState;
 
+    /**
+     * Whether this is a parameters-only file (written when a run diverged), without optimizer state.
+     * @return true when there is no optimizer state
+     */
     public boolean parametersOnly() { return optimizerState == null; }
 
-    /** Checks, then writes atomically and durably (temporary file, fsync, rename, fsync of the folder). */
+    /**
+     * Checks, then writes atomically and durably (temporary file, fsync, rename, fsync of the folder).
+     * @param file where to write; an existing file is replaced
+     */
     public void write(Path file) {
         SafeTensors.Contents c;
         try {
@@ -200,6 +216,7 @@ public final class Checkpoint {
     /**
      * Computes both checksums of {@code c} into its metadata ({@link #encode} seals every checkpoint this way;
      * tests use it to make files whose checksums agree but whose values are wrong).
+     * @param c the contents to seal
      */
     public static void reseal(SafeTensors.Contents c) {
         StringBuilder crc = new StringBuilder("{");
@@ -216,6 +233,8 @@ public final class Checkpoint {
     /**
      * Reads and checks a checkpoint; a missing, truncated, corrupted or foreign file, or one whose values are out
      * of range, gives a one-line {@link CheckpointException}.
+     * @param file the checkpoint file
+     * @return the checkpoint
      */
     public static Checkpoint read(Path file) {
         SafeTensors.Contents c;

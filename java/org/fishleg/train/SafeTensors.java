@@ -50,33 +50,62 @@ public final class SafeTensors {
     /** One tensor: dtype ("F32", "F64", "I64", ...), shape and its little-endian bytes. */
     public static final class Entry {
         final String dtype;
+        /** The dimensions, outermost first. */
         public final long[] shape;
+        /** The raw little-endian bytes. */
         public final byte[] data;
 
+        /**
+         * A tensor from its raw bytes.
+         * @param dtype the safetensors dtype, e.g. "F32"
+         * @param shape the dimensions (copied)
+         * @param data the little-endian bytes (not copied)
+         */
         public Entry(String dtype, long[] shape, byte[] data) {
             this.dtype = dtype;
             this.shape = shape.clone();
             this.data = data;
         }
 
+        /**
+         * An F32 tensor.
+         * @param v the values, row-major
+         * @param shape the dimensions
+         * @return the tensor
+         */
         public static Entry f32(float[] v, long... shape) {
             ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
             b.asFloatBuffer().put(v);
             return new Entry("F32", shape, b.array());
         }
 
+        /**
+         * An I64 tensor.
+         * @param v the values, row-major
+         * @param shape the dimensions
+         * @return the tensor
+         */
         public static Entry i64(long[] v, long... shape) {
             ByteBuffer b = ByteBuffer.allocate(v.length * 8).order(ByteOrder.LITTLE_ENDIAN);
             b.asLongBuffer().put(v);
             return new Entry("I64", shape, b.array());
         }
 
+        /**
+         * The number of elements, the product of the dimensions.
+         * @return the element count
+         */
         public long elements() {
             long n = 1;
             for (long d : shape) n *= d;
             return n;
         }
 
+        /**
+         * The values of an F32 tensor.
+         * @return the values, row-major
+         * @throws IllegalStateException when the tensor is not F32
+         */
         public float[] floats() {
             if (!dtype.equals("F32")) throw new IllegalStateException("tensor is " + dtype + ", not F32");
             float[] v = new float[data.length / 4];
@@ -84,6 +113,11 @@ public final class SafeTensors {
             return v;
         }
 
+        /**
+         * The values of an I64 tensor.
+         * @return the values, row-major
+         * @throws IllegalStateException when the tensor is not I64
+         */
         public long[] longs() {
             if (!dtype.equals("I64")) throw new IllegalStateException("tensor is " + dtype + ", not I64");
             long[] v = new long[data.length / 8];
@@ -96,7 +130,9 @@ public final class SafeTensors {
 
     /** Tensors in file order and the string metadata. */
     public static final class Contents {
+        /** The tensors by name, in file order. */
         public final LinkedHashMap<String, Entry> tensors = new LinkedHashMap<>();
+        /** The string metadata ("__metadata__"), in file order. */
         public final LinkedHashMap<String, String> metadata = new LinkedHashMap<>();
     }
 
@@ -116,6 +152,9 @@ public final class SafeTensors {
     /**
      * Writes {@code c} to {@code file} atomically and durably: a temporary file in the same folder, written,
      * forced to disk, renamed over {@code file}, then the folder forced so the rename itself survives a crash.
+     * @param c the tensors and metadata
+     * @param file where to write
+     * @throws IOException when writing fails
      */
     public static void write(Contents c, Path file) throws IOException {
         byte[] header = header(c);
@@ -191,7 +230,11 @@ public final class SafeTensors {
         return s.toString().getBytes(StandardCharsets.UTF_8);
     }
 
-    /** Appends {@code v} as a JSON string. */
+    /**
+     * Appends {@code v} as a JSON string.
+     * @param s where to append
+     * @param v the string
+     */
     public static void quote(StringBuilder s, String v) {
         s.append('"');
         for (int i = 0; i < v.length(); i++) {
@@ -229,6 +272,10 @@ public final class SafeTensors {
     /**
      * Reads and structurally checks a file. {@link NoSuchFileException} and other {@link IOException}s are the
      * file system's; {@link Format} is a file that is not well-formed safetensors.
+     * @param file the file
+     * @return its tensors and metadata
+     * @throws IOException when the file cannot be read
+     * @throws Format when the file is not well-formed safetensors
      */
     public static Contents read(Path file) throws IOException, Format {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {

@@ -48,7 +48,12 @@ public final class StepGraphs implements AutoCloseable {
     private boolean enabled;
     private long eagerSteps, replayedSteps, captures;
 
-    /** Graphs are used when {@code enabled} and the backend supports them. */
+    /**
+     * Graphs are used when {@code enabled} and the backend supports them.
+     * @param backend the backend the steps run on
+     * @param enabled whether graphs may be used
+     * @param notice receives one-line notices (e.g. a failed capture), or null
+     */
     public StepGraphs(Backend backend, boolean enabled, Consumer<String> notice) {
         this.backend = backend;
         this.enabled = enabled && backend.supportsGraphs();
@@ -61,15 +66,27 @@ public final class StepGraphs implements AutoCloseable {
     /** Steps run operation by operation. */
     long eagerSteps() { return eagerSteps; }
 
-    /** Steps run as one graph launch (including the launch right after each capture). */
+    /**
+     * Steps run as one graph launch (including the launch right after each capture).
+     * @return the number of replayed steps
+     */
     public long replayedSteps() { return replayedSteps; }
 
-    /** Graphs captured. */
+    /**
+     * Graphs captured.
+     * @return the number of captures
+     */
     public long captures() { return captures; }
 
     /**
      * One optimizer step on (x, y) writing the batch loss to {@code loss}, followed by {@code after}
      * (backend work only: it is captured with the step).
+     * @param opt the optimizer
+     * @param model the model it updates
+     * @param x the batch inputs
+     * @param y the batch targets
+     * @param loss a 1x1 tensor that receives the batch loss
+     * @param after backend work to run right after the step (captured with it)
      */
     public void step(Optimizer opt, Mlp model, Tensor x, Tensor y, Tensor loss, Runnable after) {
         Object key = enabled ? opt.replayKey(x.rows()) : null;
@@ -121,7 +138,10 @@ public final class StepGraphs implements AutoCloseable {
         }
     }
 
-    /** One line for logs: how the steps ran. */
+    /**
+     * One line for logs: how the steps ran.
+     * @return the summary
+     */
     public String summary() {
         return "graphs: " + replayedSteps + " steps replayed from " + captures + " captured graph" + (captures == 1 ? "" : "s")
                 + ", " + eagerSteps + " run operation by operation";
