@@ -80,7 +80,7 @@ public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter {
         steps++;
     }
 
-    /** Every step of a first-order optimizer is replayable while its {@link #updateKey update arguments} repeat. */
+    /** Every step of a first-order optimizer is replayable while its update arguments (the learning rate, and for Adam the bias corrections) repeat. */
     @Override
     public final Object replayKey(int batch) {
         return java.util.List.of(batch, updateKey(steps + 1));
@@ -174,7 +174,7 @@ public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter {
 
     /**
      * Forward (2 B P) and backward (4 B P) matrix products of a dense network dominate: about 6 x batch x
-     * parameters, plus {@link #updateFlopsPerParameter()} x P for the update.
+     * parameters, plus the update's operations per parameter x P.
      */
     @Override
     public double flopsPerStep(int batch) {

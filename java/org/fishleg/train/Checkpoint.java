@@ -38,7 +38,7 @@ import org.fishleg.optim.OptimizerState;
  * ("full" or "parameters-only"), {@code optimizer_numbers} (a JSON object of the optimizer's step counts and
  * hyper-parameters, full files only), {@code layout} (the sentence above), {@code tensor_crc32c} (a JSON object
  * tensor name -> CRC32C of its bytes, 8 hex digits) and {@code metadata_crc32c} (CRC32C of
- * {@link #describeForChecksum}: every tensor's name, dtype and shape and every other metadata entry).
+ * a canonical text of every tensor's name, dtype and shape and every other metadata entry).
  *
  * <p>{@link #read} checks everything before anything is used: the file's structure ({@link SafeTensors#read}),
  * both checksums, the required tensors with the shapes the model spec implies, finite values, and the ranges of
@@ -214,7 +214,7 @@ public final class Checkpoint {
     }
 
     /**
-     * Computes both checksums of {@code c} into its metadata ({@link #encode} seals every checkpoint this way;
+     * Computes both checksums of {@code c} into its metadata (every checkpoint written is sealed this way;
      * tests use it to make files whose checksums agree but whose values are wrong).
      * @param c the contents to seal
      */

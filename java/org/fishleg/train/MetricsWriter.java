@@ -25,8 +25,8 @@ import java.util.Locale;
  * previous row (empty when there were none, e.g. the evaluation row at step 0); test_loss = mean NLL over the
  * whole test set, only on evaluation rows (empty otherwise).
  *
- * <p>With squared-error columns (Gaussian likelihoods) the header is {@link #MSE_HEADER}: train_mse and
- * test_mse are the mean over examples of ||f(x) - y||^2 over the whole training and test set, on evaluation
+ * <p>With squared-error columns (Gaussian likelihoods) the header goes on with train_mse,test_mse: the mean over
+ * examples of ||f(x) - y||^2 over the whole training and test set, on evaluation
  * rows only (empty otherwise).
  *
  * <p>With the training-set columns ({@link TrainerConfig#evalTrainSet}) the header ends in
@@ -151,7 +151,7 @@ public final class MetricsWriter implements AutoCloseable {
 
     /**
      * As {@link #resume(Path, long, boolean)}, with the training-set columns when {@code trainSet}; eval_seconds
-     * continues from the last kept row's (see {@link #keptEvalSeconds()}).
+     * continues from the last kept row's.
      * @param file the CSV file
      * @param step the step resumed from
      * @param mse whether the file has the squared-error columns

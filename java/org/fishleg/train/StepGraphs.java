@@ -20,7 +20,7 @@ import org.fishleg.optim.Optimizer;
  * later ones are replays followed by {@link Optimizer#stepQueued}; {@link Optimizer#prepareStep} (host-side
  * preparation such as FishLeg's auxiliary batch) runs before each capture or replay. Steps with a null key
  * always run eagerly (none of the built-in optimizers returns one). A key that never
- * repeats is never captured (e.g. under a learning-rate schedule); at most {@link #MAX_GRAPHS} graphs are
+ * repeats is never captured (e.g. under a learning-rate schedule); at most 8 graphs are
  * kept, the least recently used is dropped first.
  *
  * <p>If a capture fails (an operation that may not be captured, a driver error), nothing of that step has
