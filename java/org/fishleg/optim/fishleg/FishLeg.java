@@ -29,7 +29,7 @@ import org.fishleg.optim.kron.KroneckerBlocks;
  * (n_in+1)) and Delta the back-propagated errors, so Q G = (A P)^T (Delta S) and the L, R gradients
  * are computed from these factors in O(n^2 B) without any dense n^3 product ({@link FishLegConfig#lowRank}).
  *
- * <p>The per-layer apply of Q (dense, or from the batch-gradient factors) is {@link KroneckerBlocks},
+ * <p>The per-layer apply of Q (dense, or from the batch-gradient factors) is {@code optim.kron.KroneckerBlocks} (internal),
  * shared with KFAC; this class owns lambda, its closed-form gradients and the step.
  *
  * <p>Everything runs on the model's backend; nothing is copied to the host during a step.

@@ -23,7 +23,7 @@ import org.fishleg.optim.kron.KroneckerBlocks;
  *   g = grad + wd theta;  gbar = mu gbar + (1 - mu) g;  theta_l -= lr Ainv_l gbar_l Ginv_l
  * </pre>
  * The first step takes the batch statistics as they are (no average yet) and inverts. The inverses are
- * applied by {@link KroneckerBlocks}, the block code FishLeg uses for its Q; they are computed by
+ * applied by {@code optim.kron.KroneckerBlocks} (internal), the block code FishLeg uses for its Q; they are computed by
  * {@link Backend#spdInverse} (double precision on the host), so an inverting step waits for the device
  * and is never captured in a graph; the other steps are. A learned Gaussian sigma, when the model has
  * one, takes the plain momentum gradient (no curvature block).
