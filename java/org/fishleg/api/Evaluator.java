@@ -10,21 +10,36 @@ import java.util.Objects;
  */
 public interface Evaluator {
 
-    /** The metric's name, the key of its value in {@link Model#evaluate} and {@link History}. */
+    /**
+     * The metric's name, the key of its value in {@link Model#evaluate} and {@link History}.
+     * @return the metric's name, e.g. "loss"
+     */
     String name();
 
-    /** A fresh accumulator for one pass over a data set. */
+    /**
+     * A fresh accumulator for one pass over a data set.
+     * @return an empty accumulator
+     */
     Accumulator newAccumulator();
 
-    /** True when the accumulator reads {@link Chunk#meanLoss} (computed on the backend only when asked for). */
+    /**
+     * True when the accumulator reads {@link Chunk#meanLoss} (computed on the backend only when asked for).
+     * @return true when {@link Chunk#meanLoss} must be computed for this metric
+     */
     default boolean needsLoss() { return false; }
 
     /** Sums one pass over a data set. */
     interface Accumulator {
-        /** Adds one chunk of examples. */
+        /**
+         * Adds one chunk of examples.
+         * @param chunk the outputs, targets and labels of some rows
+         */
         void add(Chunk chunk);
 
-        /** The metric over every chunk added. */
+        /**
+         * The metric over every chunk added.
+         * @return the metric, NaN when no rows were added
+         */
         double result();
     }
 
@@ -46,7 +61,15 @@ public interface Evaluator {
         /** Mean NLL over the chunk's rows (NaN unless an evaluator {@link Evaluator#needsLoss() needs it}). */
         public final double meanLoss;
 
-        /** A chunk; {@code labels} may be null, {@code meanLoss} NaN. */
+        /**
+         * A chunk; {@code labels} may be null, {@code meanLoss} NaN.
+         * @param rows number of examples in the chunk
+         * @param width outputs per example
+         * @param outputs network outputs, {@code rows * width} values
+         * @param targets targets, {@code rows * width} values
+         * @param labels integer labels, one per row, or null
+         * @param meanLoss mean NLL over the rows, or NaN
+         */
         public Chunk(int rows, int width, float[] outputs, float[] targets, int[] labels, double meanLoss) {
             if (rows < 0 || width < 1) throw new IllegalArgumentException("chunk of " + rows + " x " + width);
             if (Objects.requireNonNull(outputs, "outputs").length != rows * width
@@ -61,10 +84,18 @@ public interface Evaluator {
             this.meanLoss = meanLoss;
         }
 
-        /** The arg-max output column of row {@code r} (for width 1: 1 when the output is positive, else 0). */
+        /**
+         * The arg-max output column of row {@code r} (for width 1: 1 when the output is positive, else 0).
+         * @param r a row of the chunk
+         * @return the predicted class of that row
+         */
         public int predictedClass(int r) { return argmax(outputs, r, width, 0f); }
 
-        /** The true class of row {@code r}: its label when there are labels, else the arg-max target column (width 1: target &gt;= 0.5). */
+        /**
+         * The true class of row {@code r}: its label when there are labels, else the arg-max target column (width 1: target &gt;= 0.5).
+         * @param r a row of the chunk
+         * @return the true class of that row
+         */
         public int trueClass(int r) { return labels != null ? labels[r] : argmax(targets, r, width, 0.5f); }
 
         static int argmax(float[] a, int r, int width, float threshold) {
@@ -75,7 +106,10 @@ public interface Evaluator {
         }
     }
 
-    /** Mean negative log-likelihood per example (the loss the optimizer minimises), named "loss". */
+    /**
+     * Mean negative log-likelihood per example (the loss the optimizer minimises), named "loss".
+     * @return the "loss" evaluator
+     */
     static Evaluator loss() {
         return new Evaluator() {
             @Override public String name() { return "loss"; }
@@ -94,6 +128,7 @@ public interface Evaluator {
     /**
      * Classification accuracy, named "accuracy": the fraction of examples whose arg-max output is the true class
      * ({@link Chunk#predictedClass}, {@link Chunk#trueClass}).
+     * @return the "accuracy" evaluator
      */
     static Evaluator accuracy() {
         return new Evaluator() {
@@ -111,7 +146,10 @@ public interface Evaluator {
         };
     }
 
-    /** Mean over examples of ||f(x) - y||^2 (summed over outputs), named "mse". */
+    /**
+     * Mean over examples of ||f(x) - y||^2 (summed over outputs), named "mse".
+     * @return the "mse" evaluator
+     */
     static Evaluator meanSquaredError() {
         return new Evaluator() {
             @Override public String name() { return "mse"; }

@@ -19,37 +19,64 @@ public final class FitOptions {
 
     private FitOptions() {}
 
-    /** The defaults. */
+    /**
+     * The defaults.
+     * @return new options with every default
+     */
     public static FitOptions defaults() { return new FitOptions(); }
 
-    /** The defaults with {@code n} epochs. */
+    /**
+     * The defaults with {@code n} epochs.
+     * @param n the number of epochs, at least 1
+     * @return new options
+     */
     public static FitOptions epochs(int n) { return new FitOptions().withEpochs(n); }
 
-    /** Sets the number of epochs this fit runs (each one pass over the training set; the remainder batch is dropped). */
+    /**
+     * Sets the number of epochs this fit runs (each one pass over the training set; the remainder batch is dropped).
+     * @param n the number of epochs, at least 1
+     * @return these options
+     */
     public FitOptions withEpochs(int n) {
         if (n < 1) throw new IllegalArgumentException("epochs must be >= 1, got " + n);
         epochs = n;
         return this;
     }
 
-    /** Sets the training batch size (default 100; with {@link Sampling#FULL}: the training set size). */
+    /**
+     * Sets the training batch size (default 100; with {@link Sampling#FULL}: the training set size).
+     * @param b examples per batch, at least 1
+     * @return these options
+     */
     public FitOptions batchSize(int b) {
         if (b < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + b);
         batchSize = b;
         return this;
     }
 
-    /** Sets the seed of the batch order and of FishLeg's auxiliary batches (the weights' seed is the model's). */
+    /**
+     * Sets the seed of the batch order and of FishLeg's auxiliary batches (the weights' seed is the model's).
+     * @param s the seed
+     * @return these options
+     */
     public FitOptions seed(long s) { seed = s; return this; }
 
-    /** Sets how batches are drawn (default shuffle: a permutation per epoch). */
+    /**
+     * Sets how batches are drawn (default shuffle: a permutation per epoch).
+     * @param s the sampling, not null
+     * @return these options
+     */
     public FitOptions sampling(Sampling s) {
         if (s == null) throw new IllegalArgumentException("sampling must not be null");
         sampling = s;
         return this;
     }
 
-    /** Replaces the evaluators run on the test set after each epoch (none: only the training loss is reported). */
+    /**
+     * Replaces the evaluators run on the test set after each epoch (none: only the training loss is reported).
+     * @param e the evaluators, in the order their values are reported
+     * @return these options
+     */
     public FitOptions evaluators(Evaluator... e) {
         evaluators.clear();
         for (Evaluator x : e) {
@@ -59,19 +86,38 @@ public final class FitOptions {
         return this;
     }
 
-    /** Sets a listener told about every epoch (null for none). */
+    /**
+     * Sets a listener told about every epoch (null for none).
+     * @param l the listener, or null
+     * @return these options
+     */
     public FitOptions listener(FitListener l) { listener = l; return this; }
 
-    /** Epochs to run. */
+    /**
+     * Epochs to run.
+     * @return the number of epochs
+     */
     public int epochs() { return epochs; }
     /** The batch size for a training set of {@code n} examples. */
     int batchSizeFor(int n) { return batchSize != null ? batchSize : sampling == Sampling.FULL ? n : 100; }
-    /** Seed of the batch order. */
+    /**
+     * Seed of the batch order.
+     * @return the seed of the batch order
+     */
     public long seed() { return seed; }
-    /** Batch sampling. */
+    /**
+     * Batch sampling.
+     * @return how batches are drawn
+     */
     public Sampling sampling() { return sampling; }
-    /** The evaluators (unmodifiable). */
+    /**
+     * The evaluators (unmodifiable).
+     * @return the evaluators, in order
+     */
     public List<Evaluator> evaluators() { return Collections.unmodifiableList(evaluators); }
-    /** The listener, or null. */
+    /**
+     * The listener, or null.
+     * @return the listener, or null
+     */
     public FitListener listener() { return listener; }
 }

@@ -27,7 +27,11 @@ public final class History {
             this.test = Collections.unmodifiableMap(new LinkedHashMap<>(test));
         }
 
-        /** The test value of the evaluator named {@code name}; IllegalArgumentException if it was not evaluated. */
+        /**
+         * The test value of the evaluator named {@code name}; IllegalArgumentException if it was not evaluated.
+         * @param name an evaluator's name
+         * @return its value on the test set after this epoch
+         */
         public double test(String name) {
             Double v = test.get(name);
             if (v == null) throw new IllegalArgumentException("no test metric '" + name + "' (evaluated: " + test.keySet() + ")");
@@ -62,31 +66,56 @@ public final class History {
         this.message = message;
     }
 
-    /** The epochs of this fit, in order (unmodifiable). */
+    /**
+     * The epochs of this fit, in order (unmodifiable).
+     * @return the epochs
+     */
     public List<Epoch> epochs() { return Collections.unmodifiableList(epochs); }
 
-    /** The last epoch; IllegalStateException when none completed. */
+    /**
+     * The last epoch; IllegalStateException when none completed.
+     * @return the last epoch
+     */
     public Epoch last() {
         if (epochs.isEmpty()) throw new IllegalStateException("no epoch completed" + (message != null ? ": " + message : ""));
         return epochs.get(epochs.size() - 1);
     }
 
-    /** The training loss of every epoch. */
+    /**
+     * The training loss of every epoch.
+     * @return one training loss per epoch
+     */
     public double[] trainLoss() { return epochs.stream().mapToDouble(e -> e.trainLoss).toArray(); }
 
-    /** The test value of evaluator {@code name} at every epoch. */
+    /**
+     * The test value of evaluator {@code name} at every epoch.
+     * @param name an evaluator's name
+     * @return one test value per epoch
+     */
     public double[] test(String name) { return epochs.stream().mapToDouble(e -> e.test(name)).toArray(); }
 
-    /** The model's total optimizer steps before this fit (non-zero when it continued an earlier training). */
+    /**
+     * The model's total optimizer steps before this fit (non-zero when it continued an earlier training).
+     * @return the steps before this fit
+     */
     public long startStep() { return startStep; }
 
-    /** The model's total optimizer steps after this fit. */
+    /**
+     * The model's total optimizer steps after this fit.
+     * @return the steps after this fit
+     */
     public long steps() { return steps; }
 
-    /** True when a non-finite loss stopped the fit (the parameters are then not usable: see {@link #message()}). */
+    /**
+     * True when a non-finite loss stopped the fit (the parameters are then not usable: see {@link #message()}).
+     * @return whether the fit diverged
+     */
     public boolean diverged() { return diverged; }
 
-    /** Why the fit stopped early (divergence), else null. */
+    /**
+     * Why the fit stopped early (divergence), else null.
+     * @return the reason, or null
+     */
     public String message() { return message; }
 
     @Override

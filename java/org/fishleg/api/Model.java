@@ -70,10 +70,17 @@ public final class Model implements AutoCloseable {
         this.name = name;
     }
 
-    /** A builder: {@code Model.builder().input(784).dense(256).dense(10).softmax().build()}. */
+    /**
+     * A builder: {@code Model.builder().input(784).dense(256).dense(10).softmax().build()}.
+     * @return an empty builder
+     */
     public static ModelBuilder builder() { return new ModelBuilder(); }
 
-    /** A named model of {@link Models} ("mnist-ae", "curves-ae", "faces-ae", "dln") on the "auto" backend, seed 1. */
+    /**
+     * A named model of {@link Models} ("mnist-ae", "curves-ae", "faces-ae", "dln") on the "auto" backend, seed 1.
+     * @param modelName one of the names of {@link Models}
+     * @return the model, with freshly initialised weights
+     */
     public static Model named(String modelName) { return builder().named(modelName).build(); }
 
     static Model create(MlpSpec spec, Likelihood lik, String name, Backend given, String backendName, long seed) {
@@ -90,19 +97,40 @@ public final class Model implements AutoCloseable {
         }
     }
 
-    /** The architecture. */
+    /**
+     * The architecture.
+     * @return the layer widths, activations and biases
+     */
     public MlpSpec spec() { return mlp.spec(); }
-    /** The likelihood (the loss is its negative log). */
+    /**
+     * The likelihood (the loss is its negative log).
+     * @return the likelihood
+     */
     public Likelihood likelihood() { return mlp.likelihood(); }
-    /** The named model this is ({@link Models}), or null. */
+    /**
+     * The named model this is ({@link Models}), or null.
+     * @return the name, or null
+     */
     public String name() { return name; }
-    /** Trainable parameters. */
+    /**
+     * Trainable parameters.
+     * @return the number of trainable scalars
+     */
     public int paramCount() { return mlp.paramCount(); }
-    /** The backend the parameters live on. */
+    /**
+     * The backend the parameters live on.
+     * @return the backend
+     */
     public Backend backend() { return backend; }
-    /** The underlying network, for what the facade does not cover (its buffers belong to this model). */
+    /**
+     * The underlying network, for what the facade does not cover (its buffers belong to this model).
+     * @return the network
+     */
     public Mlp mlp() { return mlp; }
-    /** Optimizer steps taken in total (0 for a new model; continued across fits, save and load). */
+    /**
+     * Optimizer steps taken in total (0 for a new model; continued across fits, save and load).
+     * @return the total number of steps
+     */
     public long steps() { return trainingState == null ? 0 : trainingState.step; }
 
     private void checkOpen() { if (closed) throw new IllegalStateException("the model is closed"); }
@@ -115,6 +143,11 @@ public final class Model implements AutoCloseable {
      * {@code Recipes.adam("mnist-ae")}); after each epoch evaluates {@code test} (may be null) with the options'
      * evaluators. Continues the last training when it is compatible (class comment). The data sets need targets
      * of the model's output width; their host arrays are uploaded for the fit and freed after.
+     * @param optimizer the optimizer to train with, bound to this model at the start of the fit
+     * @param train the training set
+     * @param test the test set evaluated after each epoch, or null
+     * @param options epochs, batch size, seed, sampling, evaluators and listener
+     * @return the training loss and test metrics of every epoch, and whether the fit diverged
      */
     public History fit(OptimizerFactory optimizer, Dataset train, Dataset test, FitOptions options) {
         checkOpen();
@@ -175,7 +208,12 @@ public final class Model implements AutoCloseable {
 
     // ------------------------------------------------------------------ evaluation and prediction
 
-    /** Each evaluator's value over {@code data} (which needs targets), by {@link Evaluator#name()}, in the order given. */
+    /**
+     * Each evaluator's value over {@code data} (which needs targets), by {@link Evaluator#name()}, in the order given.
+     * @param data the data set, with targets
+     * @param evaluators the metrics, at least one
+     * @return each metric's value by name
+     */
     public Map<String, Double> evaluate(Dataset data, Evaluator... evaluators) {
         checkOpen();
         checkData(data, "evaluation");
@@ -258,6 +296,8 @@ public final class Model implements AutoCloseable {
     /**
      * The model's predictions for every example of {@code data} (targets not needed), n rows of the output width:
      * class probabilities for softmax, p(y = 1) per output for Bernoulli, the mean for a Gaussian.
+     * @param data the inputs
+     * @return one row of outputs per example
      */
     public float[][] predict(Dataset data) {
         checkOpen();
@@ -266,7 +306,11 @@ public final class Model implements AutoCloseable {
         return predict(data.xBuffer(), data.n());
     }
 
-    /** {@link #predict(Dataset)} for rows of inputs given as arrays (each of the model's input width). */
+    /**
+     * {@link #predict(Dataset)} for rows of inputs given as arrays (each of the model's input width).
+     * @param x the inputs, one array per example
+     * @return one row of outputs per example
+     */
     public float[][] predict(float[][] x) {
         checkOpen();
         int d = spec().inputSize();
@@ -278,7 +322,11 @@ public final class Model implements AutoCloseable {
         return predict(FloatBuffer.wrap(flat), x.length);
     }
 
-    /** The arg-max class of each example of {@code data} (for width 1: p &gt; 1/2). */
+    /**
+     * The arg-max class of each example of {@code data} (for width 1: p &gt; 1/2).
+     * @param data the inputs
+     * @return one class per example
+     */
     public int[] predictClasses(Dataset data) {
         float[][] p = predict(data);
         int[] out = new int[p.length];
@@ -333,6 +381,7 @@ public final class Model implements AutoCloseable {
      * [in, out] and {@code layerK.bias}, the spec and likelihood in the metadata, and after a fit the optimizer
      * state, batch order and random state (README, "Checkpoints"), so {@link #load} and a {@link #fit} with the same
      * settings continue exactly. Throws {@link CheckpointException} when the file cannot be written.
+     * @param file where to write; an existing file is replaced
      */
     public void save(Path file) {
         checkOpen();
@@ -354,13 +403,20 @@ public final class Model implements AutoCloseable {
         c.write(file);
     }
 
-    /** {@link #load(Path, String)} on the "auto" backend. */
+    /**
+     * {@link #load(Path, String)} on the "auto" backend.
+     * @param file a checkpoint written by {@link #save}
+     * @return the model, on the "auto" backend
+     */
     public static Model load(Path file) { return load(file, "auto"); }
 
     /**
      * A model read from a file {@link #save} wrote (or a {@code fishleg train} checkpoint), on the named backend
      * ("auto", "cpu", "cuda"). The file is checked in full first ({@link Checkpoint#read}); a learned Gaussian
      * sigma gets the default bounds [1e-4, 1] (widened to hold its initial value), which the file does not record.
+     * @param file a checkpoint written by {@link #save}
+     * @param backendName "auto", "cpu" or "cuda"
+     * @return the model, which owns its backend
      */
     public static Model load(Path file, String backendName) {
         Checkpoint c = Checkpoint.read(file);

@@ -33,7 +33,11 @@ public final class ModelBuilder {
 
     ModelBuilder() {}
 
-    /** Sets the input width (pixels, features). */
+    /**
+     * Sets the input width (pixels, features).
+     * @param width inputs per example, positive
+     * @return this builder
+     */
     public ModelBuilder input(int width) {
         if (width <= 0) throw new IllegalArgumentException("input width must be positive, got " + width);
         if (name != null) throw new IllegalStateException("named model " + name + " already has its layers");
@@ -41,10 +45,19 @@ public final class ModelBuilder {
         return this;
     }
 
-    /** Adds a dense layer of {@code width} outputs: relu when hidden, linear when it ends up the output layer. */
+    /**
+     * Adds a dense layer of {@code width} outputs: relu when hidden, linear when it ends up the output layer.
+     * @param width outputs of the layer, positive
+     * @return this builder
+     */
     public ModelBuilder dense(int width) { return add(width, null); }
 
-    /** Adds a dense layer of {@code width} outputs with {@code activation} ({@link Activation#IDENTITY} for linear). */
+    /**
+     * Adds a dense layer of {@code width} outputs with {@code activation} ({@link Activation#IDENTITY} for linear).
+     * @param width outputs of the layer, positive
+     * @param activation the activation, not null
+     * @return this builder
+     */
     public ModelBuilder dense(int width, Activation activation) {
         if (activation == null) throw new IllegalArgumentException("activation must not be null (use dense(width) for the default)");
         return add(width, activation);
@@ -58,26 +71,47 @@ public final class ModelBuilder {
         return this;
     }
 
-    /** Drops the biases of every layer. */
+    /**
+     * Drops the biases of every layer.
+     * @return this builder
+     */
     public ModelBuilder noBias() { bias = false; return this; }
 
-    /** Categorical likelihood on the outputs as logits (softmax cross-entropy); targets one-hot rows. */
+    /**
+     * Categorical likelihood on the outputs as logits (softmax cross-entropy); targets one-hot rows.
+     * @return this builder
+     */
     public ModelBuilder softmax() { return likelihood(Likelihood.softmax()); }
 
-    /** Bernoulli likelihood on the outputs as logits (sigmoid cross-entropy); targets in [0, 1]. */
+    /**
+     * Bernoulli likelihood on the outputs as logits (sigmoid cross-entropy); targets in [0, 1].
+     * @return this builder
+     */
     public ModelBuilder bernoulli() { return likelihood(Likelihood.bernoulli()); }
 
-    /** Gaussian likelihood with mean the output and fixed standard deviation {@code sigma} (squared error / 2 sigma^2). */
+    /**
+     * Gaussian likelihood with mean the output and fixed standard deviation {@code sigma} (squared error / 2 sigma^2).
+     * @param sigma the standard deviation
+     * @return this builder
+     */
     public ModelBuilder gaussian(float sigma) { return likelihood(Likelihood.gaussian(sigma)); }
 
-    /** Any likelihood of {@link Likelihood} (e.g. a learned Gaussian sigma). */
+    /**
+     * Any likelihood of {@link Likelihood} (e.g. a learned Gaussian sigma).
+     * @param l the likelihood, not null
+     * @return this builder
+     */
     public ModelBuilder likelihood(Likelihood l) {
         if (l == null) throw new IllegalArgumentException("likelihood must not be null");
         likelihood = l;
         return this;
     }
 
-    /** Uses a named model of {@link Models} ("mnist-ae", "curves-ae", "faces-ae", "dln"): its layers and likelihood. */
+    /**
+     * Uses a named model of {@link Models} ("mnist-ae", "curves-ae", "faces-ae", "dln"): its layers and likelihood.
+     * @param modelName one of the names of {@link Models}
+     * @return this builder
+     */
     public ModelBuilder named(String modelName) {
         Models.Named n = Models.get(modelName == null ? "" : modelName.trim().toLowerCase(Locale.ROOT));
         if (n == null)
@@ -88,7 +122,11 @@ public final class ModelBuilder {
         return this;
     }
 
-    /** Opens this backend when the model is built ("auto", "cpu" or "cuda"; default "auto"); the model closes it. */
+    /**
+     * Opens this backend when the model is built ("auto", "cpu" or "cuda"; default "auto"); the model closes it.
+     * @param choice the backend name
+     * @return this builder
+     */
     public ModelBuilder backend(String choice) {
         if (choice == null || choice.isBlank()) throw new IllegalArgumentException("backend name is empty");
         backendName = choice;
@@ -96,17 +134,28 @@ public final class ModelBuilder {
         return this;
     }
 
-    /** Builds the model on an open backend, which the caller keeps and closes after the model. */
+    /**
+     * Builds the model on an open backend, which the caller keeps and closes after the model.
+     * @param b an open backend
+     * @return this builder
+     */
     public ModelBuilder backend(Backend b) {
         if (b == null) throw new IllegalArgumentException("backend must not be null");
         backend = b;
         return this;
     }
 
-    /** Seed of the initial weights (W ~ N(0, 1/n_in), biases 0); default 1. */
+    /**
+     * Seed of the initial weights (W ~ N(0, 1/n_in), biases 0); default 1.
+     * @param s the seed
+     * @return this builder
+     */
     public ModelBuilder seed(long s) { seed = s; return this; }
 
-    /** The architecture these calls describe, checked as the class comment says. */
+    /**
+     * The architecture these calls describe, checked as the class comment says.
+     * @return the architecture
+     */
     public MlpSpec spec() {
         if (name != null) return Models.get(name).spec;
         if (input == null) throw new IllegalArgumentException("no input width: call input(width) first, e.g. input(784)");
@@ -133,7 +182,10 @@ public final class ModelBuilder {
                 + ") or dense(" + out.out + ", Activation.IDENTITY)");
     }
 
-    /** The model: allocates its parameters on the backend and initialises them from the seed. */
+    /**
+     * The model: allocates its parameters on the backend and initialises them from the seed.
+     * @return the model; close it when done
+     */
     public Model build() {
         MlpSpec spec = spec();
         if (likelihood == null)

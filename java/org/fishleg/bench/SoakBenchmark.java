@@ -58,7 +58,7 @@ public final class SoakBenchmark {
         public long steps = 100_000;
         public int every = 2_000;
         public int examples = 1_000;
-        public int testExamples = 200;
+        int testExamples = 200;
         public long seed = 1;
         public double tolerance = 0.10;
         public boolean graphs = true;
@@ -132,14 +132,14 @@ public final class SoakBenchmark {
     }
 
     /** Heap in use after a full collection (System.gc() twice; G1 and the other collectors in use run it). */
-    public static long heapAfterGc() {
+    static long heapAfterGc() {
         System.gc();
         System.gc();
         return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }
 
     /** VmRSS of this process in bytes, or -1 where /proc/self/status is unavailable. */
-    public static long rssBytes() {
+    static long rssBytes() {
         Path p = Path.of("/proc/self/status");
         if (!Files.isReadable(p)) return -1;
         try (Stream<String> lines = Files.lines(p)) {

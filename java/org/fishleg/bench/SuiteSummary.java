@@ -91,7 +91,7 @@ public final class SuiteSummary {
     }
 
     /** Training seconds at the first evaluation with test loss &lt;= {@code target}, NaN when never. */
-    public static double secondsTo(MetricsCsv m, double target) {
+    static double secondsTo(MetricsCsv m, double target) {
         for (int i : evalRows(m)) if (m.test[i] <= target) return trainingSeconds(m, i);
         return Double.NaN;
     }

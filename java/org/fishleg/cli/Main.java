@@ -42,7 +42,7 @@ import picocli.CommandLine.Spec;
 public final class Main implements Callable<Integer> {
 
     /** Exit codes: 0 success, 1 training diverged, 2 user mistake, 3 internal error, 130 stopped by Ctrl-C. */
-    public static final int EXIT_OK = 0, EXIT_DIVERGED = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3, EXIT_INTERRUPTED = 130;
+    static final int EXIT_OK = 0, EXIT_DIVERGED = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 3, EXIT_INTERRUPTED = 130;
 
     @Spec CommandSpec spec;
 

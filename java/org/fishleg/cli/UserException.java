@@ -1,10 +1,10 @@
 package org.fishleg.cli;
 
 /** A mistake in the command line or its inputs: printed as one line, exit code 2. */
-public class UserException extends RuntimeException {
+class UserException extends RuntimeException {
     private static final long serialVersionUID = 1L;
     /** A mistake described by a one-line message. */
-    public UserException(String message) { super(message); }
+    UserException(String message) { super(message); }
     /** A mistake described by a one-line message, with its cause. */
-    public UserException(String message, Throwable cause) { super(message, cause); }
+    UserException(String message, Throwable cause) { super(message, cause); }
 }

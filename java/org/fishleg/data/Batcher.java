@@ -33,7 +33,13 @@ public final class Batcher {
     private final int[] lastIndices;
     private int lastCount;
 
-    /** Seeded shuffled batches of {@code data}; with {@code dropLast} the remainder that does not fill a batch is skipped. */
+    /**
+     * Seeded shuffled batches of {@code data}; with {@code dropLast} the remainder that does not fill a batch is skipped.
+     * @param data the data set
+     * @param batchSize examples per batch
+     * @param seed the seed of the permutations
+     * @param dropLast whether to skip the short last batch of an epoch
+     */
     public Batcher(Dataset data, int batchSize, long seed, boolean dropLast) {
         this.data = Objects.requireNonNull(data, "data");
         if (batchSize <= 0) throw new IllegalArgumentException("batch size must be positive, got " + batchSize);
@@ -53,41 +59,77 @@ public final class Batcher {
         this.perm = permutation(seed, 0, n);
     }
 
-    /** The data set batched. */
+    /**
+     * The data set batched.
+     * @return the data set
+     */
     public Dataset dataset() { return data; }
 
-    /** Examples per batch. */
+    /**
+     * Examples per batch.
+     * @return the batch size
+     */
     public int batchSize() { return batchSize; }
 
-    /** The seed of every epoch's permutation. */
+    /**
+     * The seed of every epoch's permutation.
+     * @return the seed
+     */
     public long seed() { return seed; }
 
-    /** Whether a short last batch is dropped. */
+    /**
+     * Whether a short last batch is dropped.
+     * @return whether a short last batch is dropped
+     */
     public boolean dropLast() { return dropLast; }
 
-    /** Batches in one epoch. */
+    /**
+     * Batches in one epoch.
+     * @return the number of batches per epoch
+     */
     public int batchesPerEpoch() { return batchesPerEpoch; }
 
-    /** Number of completed epochs. */
+    /**
+     * Number of completed epochs.
+     * @return the completed epochs
+     */
     public long epoch() { return epoch; }
 
-    /** Batches already taken in the current epoch (0 right after an epoch boundary). */
+    /**
+     * Batches already taken in the current epoch (0 right after an epoch boundary).
+     * @return the batches taken in this epoch
+     */
     public int stepInEpoch() { return position / batchSize; }
 
-    /** Total batches taken since the start. */
+    /**
+     * Total batches taken since the start.
+     * @return the batches taken in total
+     */
     public long step() { return epoch * batchesPerEpoch + stepInEpoch(); }
 
-    /** Rows the next call to {@link #nextBatch} will fill. */
+    /**
+     * Rows the next call to {@link #nextBatch} will fill.
+     * @return the rows of the next batch
+     */
     public int nextBatchRows() { return Math.min(batchSize, limit - position); }
 
     /**
      * Fills {@code xOut} (at least batchSize x d) and, when not null, {@code yOut} (at least batchSize x k)
      * with the next batch, row-major. Returns the number of rows filled: {@code batchSize}, or fewer for the
      * last batch of an epoch when {@code dropLast} is false.
+     * @param xOut receives the inputs, row-major
+     * @param yOut receives the targets, row-major, or null
+     * @return the number of rows filled
      */
     public int nextBatch(float[] xOut, float[] yOut) { return nextBatch(xOut, yOut, null); }
 
-    /** As {@link #nextBatch(float[], float[])}, also filling {@code labelsOut} when it is not null. */
+    /**
+     * As {@link #nextBatch(float[], float[])}, also filling {@code labelsOut} when it is not null.
+     * @param xOut receives the inputs, row-major
+     * @param yOut receives the targets, row-major, or null
+     * @param labelsOut receives the labels, or null
+     * @return the number of rows filled
+     */
     public int nextBatch(float[] xOut, float[] yOut, int[] labelsOut) {
         int d = data.d();
         int k = data.k();
@@ -125,21 +167,31 @@ public final class Batcher {
         return rows;
     }
 
-    /** Data-set indices of the rows of the last batch, in order. */
+    /**
+     * Data-set indices of the rows of the last batch, in order.
+     * @return the indices, one per row
+     */
     public int[] lastBatchIndices() { return java.util.Arrays.copyOf(lastIndices, lastCount); }
 
-    /** The permutation used for the current epoch (a copy). */
+    /**
+     * The permutation used for the current epoch (a copy).
+     * @return the permutation
+     */
     public int[] currentPermutation() { return perm.clone(); }
 
     /**
      * The state as {format, seed, epoch, position, n, batchSize, dropLast}: enough, with the same data set,
      * to continue exactly where this batcher is (the permutation is regenerated from seed and epoch).
+     * @return the state
      */
     public long[] state() {
         return new long[] {STATE_FORMAT, seed, epoch, position, n, batchSize, dropLast ? 1 : 0};
     }
 
-    /** Restores a {@link #state()} taken from a batcher with the same seed, data size, batch size and dropLast. */
+    /**
+     * Restores a {@link #state()} taken from a batcher with the same seed, data size, batch size and dropLast.
+     * @param state a state from {@link #state()}
+     */
     public void restore(long[] state) {
         Objects.requireNonNull(state, "state");
         if (state.length != STATE_LENGTH || state[0] != STATE_FORMAT)
@@ -160,7 +212,13 @@ public final class Batcher {
         this.lastCount = 0;
     }
 
-    /** The permutation of 0..n-1 used for {@code epoch} with {@code seed}. */
+    /**
+     * The permutation of 0..n-1 used for {@code epoch} with {@code seed}.
+     * @param seed the seed
+     * @param epoch the epoch
+     * @param n the number of examples
+     * @return the permutation
+     */
     public static int[] permutation(long seed, long epoch, int n) {
         int[] p = new int[n];
         for (int i = 0; i < n; i++) p[i] = i;
@@ -180,6 +238,10 @@ public final class Batcher {
     /**
      * n indices drawn uniformly from 0..n-1 with replacement (a bootstrap sample of the data set) for
      * {@code epoch} with {@code seed}; a pure function of its arguments, like {@link #permutation}.
+     * @param seed the seed
+     * @param epoch the epoch
+     * @param n the number of examples
+     * @return n indices
      */
     public static int[] bootstrap(long seed, long epoch, int n) {
         int[] p = new int[n];

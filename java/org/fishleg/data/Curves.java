@@ -44,13 +44,21 @@ public final class Curves {
 
     private Curves() {}
 
-    /** The standard split: 20,000 training images (seed A) and 10,000 test images (seed B). */
+    /**
+     * The standard split: 20,000 training images (seed A) and 10,000 test images (seed B).
+     * @return the training and test sets
+     */
     public static Splits standard() {
         return new Splits(generate(TRAIN_SIZE, TRAIN_SEED).withName(NAME + ", train"), null,
                 generate(TEST_SIZE, TEST_SEED).withName(NAME + ", test"));
     }
 
-    /** {@code n} images from {@code seed}, auto-encoder form (y = x), no labels. */
+    /**
+     * {@code n} images from {@code seed}, auto-encoder form (y = x), no labels.
+     * @param n the number of images
+     * @param seed the generator seed
+     * @return the images
+     */
     public static Dataset generate(int n, long seed) {
         if (n < 0) throw new IllegalArgumentException("Curves.generate: n must be >= 0, got " + n);
         float[] x = new float[n * PIXELS];

@@ -7,9 +7,16 @@ package org.fishleg.data;
 public class DataException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
-    /** An error with a one-line message. */
+    /**
+     * An error with a one-line message.
+     * @param message what went wrong, on one line
+     */
     public DataException(String message) { super(message); }
 
-    /** An error with a one-line message and its cause. */
+    /**
+     * An error with a one-line message and its cause.
+     * @param message what went wrong, on one line
+     * @param cause the underlying error
+     */
     public DataException(String message, Throwable cause) { super(message, cause); }
 }

@@ -43,13 +43,31 @@ public final class Dataset {
         this.labels = labels;
     }
 
-    /** A data set with targets {@code y} (n x k) and optional labels; the arrays are copied. */
+    /**
+     * A data set with targets {@code y} (n x k) and optional labels; the arrays are copied.
+     * @param name the name used in messages
+     * @param x inputs, row-major n x d
+     * @param n number of examples
+     * @param d input width
+     * @param y targets, row-major n x k
+     * @param k target width
+     * @param labels integer labels, one per example, or null
+     * @return the data set
+     */
     public static Dataset of(String name, float[] x, int n, int d, float[] y, int k, int[] labels) {
         return new Dataset(name, n, d, x.clone(), y == null ? 0 : k, y == null ? null : y.clone(),
                 labels == null ? null : labels.clone());
     }
 
-    /** Auto-encoder data (targets = inputs) with optional labels; the arrays are copied. */
+    /**
+     * Auto-encoder data (targets = inputs) with optional labels; the arrays are copied.
+     * @param name the name used in messages
+     * @param x inputs, row-major n x d
+     * @param n number of examples
+     * @param d input width
+     * @param labels integer labels, one per example, or null
+     * @return the data set
+     */
     public static Dataset autoencoder(String name, float[] x, int n, int d, int[] labels) {
         return owningAutoencoder(name, x.clone(), n, d, labels == null ? null : labels.clone());
     }
@@ -64,35 +82,66 @@ public final class Dataset {
         return new Dataset(name, n, d, x, y == null ? 0 : k, y, labels);
     }
 
-    /** Name used in messages, e.g. "MNIST, train". */
+    /**
+     * Name used in messages, e.g. "MNIST, train".
+     * @return the name
+     */
     public String name() { return name; }
 
-    /** Number of examples. */
+    /**
+     * Number of examples.
+     * @return n
+     */
     public int n() { return n; }
 
-    /** Input width. */
+    /**
+     * Input width.
+     * @return d
+     */
     public int d() { return d; }
 
-    /** Target width (0 when there are no targets). */
+    /**
+     * Target width (0 when there are no targets).
+     * @return k
+     */
     public int k() { return k; }
 
-    /** True when the data set has targets (y). */
+    /**
+     * True when the data set has targets (y).
+     * @return whether there are targets
+     */
     public boolean hasTargets() { return y != null; }
 
-    /** True when the data set has integer labels. */
+    /**
+     * True when the data set has integer labels.
+     * @return whether there are labels
+     */
     public boolean hasLabels() { return labels != null; }
 
-    /** True for auto-encoder data, whose targets are its inputs. */
+    /**
+     * True for auto-encoder data, whose targets are its inputs.
+     * @return whether the targets are the inputs
+     */
     public boolean targetsAreInputs() { return y == x; }
 
-    /** Input {@code j} of example {@code i}. */
+    /**
+     * Input {@code j} of example {@code i}.
+     * @param i an example
+     * @param j an input column
+     * @return the input value
+     */
     public float x(int i, int j) {
         Objects.checkIndex(i, n);
         Objects.checkIndex(j, d);
         return x[i * d + j];
     }
 
-    /** Target {@code j} of example {@code i}; throws when there are no targets. */
+    /**
+     * Target {@code j} of example {@code i}; throws when there are no targets.
+     * @param i an example
+     * @param j a target column
+     * @return the target value
+     */
     public float y(int i, int j) {
         if (y == null) throw new IllegalStateException("Dataset " + name + " has no targets");
         Objects.checkIndex(i, n);
@@ -100,48 +149,82 @@ public final class Dataset {
         return y[i * k + j];
     }
 
-    /** Label of example {@code i}; throws when there are no labels. */
+    /**
+     * Label of example {@code i}; throws when there are no labels.
+     * @param i an example
+     * @return its label
+     */
     public int label(int i) {
         if (labels == null) throw new IllegalStateException("Dataset " + name + " has no labels");
         return labels[Objects.checkIndex(i, n)];
     }
 
-    /** Copies input row {@code i} into {@code out[off .. off+d)}. */
+    /**
+     * Copies input row {@code i} into {@code out[off .. off+d)}.
+     * @param i an example
+     * @param out the destination
+     * @param off where in {@code out} the row starts
+     */
     public void copyXRow(int i, float[] out, int off) {
         System.arraycopy(x, Objects.checkIndex(i, n) * d, out, off, d);
     }
 
-    /** Copies target row {@code i} into {@code out[off .. off+k)}. */
+    /**
+     * Copies target row {@code i} into {@code out[off .. off+k)}.
+     * @param i an example
+     * @param out the destination
+     * @param off where in {@code out} the row starts
+     */
     public void copyYRow(int i, float[] out, int off) {
         if (y == null) throw new IllegalStateException("Dataset " + name + " has no targets");
         System.arraycopy(y, Objects.checkIndex(i, n) * k, out, off, k);
     }
 
-    /** A copy of all inputs, row-major n x d. */
+    /**
+     * A copy of all inputs, row-major n x d.
+     * @return the inputs
+     */
     public float[] copyX() { return x.clone(); }
 
-    /** A copy of all targets, row-major n x k; throws when there are no targets. */
+    /**
+     * A copy of all targets, row-major n x k; throws when there are no targets.
+     * @return the targets
+     */
     public float[] copyY() {
         if (y == null) throw new IllegalStateException("Dataset " + name + " has no targets");
         return y.clone();
     }
 
-    /** A copy of the labels; throws when there are no labels. */
+    /**
+     * A copy of the labels; throws when there are no labels.
+     * @return the labels
+     */
     public int[] copyLabels() {
         if (labels == null) throw new IllegalStateException("Dataset " + name + " has no labels");
         return labels.clone();
     }
 
-    /** A read-only view of all inputs (row-major n x d), without copying. */
+    /**
+     * A read-only view of all inputs (row-major n x d), without copying.
+     * @return the inputs, read-only
+     */
     public FloatBuffer xBuffer() { return FloatBuffer.wrap(x).asReadOnlyBuffer(); }
 
-    /** A read-only view of all targets (row-major n x k), without copying. */
+    /**
+     * A read-only view of all targets (row-major n x k), without copying.
+     * @return the targets, read-only
+     */
     public FloatBuffer yBuffer() {
         if (y == null) throw new IllegalStateException("Dataset " + name + " has no targets");
         return FloatBuffer.wrap(y).asReadOnlyBuffer();
     }
 
-    /** Examples {@code from} (inclusive) to {@code to} (exclusive), in order. */
+    /**
+     * Examples {@code from} (inclusive) to {@code to} (exclusive), in order.
+     * @param from the first example
+     * @param to one past the last example
+     * @return the slice (copied)
+     */
     public Dataset slice(int from, int to) {
         Objects.checkFromToIndex(from, to, n);
         float[] xs = Arrays.copyOfRange(x, from * d, to * d);
@@ -151,7 +234,11 @@ public final class Dataset {
         return owning(name, xs, to - from, d, ys, k, ls);
     }
 
-    /** The examples at the given indices, in that order (indices may repeat). */
+    /**
+     * The examples at the given indices, in that order (indices may repeat).
+     * @param indices the examples to take
+     * @return the selection (copied)
+     */
     public Dataset select(int[] indices) {
         int m = indices.length;
         float[] xs = new float[m * d];
@@ -174,6 +261,8 @@ public final class Dataset {
      * The same inputs with one-hot targets of width {@code classes} built from the labels (row i has a 1 in column
      * label(i)), as the softmax likelihood takes them; the labels are kept and the name gets " (labels)". Throws a
      * {@link DataException} naming the first label outside 0..classes-1, IllegalStateException without labels.
+     * @param classes the number of classes
+     * @return the data set with one-hot targets
      */
     public Dataset withOneHotTargets(int classes) {
         if (labels == null) throw new IllegalStateException("Dataset " + name + " has no labels to make one-hot targets from");
@@ -188,7 +277,11 @@ public final class Dataset {
         return new Dataset(name + " (labels)", n, d, x, classes, t, labels);
     }
 
-    /** The same data under another name. */
+    /**
+     * The same data under another name.
+     * @param newName the new name
+     * @return the renamed data set
+     */
     public Dataset withName(String newName) {
         return new Dataset(newName, n, d, x, k, y, labels);
     }

@@ -95,61 +95,121 @@ public final class DeepLinearData {
         return c;
     }
 
-    /** The paper's setting: 19 x (20x20), 40 training and 1000 test inputs, noise std 1e-3. */
+    /**
+     * The paper's setting: 19 x (20x20), 40 training and 1000 test inputs, noise std 1e-3.
+     * @param seed the generator seed
+     * @return the teacher and its data
+     */
     public static DeepLinearData standard(long seed) {
         return new DeepLinearData(STANDARD_DEPTH, STANDARD_WIDTH, STANDARD_TRAIN, STANDARD_TEST, STANDARD_NOISE, seed);
     }
 
-    /** {@link #standard(long)} with {@link #DEFAULT_SEED}. */
+    /**
+     * {@link #standard(long)} with {@link #DEFAULT_SEED}.
+     * @return the teacher and its data
+     */
     public static DeepLinearData standard() { return standard(DEFAULT_SEED); }
 
     /**
      * The standard train / test splits for {@code seed}, the form the CLI looks up
      * ({@code fishleg train --model dln --seed S}).
+     * @param seed the generator seed
+     * @return the training and test sets
      */
     public static Splits generate(long seed) { return standard(seed).splits(); }
 
-    /** Any shape (tests, smaller experiments). */
+    /**
+     * Any shape (tests, smaller experiments).
+     * @param depth number of layers
+     * @param width width of every layer
+     * @param nTrain number of training inputs
+     * @param nTest number of test inputs
+     * @param noiseStd standard deviation of the target noise
+     * @param seed the generator seed
+     * @return the teacher and its data
+     */
     public static DeepLinearData of(int depth, int width, int nTrain, int nTest, double noiseStd, long seed) {
         return new DeepLinearData(depth, width, nTrain, nTest, noiseStd, seed);
     }
 
-    /** Teacher layers. */
+    /**
+     * Teacher layers.
+     * @return the depth
+     */
     public int depth() { return depth; }
-    /** Teacher width. */
+    /**
+     * Teacher width.
+     * @return the width
+     */
     public int width() { return width; }
-    /** Training inputs. */
+    /**
+     * Training inputs.
+     * @return the number of training inputs
+     */
     public int trainSize() { return nTrain; }
-    /** Test inputs. */
+    /**
+     * Test inputs.
+     * @return the number of test inputs
+     */
     public int testSize() { return nTest; }
-    /** Standard deviation of the target noise. */
+    /**
+     * Standard deviation of the target noise.
+     * @return the noise standard deviation
+     */
     public double noiseStd() { return noiseStd; }
-    /** The generator seed. */
+    /**
+     * The generator seed.
+     * @return the seed
+     */
     public long seed() { return seed; }
 
-    /** Teacher weights in the flat layout of a no-bias {@link org.fishleg.nn.Mlp} (no sigma element); a copy. */
+    /**
+     * Teacher weights in the flat layout of a no-bias {@link org.fishleg.nn.Mlp} (no sigma element); a copy.
+     * @return the teacher weights
+     */
     public float[] teacherWeights() { return teacher.clone(); }
 
-    /** Training inputs, row-major nTrain x width (a copy). */
+    /**
+     * Training inputs, row-major nTrain x width (a copy).
+     * @return the training inputs
+     */
     public float[] xTrain() { return xTrain.clone(); }
-    /** Training targets, row-major nTrain x width (a copy). */
+    /**
+     * Training targets, row-major nTrain x width (a copy).
+     * @return the training targets
+     */
     public float[] yTrain() { return yTrain.clone(); }
-    /** Test inputs, row-major nTest x width (a copy). */
+    /**
+     * Test inputs, row-major nTest x width (a copy).
+     * @return the test inputs
+     */
     public float[] xTest() { return xTest.clone(); }
-    /** Test targets, row-major nTest x width (a copy). */
+    /**
+     * Test targets, row-major nTest x width (a copy).
+     * @return the test targets
+     */
     public float[] yTest() { return yTest.clone(); }
 
-    /** The training set as a {@link Dataset} (name "dln-train"). */
+    /**
+     * The training set as a {@link Dataset} (name "dln-train").
+     * @return the training set
+     */
     public Dataset train() {
         return Dataset.owning("dln-train", xTrain.clone(), nTrain, width, yTrain.clone(), width, null);
     }
 
-    /** The held-out test set as a {@link Dataset} (name "dln-test"). */
+    /**
+     * The held-out test set as a {@link Dataset} (name "dln-test").
+     * @return the test set
+     */
     public Dataset test() {
         return Dataset.owning("dln-test", xTest.clone(), nTest, width, yTest.clone(), width, null);
     }
 
-    /** Training and test sets (no validation split). */
+    /**
+     * Training and test sets (no validation split).
+     * @return the splits
+     */
     public Splits splits() { return new Splits(train(), null, test()); }
 
     @Override

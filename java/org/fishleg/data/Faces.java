@@ -26,48 +26,53 @@ public final class Faces {
     /** Environment variable naming olivettifaces.mat. */
     public static final String ENV_FILE = "FISHLEG_OLIVETTI";
     /** sha256 of olivettifaces.mat. */
-    public static final String MAT_SHA256 = "b1988d02c72fe5b8ee82b5ef3bb7982eafc74f1e1ff0ae0ade35061ad0af534d";
+    static final String MAT_SHA256 = "b1988d02c72fe5b8ee82b5ef3bb7982eafc74f1e1ff0ae0ade35061ad0af534d";
     /** Name of the image variable in olivettifaces.mat. */
-    public static final String VARIABLE = "faces";
+    static final String VARIABLE = "faces";
 
     /** Side of an Olivetti image in pixels. */
-    public static final int SOURCE_SIDE = 64;
+    static final int SOURCE_SIDE = 64;
     /** Pixels of an Olivetti image. */
-    public static final int SOURCE_PIXELS = SOURCE_SIDE * SOURCE_SIDE;
+    static final int SOURCE_PIXELS = SOURCE_SIDE * SOURCE_SIDE;
     /** Olivetti images. */
-    public static final int IMAGES = 400;
+    static final int IMAGES = 400;
     /** People in the Olivetti set. */
-    public static final int PEOPLE = 40;
+    static final int PEOPLE = 40;
     /** Olivetti images per person. */
-    public static final int IMAGES_PER_PERSON = 10;
+    static final int IMAGES_PER_PERSON = 10;
     /** Side of a FACES-like image in pixels. */
     public static final int SIDE = 25;
     /** Pixels of a FACES-like image. */
     public static final int PIXELS = SIDE * SIDE;
 
     /** Rotations per source image: -90, -86, ..., +90 degrees. */
-    public static final int ROTATIONS = 46;      // -90, -86, ..., +90 degrees
+    static final int ROTATIONS = 46;      // -90, -86, ..., +90 degrees
     /** Scales per source image: 1.40, 1.45, ..., 1.80. */
-    public static final int SCALES = 9;          // 1.40, 1.45, ..., 1.80
+    static final int SCALES = 9;          // 1.40, 1.45, ..., 1.80
     /** Rotation-scale variants per source image (414). */
-    public static final int VARIANTS = ROTATIONS * SCALES;   // 414
+    static final int VARIANTS = ROTATIONS * SCALES;   // 414
 
     /** People 0..24 form the training split. */
-    public static final int TRAIN_PEOPLE_END = 25;        // people 0..24
+    static final int TRAIN_PEOPLE_END = 25;        // people 0..24
     /** People 25..29 form the validation split, 30..39 the test split. */
-    public static final int VALIDATION_PEOPLE_END = 30;   // people 25..29; 30..39 test
+    static final int VALIDATION_PEOPLE_END = 30;   // people 25..29; 30..39 test
 
     private Faces() {}
 
     /** Rotation of variant index {@code r} (0..45), degrees. */
-    public static double rotationDegrees(int r) { return -90.0 + 4.0 * r; }
+    static double rotationDegrees(int r) { return -90.0 + 4.0 * r; }
 
-    /** Scale of variant index {@code s} (0..8). */
+    /**
+     * Scale of variant index {@code s} (0..8).
+     * @param s the scale index
+     * @return the scale factor
+     */
     public static double scale(int s) { return 1.4 + 0.05 * s; }
 
     /**
      * $FISHLEG_OLIVETTI when set, else ../shared/datasets/olivetti/olivettifaces.mat relative to the working
      * directory (the project root).
+     * @return the path of olivettifaces.mat
      */
     public static Path defaultMatFile() { return defaultMatFile(System.getenv()); }
 
@@ -79,15 +84,21 @@ public final class Faces {
 
     /** The 400 Olivetti faces, upright and row-major, grey levels as stored (0..255). */
     public record Olivetti(float[] images, int count, int side) {
-        /** Grey level of one pixel. */
+        /**
+         * Grey level of one pixel.
+         * @param image the image index
+         * @param row the pixel row
+         * @param col the pixel column
+         * @return the grey level
+         */
         public float pixel(int image, int row, int col) { return images[image * side * side + row * side + col]; }
 
         /** The person (0..39) shown in Olivetti image {@code image}. */
-        public static int person(int image) { return image / IMAGES_PER_PERSON; }
+        static int person(int image) { return image / IMAGES_PER_PERSON; }
     }
 
     /** Reads olivettifaces.mat: the double [4096, 400] variable "faces", each column a face stored column-major. */
-    public static Olivetti readOlivetti(Path matFile) {
+    static Olivetti readOlivetti(Path matFile) {
         requireFile(matFile);
         MatV5.Matrix m = MatV5.read(matFile, VARIABLE);
         if (m.dims().length != 2 || m.dims()[0] != SOURCE_PIXELS || m.dims()[1] != IMAGES)
@@ -103,16 +114,26 @@ public final class Faces {
         return new Olivetti(img, IMAGES, SOURCE_SIDE);
     }
 
-    /** The full data set (165,600 images) from {@link #defaultMatFile()}. */
+    /**
+     * The full data set (165,600 images) from {@link #defaultMatFile()}.
+     * @return the training, validation and test sets
+     */
     public static Splits load() { return load(defaultMatFile()); }
 
-    /** The full data set (165,600 images). */
+    /**
+     * The full data set (165,600 images).
+     * @param matFile the path of olivettifaces.mat
+     * @return the training, validation and test sets
+     */
     public static Splits load(Path matFile) { return load(matFile, 1); }
 
     /**
      * The data set keeping only the variants {@code v} (v = rotation * 9 + scale, 0..413) with
      * {@code v % subsample == 0} for every face; 1 keeps all 414. A subsample coprime to 9 (e.g. 7, 23 or 46)
      * still covers every scale. The split, person labels and normalisation work as for the full set.
+     * @param matFile the path of olivettifaces.mat
+     * @param subsample keep the variants v with v % subsample == 0 (1 keeps all)
+     * @return the training, validation and test sets
      */
     public static Splits load(Path matFile, int subsample) {
         if (subsample < 1 || subsample > VARIANTS)
@@ -129,7 +150,7 @@ public final class Faces {
     }
 
     /** Number of images per split {train, validation, test} for a subsample (1 = full set). */
-    public static int[] splitSizes(int subsample) {
+    static int[] splitSizes(int subsample) {
         int kept = (int) IntStream.range(0, VARIANTS).filter(v -> v % subsample == 0).count();
         return new int[] {TRAIN_PEOPLE_END * IMAGES_PER_PERSON * kept,
                 (VALIDATION_PEOPLE_END - TRAIN_PEOPLE_END) * IMAGES_PER_PERSON * kept,
@@ -209,7 +230,7 @@ public final class Faces {
     }
 
     /** Checks the file's sha256 against the README's; throws a DataException saying found vs expected. */
-    public static void verify(Path matFile) {
+    static void verify(Path matFile) {
         requireFile(matFile);
         String actual = Mnist.sha256(matFile);
         if (!actual.equals(MAT_SHA256))

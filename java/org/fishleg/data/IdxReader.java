@@ -15,32 +15,32 @@ import java.nio.file.Path;
  * <p>Every problem is a {@link DataException} whose one-line message names the file, the byte offset
  * where it applies, what was expected and what was found, and how to fetch the data.
  */
-public final class IdxReader {
+final class IdxReader {
     /** Magic number of an unsigned-byte image file. */
-    public static final int IMAGES_MAGIC = 2051;
+    static final int IMAGES_MAGIC = 2051;
     /** Magic number of an unsigned-byte label file. */
-    public static final int LABELS_MAGIC = 2049;
+    static final int LABELS_MAGIC = 2049;
     /** Header bytes of an image file. */
-    public static final int IMAGES_HEADER_BYTES = 16;
+    static final int IMAGES_HEADER_BYTES = 16;
     /** Header bytes of a label file. */
-    public static final int LABELS_HEADER_BYTES = 8;
+    static final int LABELS_HEADER_BYTES = 8;
 
     /** How to get good files; appended to every message. */
-    public static final String FETCH_HINT = "run ./fishleg fetch-mnist (or scripts/fetch-mnist.sh) to fetch MNIST";
+    static final String FETCH_HINT = "run ./fishleg fetch-mnist (or scripts/fetch-mnist.sh) to fetch MNIST";
 
     private IdxReader() {}
 
     /** An IDX image file: {@code count} images of {@code rows x cols}, row-major, values in [0,1]. */
     public record Images(Path file, int count, int rows, int cols, float[] pixels) {
         /** rows x cols. */
-        public int pixelsPerImage() { return rows * cols; }
+        int pixelsPerImage() { return rows * cols; }
     }
 
     /** Images with their labels (same count). */
     public record LabelledImages(Images images, int[] labels) {}
 
     /** Reads an image file; every problem is a one-line {@link DataException}. */
-    public static Images readImages(Path file) {
+    static Images readImages(Path file) {
         byte[] b = readAll(file, "IDX images file", "unsigned-byte images, magic " + IMAGES_MAGIC);
         String what = "IDX images file " + show(file);
         checkMagic(b, what, IMAGES_MAGIC);
@@ -71,7 +71,7 @@ public final class IdxReader {
     }
 
     /** Reads a label file; every problem is a one-line {@link DataException}. */
-    public static int[] readLabels(Path file) {
+    static int[] readLabels(Path file) {
         byte[] b = readAll(file, "IDX labels file", "unsigned-byte labels, magic " + LABELS_MAGIC);
         String what = "IDX labels file " + show(file);
         checkMagic(b, what, LABELS_MAGIC);
@@ -86,7 +86,7 @@ public final class IdxReader {
     }
 
     /** Reads an image file and its label file and checks that their counts agree. */
-    public static LabelledImages readLabelled(Path imagesFile, Path labelsFile) {
+    static LabelledImages readLabelled(Path imagesFile, Path labelsFile) {
         Images images = readImages(imagesFile);
         int[] labels = readLabels(labelsFile);
         if (labels.length != images.count())

@@ -18,19 +18,19 @@ import java.util.Map;
  */
 public final class Mnist {
     /** File name of the training images. */
-    public static final String TRAIN_IMAGES = "train-images-idx3-ubyte";
+    static final String TRAIN_IMAGES = "train-images-idx3-ubyte";
     /** File name of the training labels. */
-    public static final String TRAIN_LABELS = "train-labels-idx1-ubyte";
+    static final String TRAIN_LABELS = "train-labels-idx1-ubyte";
     /** File name of the test images. */
-    public static final String TEST_IMAGES = "t10k-images-idx3-ubyte";
+    static final String TEST_IMAGES = "t10k-images-idx3-ubyte";
     /** File name of the test labels. */
-    public static final String TEST_LABELS = "t10k-labels-idx1-ubyte";
+    static final String TEST_LABELS = "t10k-labels-idx1-ubyte";
 
     /** The four files in fetch order. */
     public static final List<String> FILES = List.of(TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS);
 
     /** sha256 of each original file (docs/datasets.md). */
-    public static final Map<String, String> SHA256 = Map.of(
+    static final Map<String, String> SHA256 = Map.of(
             TRAIN_IMAGES, "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
             TRAIN_LABELS, "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
             TEST_IMAGES, "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
@@ -43,7 +43,10 @@ public final class Mnist {
 
     private Mnist() {}
 
-    /** {@code $FISHLEG_DATA/mnist} when FISHLEG_DATA is set, else {@code data/mnist} relative to the working directory. */
+    /**
+     * {@code $FISHLEG_DATA/mnist} when FISHLEG_DATA is set, else {@code data/mnist} relative to the working directory.
+     * @return the MNIST folder
+     */
     public static Path defaultDir() { return defaultDir(System.getenv()); }
 
     static Path defaultDir(Map<String, String> env) {
@@ -52,10 +55,17 @@ public final class Mnist {
         return Path.of("data", "mnist");
     }
 
-    /** Loads train and test from {@link #defaultDir()}. */
+    /**
+     * Loads train and test from {@link #defaultDir()}.
+     * @return the training and test sets
+     */
     public static Splits load() { return load(defaultDir()); }
 
-    /** Loads train and test (auto-encoder form, labels kept) from the four IDX files in {@code dir}. */
+    /**
+     * Loads train and test (auto-encoder form, labels kept) from the four IDX files in {@code dir}.
+     * @param dir the folder with the four IDX files
+     * @return the training and test sets
+     */
     public static Splits load(Path dir) {
         if (!Files.isDirectory(dir))
             throw new DataException("MNIST directory not found: " + IdxReader.show(dir) + " (expected the four IDX files "
@@ -72,13 +82,18 @@ public final class Mnist {
      * MNIST as a 10-class problem from the four IDX files in {@code dir}: inputs the 784 pixels in [0, 1], targets the
      * one-hot digit classes (width 10, what the softmax likelihood takes), integer labels kept
      * ({@link Dataset#label(int)}); train 60,000, test 10,000.
+     * @param dir the folder with the four IDX files
+     * @return the training and test sets
      */
     public static Splits classification(Path dir) {
         Splits s = load(dir);
         return new Splits(s.train().withOneHotTargets(10), null, s.test().withOneHotTargets(10));
     }
 
-    /** {@link #classification(Path)} from {@link #defaultDir()}. */
+    /**
+     * {@link #classification(Path)} from {@link #defaultDir()}.
+     * @return the training and test sets
+     */
     public static Splits classification() { return classification(defaultDir()); }
 
     private static Dataset toDataset(IdxReader.LabelledImages li, String name) {
@@ -89,6 +104,8 @@ public final class Mnist {
     /**
      * The problems with the MNIST files in {@code dir}, one line each (missing file, or sha256 found vs
      * expected); empty when all four files are present and correct.
+     * @param dir the folder with the four IDX files
+     * @return one line per problem
      */
     public static List<String> problems(Path dir) {
         List<String> out = new ArrayList<>();
@@ -105,17 +122,21 @@ public final class Mnist {
     }
 
     /** True when the four files are present in {@code dir} with the right sha256 sums. */
-    public static boolean isValid(Path dir) { return problems(dir).isEmpty(); }
+    static boolean isValid(Path dir) { return problems(dir).isEmpty(); }
 
     /** Checks the four sha256 sums; throws a {@link DataException} naming every missing or wrong file. */
-    public static void verify(Path dir) {
+    static void verify(Path dir) {
         List<String> p = problems(dir);
         if (!p.isEmpty())
             throw new DataException("MNIST in " + IdxReader.show(dir) + " failed verification: " + String.join("; ", p)
                     + "; " + IdxReader.FETCH_HINT);
     }
 
-    /** Lower-case hex sha256 of a file. */
+    /**
+     * Lower-case hex sha256 of a file.
+     * @param file the file
+     * @return its sha256
+     */
     public static String sha256(Path file) {
         try (InputStream in = Files.newInputStream(file)) {
             MessageDigest md = MessageDigest.getInstance("SHA-256");

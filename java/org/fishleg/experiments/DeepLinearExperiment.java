@@ -53,21 +53,21 @@ public final class DeepLinearExperiment {
         /** Evaluate the test loss and diagnostics every this many steps. */
         public int evalEvery = 50;
         /** Seed of the teacher and its data. */
-        public long dataSeed = DeepLinearData.DEFAULT_SEED;
+        long dataSeed = DeepLinearData.DEFAULT_SEED;
         /** Seed of the initial parameters. */
-        public long initSeed = 1;
+        long initSeed = 1;
         /** Optimizers to run, by {@link org.fishleg.optim.Optimizers} name. */
         public List<String> optimizers = new ArrayList<>(List.of("fishleg", "momentum", "adam"));
         /** Folder for the CSVs. */
         public Path outDir = Path.of("runs", "dln");
         /** Folder for the PNGs; null = outDir. */
-        public Path imgDir;
+        Path imgDir;
         /** Training-loss targets (mean NLL); null = {@link #DEFAULT_TARGETS}. */
         public double[] targets;
         /** FishLeg preset name. */
         public String fishLegPreset = "ocaml-dln";
         /** Diagnostic override of the preset's weight decay on lambda (null = the preset's). */
-        public Float fishLegAuxWeightDecay;
+        Float fishLegAuxWeightDecay;
         /** Write PNG plots. */
         public boolean plots = true;
         /** Run the step-1 equivalence check (FishLeg without aux updates == SGD-momentum with lr eta s). */
@@ -75,19 +75,19 @@ public final class DeepLinearExperiment {
         /** Backend: cpu, cuda or auto. */
         public String backend = "cpu";
         /** Untimed steps of each optimizer on a throw-away copy before the runs (JIT and BLAS warm-up). */
-        public int warmupSteps = 300;
+        int warmupSteps = 300;
         /** Seed study: when not null, one run per seed s (data seed = init seed = s, as the CLI's --seed). */
         public long[] seeds;
     }
 
     /** Default ladder of train-loss targets (mean NLL per example, 20 outputs, learned sigma). */
-    public static final double[] DEFAULT_TARGETS = {0, -40, -60, -80, -90, -100, -105, -109};
+    static final double[] DEFAULT_TARGETS = {0, -40, -60, -80, -90, -100, -105, -109};
 
     /** Targets of the seed-study summary. */
-    public static final double[] SEED_TARGETS = {-80, -100, -105};
+    static final double[] SEED_TARGETS = {-80, -100, -105};
 
     /** The infimum of the training NLL: zero residual and sigma at its lower bound 1e-4. */
-    public static double nllFloor(int outputs, double sigmaMin) {
+    static double nllFloor(int outputs, double sigmaMin) {
         return outputs * (Math.log(sigmaMin) + 0.5 * Math.log(2 * Math.PI));
     }
 
@@ -104,15 +104,15 @@ public final class DeepLinearExperiment {
         /** Entries of {@link #loss} and {@link #wall} filled so far. */
         public int done;
         /** Evaluation rows: iteration, test loss, sigma, auxiliary losses (exact, optimum, at Q_0, on the batch). */
-        public final List<double[]> evals = new ArrayList<>(); // iteration, test, sigma, auxExact, auxOpt, auxQ0, auxBatch
+        final List<double[]> evals = new ArrayList<>(); // iteration, test, sigma, auxExact, auxOpt, auxQ0, auxBatch
         /** Training wall time (s), diagnostics excluded. */
-        public double trainSeconds;
+        double trainSeconds;
         /** Wall time (s) of the diagnostics. */
-        public double diagnosticSeconds;
+        double diagnosticSeconds;
         /** True when the loss became non-finite. */
         public boolean diverged;
         /** Free-text note for the report. */
-        public String note = "";
+        String note = "";
 
         Run(String name, String description, int iterations) {
             this.name = name;
@@ -122,22 +122,22 @@ public final class DeepLinearExperiment {
         }
 
         /** First iteration whose training loss is &lt;= target, or -1. */
-        public int iterationsTo(double target) {
+        int iterationsTo(double target) {
             for (int t = 0; t < done; t++) if (loss[t] <= target) return t;
             return -1;
         }
 
         /** The last recorded training loss, NaN when none. */
-        public double finalLoss() { return done == 0 ? Double.NaN : loss[done - 1]; }
+        double finalLoss() { return done == 0 ? Double.NaN : loss[done - 1]; }
 
         /** The iteration whose loss was non-finite, or -1. */
-        public int divergedAt() { return diverged ? done - 1 : -1; }
+        int divergedAt() { return diverged ? done - 1 : -1; }
 
         /** Training seconds per iteration. */
-        public double secondsPerIteration() { return done == 0 ? Double.NaN : trainSeconds / done; }
+        double secondsPerIteration() { return done == 0 ? Double.NaN : trainSeconds / done; }
 
         /** Lowest finite training loss. */
-        public double minLoss() {
+        double minLoss() {
             double m = Double.POSITIVE_INFINITY;
             for (int t = 0; t < done; t++) if (Double.isFinite(loss[t])) m = Math.min(m, loss[t]);
             return m;
@@ -159,9 +159,9 @@ public final class DeepLinearExperiment {
         /** One line describing the machine. */
         public String machine;
         /** Outcome of the step-1 equivalence check. */
-        public String checkLine = "";
+        String checkLine = "";
         /** FishLeg's s (Q_0 = s I) in this run. */
-        public double fishLegInitScale = Double.NaN;
+        double fishLegInitScale = Double.NaN;
 
         /** The run of the named optimizer, or null. */
         public Run run(String name) {
@@ -367,7 +367,7 @@ public final class DeepLinearExperiment {
      * Runs FishLeg({@code cfg} with aux lr 0) and SGD-momentum(lr eta s, mu beta, EMA) from the same
      * initialisation on (x, y); returns {max |p_fishleg - p_sgd|, max |p_sgd - p_0|}.
      */
-    public static double[] equivalenceDiff(Backend backend, org.fishleg.nn.MlpSpec spec, org.fishleg.nn.Likelihood lik,
+    static double[] equivalenceDiff(Backend backend, org.fishleg.nn.MlpSpec spec, org.fishleg.nn.Likelihood lik,
                                            FishLegConfig cfg, long initSeed, Tensor x, Tensor y, int steps) {
         FishLegConfig off = cfg.toBuilder().auxLr(0f).build();
         float lr = off.lr * off.initScale;
@@ -395,7 +395,7 @@ public final class DeepLinearExperiment {
     // ------------------------------------------------------------------ output
 
     /** Writes one CSV per run: iteration, train_loss, then the statistics where taken (blank elsewhere). */
-    public static void writeCsv(Result res, Path dir) throws IOException {
+    static void writeCsv(Result res, Path dir) throws IOException {
         Files.createDirectories(dir);
         for (Run r : res.runs) {
             Path f = dir.resolve("dln-" + r.name + ".csv");
@@ -419,7 +419,7 @@ public final class DeepLinearExperiment {
     private static String num(double v) { return Double.isFinite(v) ? String.format(Locale.ROOT, "%.8g", v) : (Double.isNaN(v) ? "" : Double.toString(v)); }
 
     /** dln-loss.png (train NLL above its floor, log y; and the test NLL) and dln-aux.png (FishLeg's exact aux loss). */
-    public static void writePlots(Result res, Path dir) {
+    static void writePlots(Result res, Path dir) {
         double floor = nllFloor(20, 1e-4);
         LinePlot.Panel train = new LinePlot.Panel("Deep linear network 19 x (20x20): training loss, full batch (40)",
                 "iteration", String.format(Locale.ROOT, "train NLL - (%.2f)  [log]", floor), true);
@@ -567,7 +567,7 @@ public final class DeepLinearExperiment {
     }
 
     /** Markdown summary of a seed study: one row per seed and optimizer, then one line per optimizer. */
-    public static String seedTable(long[] seeds, List<Result> results, double[] targets) {
+    static String seedTable(long[] seeds, List<Result> results, double[] targets) {
         StringBuilder b = new StringBuilder("| seed | optimizer | diverged at |");
         for (double t : targets) b.append(" it. to NLL <= ").append(fmtTarget(t)).append(" |");
         b.append(" best train NLL | final train NLL | final test NLL |\n|---:|---|---:|");

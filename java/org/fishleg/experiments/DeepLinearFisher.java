@@ -49,7 +49,7 @@ import org.fishleg.optim.fishleg.FishLeg;
  * ({@link #pseudoInverseQuad}). With gamma &gt; 0 the optimum is computed by conjugate gradients on
  * F + gamma I ({@link #solve}). Sigma's block is scalar: it contributes u_sigma^2 sigma^2 / (2 n_out).
  */
-public final class DeepLinearFisher {
+final class DeepLinearFisher {
 
     private final int depth, n, nn;
     private final boolean learnedSigma;
@@ -65,7 +65,7 @@ public final class DeepLinearFisher {
      * @param fixedSigma sigma when it is not learned (ignored otherwise)
      * @param inputSecondMoment E[x^T x] (width x width, row-major), or null for the identity (x ~ N(0, I))
      */
-    public DeepLinearFisher(int depth, int width, double[] params, boolean learnedSigma, double fixedSigma,
+    DeepLinearFisher(int depth, int width, double[] params, boolean learnedSigma, double fixedSigma,
                             double[] inputSecondMoment) {
         if (depth < 1 || width < 1) throw new IllegalArgumentException("bad deep linear shape " + depth + " x " + width);
         this.depth = depth;
@@ -121,12 +121,12 @@ public final class DeepLinearFisher {
     /** Length of the flat vectors: depth n^2 (+1). */
     public int size() { return depth * nn + (learnedSigma ? 1 : 0); }
     /** The ridge that had to be added to G for its Cholesky factorisation (0 when none was needed). */
-    public double gramRidge() { factorGram(); return gramRidge; }
+    double gramRidge() { factorGram(); return gramRidge; }
 
     // ------------------------------------------------------------------ operator
 
     /** M(V) = sum_j B_j V_j A_j (the directional derivative of the network map). */
-    public double[] tStar(double[] v) {
+    double[] tStar(double[] v) {
         checkLen(v);
         double[] m = new double[nn];
         double[] vj = new double[nn];
@@ -148,10 +148,10 @@ public final class DeepLinearFisher {
     }
 
     /** F v (no damping). */
-    public double[] fisherVec(double[] v) { return fisherVec(v, 0); }
+    double[] fisherVec(double[] v) { return fisherVec(v, 0); }
 
     /** (F + gamma I) v. */
-    public double[] fisherVec(double[] v, double gamma) {
+    double[] fisherVec(double[] v, double gamma) {
         double[] m = tStar(v);
         if (c != null) m = mul(c, m, n);
         double[] out = t(m);
@@ -169,7 +169,7 @@ public final class DeepLinearFisher {
         /** Iterations used. */
         public final int iterations;
         /** |(F + gamma I) x - u| / |u| (recomputed from x at the end). */
-        public final double relResidual;
+        final double relResidual;
         CgResult(double[] x, int iterations, double relResidual) {
             this.x = x; this.iterations = iterations; this.relResidual = relResidual;
         }
@@ -262,7 +262,7 @@ public final class DeepLinearFisher {
     }
 
     /** The smallest and largest eigenvalue of F restricted to range(T) (weights), i.e. eig(G) / sigma^2. */
-    public double[] rangeEigenvalueBounds(int iterations) {
+    double[] rangeEigenvalueBounds(int iterations) {
         double[] g = gram();
         double[] v = new double[nn];
         Arrays.fill(v, 1);
@@ -291,7 +291,7 @@ public final class DeepLinearFisher {
      * |u_w - P u_w| / |u_w|: the part of u's weights outside range(F), for which the undamped auxiliary
      * loss is unbounded below.
      */
-    public double pseudoInverseQuad(double[] u, double[] rangeResidualOut) {
+    double pseudoInverseQuad(double[] u, double[] rangeResidualOut) {
         checkLen(u);
         double[] mu = gramSolve(tStar(u));
         double q = sigma * sigma * dot(mu, mu);
@@ -314,7 +314,7 @@ public final class DeepLinearFisher {
     // ------------------------------------------------------------------ auxiliary loss
 
     /** A(z; u) = 1/2 z^T (F + gamma I) z - u^T z. */
-    public double auxLoss(double[] z, double[] u, double gamma) {
+    double auxLoss(double[] z, double[] u, double gamma) {
         checkLen(z);
         checkLen(u);
         return 0.5 * dot(z, fisherVec(z, gamma)) - dot(u, z);
@@ -325,7 +325,7 @@ public final class DeepLinearFisher {
      * {@link FishLeg#applyQ} on its backend (u rounded to float32 for that), then 1/2 z^T (F + gamma I) z - u^T z
      * in double with this population Fisher and gamma = FishLeg's damping setting.
      */
-    public double exactAuxLoss(FishLeg fl, double[] u) {
+    double exactAuxLoss(FishLeg fl, double[] u) {
         return auxLoss(applyQ(fl, u), roundToFloat(u), fl.config().damping);
     }
 
@@ -351,14 +351,14 @@ public final class DeepLinearFisher {
      * the pseudo-inverse value (exact, {@link #pseudoInverseQuad}); it is the true infimum when u lies in
      * range(F) and the gamma -&gt; 0+ limit for the range part of u otherwise.
      */
-    public double auxOptimum(double[] u) { return auxOptimum(u, 0); }
+    double auxOptimum(double[] u) { return auxOptimum(u, 0); }
 
     /**
      * -1/2 u^T (F + gamma I)^-1 u: gamma = 0 by the exact pseudo-inverse route (C = I), gamma &gt; 0 by conjugate
      * gradients (relative residual 1e-10, at most 20,000 iterations; an IllegalStateException when CG does
      * not reach 1e-6).
      */
-    public double auxOptimum(double[] u, double gamma) {
+    double auxOptimum(double[] u, double gamma) {
         if (gamma == 0 && c == null) return -0.5 * pseudoInverseQuad(u, null);
         CgResult r = solve(u, gamma, 1e-10, 20_000);
         if (!(r.relResidual < 1e-6))

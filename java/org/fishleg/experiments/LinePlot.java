@@ -24,7 +24,7 @@ import javax.imageio.ImageIO;
  * ones on a log axis) are skipped. {@code org.fishleg.plot.LossPlot} draws metrics CSV files of the
  * Trainer; this one draws arbitrary arrays (e.g. the auxiliary loss against its optimum).
  */
-public final class LinePlot {
+final class LinePlot {
 
     static final Color[] PALETTE = {
         new Color(0xd62728), new Color(0x1f77b4), new Color(0x2ca02c), new Color(0xff7f0e), new Color(0x9467bd),
@@ -57,7 +57,7 @@ public final class LinePlot {
         Double yMinClip, yMaxClip;
 
         /** An empty panel. */
-        public Panel(String title, String xLabel, String yLabel, boolean logY) {
+        Panel(String title, String xLabel, String yLabel, boolean logY) {
             this.title = title; this.xLabel = xLabel; this.yLabel = yLabel; this.logY = logY;
         }
 
@@ -65,14 +65,14 @@ public final class LinePlot {
         public Panel add(Series s) { series.add(s); return this; }
 
         /** Restricts the y range (points outside are clipped, not dropped). */
-        public Panel yRange(Double lo, Double hi) { yMinClip = lo; yMaxClip = hi; return this; }
+        Panel yRange(Double lo, Double hi) { yMinClip = lo; yMaxClip = hi; return this; }
     }
 
     private final List<Panel> panels = new ArrayList<>();
     private final int width, panelHeight;
 
     /** A plot of panels stacked vertically, each {@code panelHeight} pixels high. */
-    public LinePlot(int width, int panelHeight) {
+    LinePlot(int width, int panelHeight) {
         this.width = width;
         this.panelHeight = panelHeight;
     }

@@ -40,22 +40,48 @@ public final class Likelihood {
         this.logSigma = learnSigma && logSigma;
     }
 
-    /** Bernoulli on logits: p(y = 1 | f) = sigmoid(f), targets in [0, 1]. */
+    /**
+     * Bernoulli on logits: p(y = 1 | f) = sigmoid(f), targets in [0, 1].
+     * @return the Bernoulli likelihood
+     */
     public static Likelihood bernoulli() { return new Likelihood(LikelihoodKind.BERNOULLI, 1f, false, 0, 0); }
-    /** Categorical on logits: p = softmax(f) per row, targets one-hot rows. */
+    /**
+     * Categorical on logits: p = softmax(f) per row, targets one-hot rows.
+     * @return the softmax likelihood
+     */
     public static Likelihood softmax() { return new Likelihood(LikelihoodKind.SOFTMAX, 1f, false, 0, 0); }
-    /** Gaussian with mean f and fixed standard deviation {@code sigma} &gt; 0. */
+    /**
+     * Gaussian with mean f and fixed standard deviation {@code sigma} &gt; 0.
+     * @param sigma the standard deviation
+     * @return the Gaussian likelihood
+     */
     public static Likelihood gaussian(float sigma) { return new Likelihood(LikelihoodKind.GAUSSIAN, sigma, false, 0, 0); }
-    /** Gaussian whose scalar sigma is trained, starting at {@code init} and kept in [min, max]. */
+    /**
+     * Gaussian whose scalar sigma is trained, starting at {@code init} and kept in [min, max].
+     * @param init the initial sigma
+     * @param min the lower bound of sigma
+     * @param max the upper bound of sigma
+     * @return the Gaussian likelihood with learned sigma
+     */
     public static Likelihood gaussianLearned(float init, float min, float max) {
         return new Likelihood(LikelihoodKind.GAUSSIAN, init, true, min, max);
     }
-    /** A learned sigma trained as s = log sigma (init and bounds given as sigma values). */
+    /**
+     * A learned sigma trained as s = log sigma (init and bounds given as sigma values).
+     * @param init the initial sigma
+     * @param min the lower bound of sigma
+     * @param max the upper bound of sigma
+     * @return the Gaussian likelihood with learned log sigma
+     */
     public static Likelihood gaussianLogSigma(float init, float min, float max) {
         return new Likelihood(LikelihoodKind.GAUSSIAN, init, true, min, max, true);
     }
 
-    /** Parses bernoulli, softmax, gaussian, gaussian:SIGMA, gaussian-learned, gaussian-logsigma. */
+    /**
+     * Parses bernoulli, softmax, gaussian, gaussian:SIGMA, gaussian-learned, gaussian-logsigma.
+     * @param s the text, as {@link #toString()} writes it
+     * @return the likelihood
+     */
     public static Likelihood parse(String s) {
         String t = s.trim().toLowerCase(java.util.Locale.ROOT);
         if (t.equals("bernoulli")) return bernoulli();

@@ -36,7 +36,12 @@ public final class Mlp implements AutoCloseable {
     private final float paramMin, paramMax;          // bounds of the sigma parameter (log bounds for log-sigma)
     private final Map<Integer, Workspace> workspaces = new HashMap<>();
 
-    /** Allocates the parameters (zero; call {@link #init}) and gradients of {@code spec} on {@code backend}; close the model to free them. */
+    /**
+     * Allocates the parameters (zero; call {@link #init}) and gradients of {@code spec} on {@code backend}; close the model to free them.
+     * @param backend the backend that holds the parameters
+     * @param spec the architecture
+     * @param likelihood the output distribution
+     */
     public Mlp(Backend backend, MlpSpec spec, Likelihood likelihood) {
         this.backend = backend;
         this.spec = spec;
@@ -65,40 +70,85 @@ public final class Mlp implements AutoCloseable {
         if (likelihood.learnSigma) backend.fill(sigmaParam(), sigmaInitParam());
     }
 
-    /** The backend holding the parameters. */
+    /**
+     * The backend holding the parameters.
+     * @return the backend
+     */
     public Backend backend() { return backend; }
-    /** The architecture. */
+    /**
+     * The architecture.
+     * @return the architecture
+     */
     public MlpSpec spec() { return spec; }
-    /** The output distribution (the loss is its negative log-likelihood). */
+    /**
+     * The output distribution (the loss is its negative log-likelihood).
+     * @return the likelihood
+     */
     public Likelihood likelihood() { return likelihood; }
-    /** Number of dense layers. */
+    /**
+     * Number of dense layers.
+     * @return the number of dense layers
+     */
     public int layerCount() { return offsets.length; }
-    /** Layer {@code l}'s shape and activation. */
+    /**
+     * Layer {@code l}'s shape and activation.
+     * @param l a layer index, 0 first
+     * @return the layer's shape, activation and bias
+     */
     public MlpSpec.LayerSpec layer(int l) { return spec.layers().get(l); }
-    /** Number of trainable scalars P. */
+    /**
+     * Number of trainable scalars P.
+     * @return P
+     */
     public int paramCount() { return (int) paramCount; }
-    /** The flat 1 x P parameter vector. */
+    /**
+     * The flat 1 x P parameter vector.
+     * @return the parameters (a live backend tensor)
+     */
     public Tensor params() { return params; }
-    /** The flat 1 x P gradient vector written by {@link #lossAndGradient}. */
+    /**
+     * The flat 1 x P gradient vector written by {@link #lossAndGradient}.
+     * @return the gradient (a live backend tensor)
+     */
     public Tensor grads() { return grads; }
 
-    /** Offset of layer l's block in the flat vector. */
+    /**
+     * Offset of layer l's block in the flat vector.
+     * @param l a layer index
+     * @return the offset of its block, in elements
+     */
     public long blockOffset(int l) { return offsets[l]; }
 
-    /** Layer l's block ((n_in+1) x n_out, bias row 0) of any flat 1 x P vector. */
+    /**
+     * Layer l's block ((n_in+1) x n_out, bias row 0) of any flat 1 x P vector.
+     * @param flat a 1 x P vector
+     * @param l a layer index
+     * @return a view of layer l's block
+     */
     public Tensor block(Tensor flat, int l) {
         checkFlat(flat);
         MlpSpec.LayerSpec s = layer(l);
         return flat.view(offsets[l], s.blockRows(), s.out);
     }
 
-    /** The weights block of layer l of the parameters. */
+    /**
+     * The weights block of layer l of the parameters.
+     * @param l a layer index
+     * @return a view of layer l's parameter block
+     */
     public Tensor weights(int l) { return block(params, l); }
 
-    /** True when the flat vector ends with a learned sigma. */
+    /**
+     * True when the flat vector ends with a learned sigma.
+     * @return whether sigma is learned
+     */
     public boolean hasSigmaParam() { return likelihood.learnSigma; }
 
-    /** The learned-sigma element (1x1 view) of a flat vector; only when {@link #hasSigmaParam()}. */
+    /**
+     * The learned-sigma element (1x1 view) of a flat vector; only when {@link #hasSigmaParam()}.
+     * @param flat a 1 x P vector
+     * @return a 1x1 view of its last element
+     */
     public Tensor sigmaElement(Tensor flat) {
         checkFlat(flat);
         if (!likelihood.learnSigma) throw new IllegalStateException("this model has no learned sigma");
@@ -109,6 +159,7 @@ public final class Mlp implements AutoCloseable {
      * The current sigma as a 1x1 device scalar: a view of the parameters when learned directly; for a
      * log-sigma parameter s, a buffer recomputed from s on every call (exp(s) = sigmoid(s) / sigmoid(-s),
      * four device ops on 1x1 tensors, no host read), so it is never stale after an update.
+     * @return sigma, 1x1 on the device
      */
     public Tensor sigma() {
         if (!likelihood.learnSigma) return fixedSigma;
@@ -121,7 +172,10 @@ public final class Mlp implements AutoCloseable {
         return sigmaExp;
     }
 
-    /** The trained sigma parameter (1x1 view of the parameters): sigma, or s = log sigma. */
+    /**
+     * The trained sigma parameter (1x1 view of the parameters): sigma, or s = log sigma.
+     * @return the 1x1 view of the sigma parameter
+     */
     public Tensor sigmaParam() {
         if (!likelihood.learnSigma) throw new IllegalStateException("this model has no learned sigma");
         return params.view(paramCount - 1, 1, 1);
@@ -131,7 +185,10 @@ public final class Mlp implements AutoCloseable {
         return likelihood.logSigma ? (float) Math.log(likelihood.sigma) : likelihood.sigma;
     }
 
-    /** A 1x1 tensor holding 1 (for scalar arithmetic on the device). */
+    /**
+     * A 1x1 tensor holding 1 (for scalar arithmetic on the device).
+     * @return the constant 1, 1x1
+     */
     public Tensor one() { return one; }
 
     private void checkFlat(Tensor flat) {
@@ -139,12 +196,16 @@ public final class Mlp implements AutoCloseable {
             throw new IllegalArgumentException("expected a flat vector of " + paramCount + " elements, got " + flat.shape());
     }
 
-    /** A new zero 1 x P tensor in the flat parameter layout (caller closes it). */
+    /**
+     * A new zero 1 x P tensor in the flat parameter layout (caller closes it).
+     * @return a new zero vector
+     */
     public Tensor newFlat() { return backend.zeros(1, (int) paramCount); }
 
     /**
      * Initialises from a seed: W ~ N(0, 1/n_in), biases 0, a learned sigma at its initial value. Uses the
      * backend's Philox stream, so CPU and CUDA get the same weights.
+     * @param seed the seed of the initial weights
      */
     public void init(long seed) {
         backend.setSeed(seed);
@@ -209,7 +270,10 @@ public final class Mlp implements AutoCloseable {
             return t;
         }
 
-        /** The network output f for the last forward pass. */
+        /**
+         * The network output f for the last forward pass.
+         * @return the output, batch x n_out
+         */
         public Tensor output() { return h[h.length - 1]; }
 
         @Override
@@ -224,18 +288,24 @@ public final class Mlp implements AutoCloseable {
      * {@link #releaseWorkspace} or {@link #close()} (a training step therefore allocates nothing after the
      * first). Each size costs about 7 x batch x (sum of the layer widths) floats: release sizes used once
      * (a large evaluation or prediction), as {@code org.fishleg.api.Model} does after each predict/evaluate.
+     * @param batch the batch size
+     * @return the work buffers of that batch size
      */
     public Workspace workspace(int batch) {
         return workspaces.computeIfAbsent(batch, Workspace::new);
     }
 
-    /** The batch sizes that currently hold work buffers (a snapshot). */
+    /**
+     * The batch sizes that currently hold work buffers (a snapshot).
+     * @return the batch sizes with work buffers
+     */
     public java.util.Set<Integer> workspaceSizes() { return java.util.Set.copyOf(workspaces.keySet()); }
 
     /**
      * Frees the work buffers of batch size {@code batch} (nothing when it has none). A {@link Workspace} or a
      * {@link #forward(Tensor)} output of that size obtained earlier must not be used afterwards; the next use of
      * that size allocates afresh. Do not release a size a captured step graph uses (the training batch size).
+     * @param batch the batch size
      */
     public void releaseWorkspace(int batch) {
         Workspace w = workspaces.remove(batch);
@@ -250,10 +320,21 @@ public final class Mlp implements AutoCloseable {
                     + " and model output width " + spec.outputSize());
     }
 
-    /** The input of layer l: x for l = 0, else h[l-1]. */
+    /**
+     * The input of layer l: x for l = 0, else h[l-1].
+     * @param ws the work buffers of the last forward pass
+     * @param x the batch inputs
+     * @param l a layer index
+     * @return layer l's input
+     */
     public static Tensor input(Workspace ws, Tensor x, int l) { return l == 0 ? x : ws.h[l - 1]; }
 
-    /** Rows of a block that multiply the layer input (all rows without bias, rows 1.. with bias). */
+    /**
+     * Rows of a block that multiply the layer input (all rows without bias, rows 1.. with bias).
+     * @param block a layer block
+     * @param l its layer index
+     * @return the rows of the block without the bias row
+     */
     public Tensor weightRows(Tensor block, int l) { return layer(l).bias ? block.rowRange(1, block.rows()) : block; }
 
     /**
@@ -262,6 +343,8 @@ public final class Mlp implements AutoCloseable {
      * freed by {@link #releaseWorkspace}/{@link #close()}. Copy it out ({@link Backend#download}) to keep it; the
      * buffers of that batch size stay allocated (see {@link #workspace}). {@code org.fishleg.api.Model#predict}
      * does this in chunks and returns host arrays.
+     * @param x the batch inputs, batch x n_in
+     * @return the output, a view into the work buffers
      */
     public Tensor forward(Tensor x) {
         checkBatch(x, null);
@@ -270,7 +353,11 @@ public final class Mlp implements AutoCloseable {
         return ws.output();
     }
 
-    /** Forward pass into the given workspace. */
+    /**
+     * Forward pass into the given workspace.
+     * @param ws the work buffers of x's batch size
+     * @param x the batch inputs
+     */
     public void forward(Workspace ws, Tensor x) {
         for (int l = 0; l < layerCount(); l++) {
             Tensor w = weights(l);
@@ -280,7 +367,12 @@ public final class Mlp implements AutoCloseable {
         }
     }
 
-    /** loss(1x1) = mean over the batch of the NLL summed over outputs. */
+    /**
+     * loss(1x1) = mean over the batch of the NLL summed over outputs.
+     * @param x the batch inputs
+     * @param y the batch targets
+     * @param lossOut a 1x1 tensor that receives the loss
+     */
     public void loss(Tensor x, Tensor y, Tensor lossOut) {
         checkBatch(x, y);
         Workspace ws = workspace(x.rows());
@@ -291,6 +383,9 @@ public final class Mlp implements AutoCloseable {
     /**
      * out(1x1) = mean over the batch rows of ||f(x) - y||^2 (squared error summed over outputs), whatever the
      * likelihood; f is the network output (for a Gaussian likelihood, its mean).
+     * @param x the batch inputs
+     * @param y the batch targets
+     * @param out a 1x1 tensor that receives the mean squared error
      */
     public void squaredError(Tensor x, Tensor y, Tensor out) {
         checkBatch(x, y);
@@ -305,6 +400,10 @@ public final class Mlp implements AutoCloseable {
     /**
      * Forward and backward pass: lossOut (1x1, may be null) = mean NLL, gradOut (flat 1 x P) = its
      * gradient with respect to all parameters (overwritten).
+     * @param x the batch inputs
+     * @param y the batch targets
+     * @param lossOut a 1x1 tensor that receives the loss, or null
+     * @param gradOut a 1 x P tensor that receives the gradient
      */
     public void lossAndGradient(Tensor x, Tensor y, Tensor lossOut, Tensor gradOut) {
         checkBatch(x, y);
@@ -333,6 +432,7 @@ public final class Mlp implements AutoCloseable {
      * and fills ws.d[l] for every layer with the errors of the mean NLL on those targets (scaled by 1/B),
      * without computing parameter gradients. Used by the sampled-target Fisher estimators (the sampled
      * Hessian product, KFAC's output-side factors).
+     * @param ws the work buffers of the last forward pass
      */
     public void sampledErrors(Workspace ws) {
         int top = layerCount() - 1;
@@ -348,13 +448,22 @@ public final class Mlp implements AutoCloseable {
         }
     }
 
-    /** Gradient into {@link #grads()}. */
+    /**
+     * Gradient into {@link #grads()}.
+     * @param x the batch inputs
+     * @param y the batch targets
+     * @param lossOut a 1x1 tensor that receives the loss, or null
+     */
     public void lossAndGradient(Tensor x, Tensor y, Tensor lossOut) { lossAndGradient(x, y, lossOut, grads); }
 
     /**
      * Back-propagation given delta[top] (error at the last pre-activation, already divided by the batch
      * size): fills delta[l] for lower layers and writes every layer block of gradOut (not the sigma
      * element). Uses the activations of the last forward pass on x.
+     * @param ws the work buffers of the last forward pass
+     * @param x the batch inputs of that pass
+     * @param delta per-layer errors; delta[top] given, the lower ones filled
+     * @param gradOut a 1 x P tensor that receives the layer gradients
      */
     public void backward(Workspace ws, Tensor x, Tensor[] delta, Tensor gradOut) {
         for (int l = layerCount() - 1; l >= 0; l--) {
@@ -372,6 +481,9 @@ public final class Mlp implements AutoCloseable {
     /**
      * Forward-mode (R-op) pass for a direction z (flat): ra[l] = d a_l / d theta . z and rh[l] likewise,
      * given the activations of the last forward pass on x.
+     * @param ws the work buffers of the last forward pass
+     * @param x the batch inputs of that pass
+     * @param z the direction, a 1 x P vector
      */
     public void rForward(Workspace ws, Tensor x, Tensor z) {
         checkFlat(z);
@@ -396,6 +508,9 @@ public final class Mlp implements AutoCloseable {
         one.close();
     }
 
-    /** True when the likelihood is Gaussian. */
+    /**
+     * True when the likelihood is Gaussian.
+     * @return whether the likelihood is Gaussian
+     */
     public boolean gaussian() { return likelihood.kind == LikelihoodKind.GAUSSIAN; }
 }

@@ -32,7 +32,13 @@ public final class MlpSpec {
         /** Whether the layer has a bias (row 0 of its parameter block). */
         public final boolean bias;
 
-        /** A dense layer; throws if a width is not positive or the block does not fit one tensor. */
+        /**
+         * A dense layer; throws if a width is not positive or the block does not fit one tensor.
+         * @param in input width
+         * @param out output width
+         * @param activation the activation of the output
+         * @param bias whether the layer has a bias
+         */
         public LayerSpec(int in, int out, Activation activation, boolean bias) {
             if (in <= 0 || out <= 0) throw new IllegalArgumentException("layer widths must be positive, got " + in + "-" + out);
             long count = ((long) in + (bias ? 1 : 0)) * out;
@@ -45,10 +51,16 @@ public final class MlpSpec {
             this.bias = bias;
         }
 
-        /** Rows of the layer's parameter block: in + 1 with the bias as row 0, else in. */
+        /**
+         * Rows of the layer's parameter block: in + 1 with the bias as row 0, else in.
+         * @return the number of block rows
+         */
         public int blockRows() { return bias ? in + 1 : in; }
 
-        /** Parameters of the layer: {@link #blockRows()} x out. */
+        /**
+         * Parameters of the layer: {@link #blockRows()} x out.
+         * @return the number of parameters
+         */
         public int paramCount() { return blockRows() * out; } // fits: checked in the constructor
     }
 
@@ -57,7 +69,10 @@ public final class MlpSpec {
 
     private final List<LayerSpec> layers;
 
-    /** An MLP of the given layers, each taking the previous one's output width. */
+    /**
+     * An MLP of the given layers, each taking the previous one's output width.
+     * @param layers the layers, input first
+     */
     public MlpSpec(List<LayerSpec> layers) {
         if (layers.isEmpty()) throw new IllegalArgumentException("an MLP needs at least one layer");
         for (int i = 1; i < layers.size(); i++)
@@ -71,21 +86,37 @@ public final class MlpSpec {
         this.layers = Collections.unmodifiableList(new ArrayList<>(layers));
     }
 
-    /** The layers, input first (unmodifiable). */
+    /**
+     * The layers, input first (unmodifiable).
+     * @return the layers
+     */
     public List<LayerSpec> layers() { return layers; }
-    /** Input width of the first layer. */
+    /**
+     * Input width of the first layer.
+     * @return the input width
+     */
     public int inputSize() { return layers.get(0).in; }
-    /** Output width of the last layer. */
+    /**
+     * Output width of the last layer.
+     * @return the output width
+     */
     public int outputSize() { return layers.get(layers.size() - 1).out; }
 
-    /** Total parameters of all layers (a learned sigma not included). */
+    /**
+     * Total parameters of all layers (a learned sigma not included).
+     * @return the number of parameters
+     */
     public long paramCount() {
         long n = 0;
         for (LayerSpec l : layers) n += l.paramCount();
         return n;
     }
 
-    /** Parses the text form described in the class comment. */
+    /**
+     * Parses the text form described in the class comment.
+     * @param text the spec, e.g. {@code 784-1000-500-250-30:linear-250-500-1000-784}
+     * @return the architecture
+     */
     public static MlpSpec parse(String text) {
         String s = text.trim();
         boolean bias = true;

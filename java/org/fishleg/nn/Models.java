@@ -41,16 +41,28 @@ public final class Models {
         NAMED.put(name, new Named(name, MlpSpec.parse(spec), lik, desc));
     }
 
-    /** A deep linear network of {@code depth} square layers of width {@code width}, no biases. */
+    /**
+     * A deep linear network of {@code depth} square layers of width {@code width}, no biases.
+     * @param depth number of layers
+     * @param width width of every layer
+     * @return the architecture
+     */
     public static MlpSpec deepLinear(int depth, int width) {
         List<MlpSpec.LayerSpec> ls = new ArrayList<>();
         for (int i = 0; i < depth; i++) ls.add(new MlpSpec.LayerSpec(width, width, Activation.IDENTITY, false));
         return new MlpSpec(ls);
     }
 
-    /** All named models, in listing order (unmodifiable). */
+    /**
+     * All named models, in listing order (unmodifiable).
+     * @return the named models by name
+     */
     public static Map<String, Named> all() { return NAMED; }
 
-    /** The named model, or null. */
+    /**
+     * The named model, or null.
+     * @param name a model name
+     * @return the named model, or null
+     */
     public static Named get(String name) { return NAMED.get(name); }
 }

@@ -28,7 +28,10 @@ public class Adam extends FirstOrderOptimizer {
     /** Library default epsilon (PyTorch's; the FishLeg authors use 1e-4, {@link Recipes#PAPER_ADAM_EPS}). */
     public static final float DEFAULT_EPS = 1e-8f;
 
-    /** A builder with the library defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0. */
+    /**
+     * A builder with the library defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0.
+     * @return a builder of Adam
+     */
     public static AdamBuilder builder() { return new AdamBuilder(false); }
 
     private final float beta1, beta2, eps;
@@ -55,30 +58,59 @@ public class Adam extends FirstOrderOptimizer {
         this.one = backend.upload(new float[] {1f}, 1, 1);
     }
 
-    /** Adam with L2 weight decay in the gradient. */
+    /**
+     * Adam with L2 weight decay in the gradient.
+     * @param backend the backend the parameters live on
+     * @param size number of parameters
+     * @param lr learning rate
+     * @param beta1 first-moment decay rate
+     * @param beta2 second-moment decay rate
+     * @param eps added to the root of the second moment
+     * @param weightDecay L2 coefficient added to the gradient
+     */
     public Adam(Backend backend, int size, float lr, float beta1, float beta2, float eps, float weightDecay) {
         this(backend, size, lr, beta1, beta2, eps, weightDecay, false);
     }
 
-    /** Adam with L2 weight decay over {@code model}'s parameters. */
+    /**
+     * Adam with L2 weight decay over {@code model}'s parameters.
+     * @param model the model whose flat parameters are updated
+     * @param lr learning rate
+     * @param beta1 first-moment decay rate
+     * @param beta2 second-moment decay rate
+     * @param eps added to the root of the second moment
+     * @param weightDecay L2 coefficient added to the gradient
+     */
     public Adam(Mlp model, float lr, float beta1, float beta2, float eps, float weightDecay) {
         this(model.backend(), model.paramCount(), lr, beta1, beta2, eps, weightDecay, false);
     }
 
     @Override public String name() { return "adam"; }
 
-    /** First-moment decay rate. */
+    /**
+     * First-moment decay rate.
+     * @return beta1
+     */
     public float beta1() { return beta1; }
-    /** Second-moment decay rate. */
+    /**
+     * Second-moment decay rate.
+     * @return beta2
+     */
     public float beta2() { return beta2; }
-    /** Epsilon added to the root of the second moment. */
+    /**
+     * Epsilon added to the root of the second moment.
+     * @return epsilon
+     */
     public float eps() { return eps; }
-    /** True for AdamW (decoupled weight decay). */
+    /**
+     * True for AdamW (decoupled weight decay).
+     * @return whether the weight decay is decoupled
+     */
     public boolean decoupled() { return decoupled; }
     /** The first moment m (1 x n, live). */
-    public Tensor firstMoment() { return m; }
+    Tensor firstMoment() { return m; }
     /** The second moment v (1 x n, live). */
-    public Tensor secondMoment() { return v; }
+    Tensor secondMoment() { return v; }
 
     /**
      * Update t: the device step count goes to t and {@link Backend#adamStepAt} takes the bias corrections
@@ -94,20 +126,20 @@ public class Adam extends FirstOrderOptimizer {
     }
 
     @Override
-    protected void saveBuffers(OptimizerState s) {
+    void saveBuffers(OptimizerState s) {
         s.put("m", backend.download(m));
         s.put("v", backend.download(v));
     }
 
     @Override
-    protected void loadBuffers(OptimizerState s) {
+    void loadBuffers(OptimizerState s) {
         loadArray(s, "m", m);
         loadArray(s, "v", v);
         backend.upload(new float[] {(float) s.number("step")}, count);
     }
 
     @Override
-    protected void saveHyperParameters(OptimizerState s) {
+    void saveHyperParameters(OptimizerState s) {
         s.put("hp.lr", lr);
         s.put("hp.beta1", beta1);
         s.put("hp.beta2", beta2);

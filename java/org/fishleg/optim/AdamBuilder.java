@@ -26,27 +26,62 @@ public final class AdamBuilder implements OptimizerFactory {
         return b;
     }
 
-    /** Sets the learning rate (default 1e-3). */
+    /**
+     * Sets the learning rate (default 1e-3).
+     * @param v the learning rate
+     * @return this builder
+     */
     public AdamBuilder lr(float v) { lr = v; return this; }
-    /** Sets the moment decay rates (default 0.9, 0.999). */
+    /**
+     * Sets the moment decay rates (default 0.9, 0.999).
+     * @param b1 the first-moment decay rate
+     * @param b2 the second-moment decay rate
+     * @return this builder
+     */
     public AdamBuilder betas(float b1, float b2) { beta1 = b1; beta2 = b2; return this; }
-    /** Sets epsilon (default 1e-8). */
+    /**
+     * Sets epsilon (default 1e-8).
+     * @param v epsilon
+     * @return this builder
+     */
     public AdamBuilder eps(float v) { eps = v; return this; }
-    /** Sets the weight decay: L2 in the gradient for Adam (default 0), decoupled for AdamW (default 1e-2). */
+    /**
+     * Sets the weight decay: L2 in the gradient for Adam (default 0), decoupled for AdamW (default 1e-2).
+     * @param v the weight decay coefficient
+     * @return this builder
+     */
     public AdamBuilder weightDecay(float v) { weightDecay = v; return this; }
 
-    /** The learning rate set so far. */
+    /**
+     * The learning rate set so far.
+     * @return the learning rate
+     */
     public float lr() { return lr; }
-    /** beta1 set so far. */
+    /**
+     * beta1 set so far.
+     * @return beta1
+     */
     public float beta1() { return beta1; }
-    /** beta2 set so far. */
+    /**
+     * beta2 set so far.
+     * @return beta2
+     */
     public float beta2() { return beta2; }
-    /** Epsilon set so far. */
+    /**
+     * Epsilon set so far.
+     * @return epsilon
+     */
     public float eps() { return eps; }
-    /** Weight decay set so far. */
+    /**
+     * Weight decay set so far.
+     * @return the weight decay
+     */
     public float weightDecay() { return weightDecay; }
 
-    /** An immutable copy of these settings (later setter calls on this builder do not change it). */
+    /**
+     * An immutable copy of these settings (later setter calls on this builder do not change it).
+     * @return a factory that builds Adam (or AdamW) with these settings for a model
+     */
     public OptimizerFactory build() { return copy(); }
 
     @Override public String name() { return decoupled ? "adamw" : "adam"; }

@@ -29,7 +29,7 @@ public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter {
     private long steps;
     private boolean closed;
 
-    protected FirstOrderOptimizer(Backend backend, int size, float lr, float weightDecay) {
+    FirstOrderOptimizer(Backend backend, int size, float lr, float weightDecay) {
         if (backend == null) throw new IllegalArgumentException("backend is null");
         if (size <= 0) throw new IllegalArgumentException("parameter count must be positive, got " + size);
         checkFinite("learning rate", lr);
@@ -46,20 +46,32 @@ public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter {
         if (!Float.isFinite(v)) throw new IllegalArgumentException(what + " must be a finite number, got " + v);
     }
 
-    /** Learning rate used by the next step. */
+    /**
+     * Learning rate used by the next step.
+     * @return the learning rate
+     */
     public float learningRate() { return lr; }
 
-    /** Changes the learning rate for later steps (schedules). */
+    /**
+     * Changes the learning rate for later steps (schedules).
+     * @param lr the new learning rate
+     */
     public void setLearningRate(float lr) {
         checkFinite("learning rate", lr);
         if (!(lr > 0)) throw new IllegalArgumentException("learning rate must be > 0, got " + lr);
         this.lr = lr;
     }
 
-    /** The weight decay coefficient. */
+    /**
+     * The weight decay coefficient.
+     * @return the weight decay
+     */
     public float weightDecay() { return weightDecay; }
 
-    /** Number of parameters this optimizer was built for. */
+    /**
+     * Number of parameters this optimizer was built for.
+     * @return the number of parameters
+     */
     public int size() { return size; }
 
     @Override
@@ -68,7 +80,7 @@ public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter {
         steps++;
     }
 
-    /** Every step of a first-order optimizer is replayable while its {@link #updateKey update arguments} repeat. */
+    /** Every step of a first-order optimizer is replayable while its update arguments (the learning rate, and for Adam the bias corrections) repeat. */
     @Override
     public final Object replayKey(int batch) {
         return java.util.List.of(batch, updateKey(steps + 1));
@@ -91,9 +103,13 @@ public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter {
      * The host values {@link #apply} passes to the backend for update number {@code t} beyond the fixed
      * hyper-parameters (equal keys = identical backend calls). Default: the learning rate.
      */
-    protected Object updateKey(long t) { return lr; }
+    Object updateKey(long t) { return lr; }
 
-    /** One update of p (1 x n) from gradient g (1 x n); counts as a step. */
+    /**
+     * One update of p (1 x n) from gradient g (1 x n); counts as a step.
+     * @param p the parameters, updated in place
+     * @param g their gradient
+     */
     public final void update(Tensor p, Tensor g) {
         if (closed) throw new IllegalStateException(name() + " optimizer used after close()");
         if (p.size() != size || g.size() != size)
@@ -107,13 +123,13 @@ public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter {
     protected abstract void apply(Tensor p, Tensor g, long t);
 
     /** Puts the buffers into the state. */
-    protected abstract void saveBuffers(OptimizerState s);
+    abstract void saveBuffers(OptimizerState s);
 
     /** Restores the buffers from the state (lengths already known to be checked by {@link #loadArray}). */
-    protected abstract void loadBuffers(OptimizerState s);
+    abstract void loadBuffers(OptimizerState s);
 
     /** Hyper-parameters, recorded in the state as "hp.NAME" for information. */
-    protected abstract void saveHyperParameters(OptimizerState s);
+    abstract void saveHyperParameters(OptimizerState s);
 
     @Override
     public long stepCount() { return steps; }
@@ -149,7 +165,7 @@ public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter {
     }
 
     /** Uploads state array {@code key} into {@code dst} after checking its length. */
-    protected void loadArray(OptimizerState s, String key, Tensor dst) {
+    void loadArray(OptimizerState s, String key, Tensor dst) {
         float[] a = s.array(key);
         if (a.length != size)
             throw new IllegalArgumentException(name() + " state array '" + key + "' has " + a.length + " elements, expected " + size);
@@ -158,7 +174,7 @@ public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter {
 
     /**
      * Forward (2 B P) and backward (4 B P) matrix products of a dense network dominate: about 6 x batch x
-     * parameters, plus {@link #updateFlopsPerParameter()} x P for the update.
+     * parameters, plus the update's operations per parameter x P.
      */
     @Override
     public double flopsPerStep(int batch) {
@@ -166,16 +182,20 @@ public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter {
     }
 
     /** Elementwise operations of the update per parameter. */
-    protected abstract double updateFlopsPerParameter();
+    abstract double updateFlopsPerParameter();
 
-    /** Shortest decimal form of a float hyper-parameter: 0.03, 0.0001, 1E-8, 0. */
+    /**
+     * Shortest decimal form of a float hyper-parameter: 0.03, 0.0001, 1E-8, 0.
+     * @param v the value
+     * @return its shortest decimal text
+     */
     public static String fmt(float v) {
         if (!Float.isFinite(v)) return Float.toString(v);
         if (v == 0f) return "0";
         return new java.math.BigDecimal(Float.toString(v)).stripTrailingZeros().toString();
     }
 
-    protected void markClosed() { closed = true; }
+    void markClosed() { closed = true; }
 
     protected boolean isClosed() { return closed; }
 }

@@ -6,6 +6,10 @@ package org.fishleg.optim;
  * to print GFLOP/step and GFLOP/s next to the measured time.
  */
 public interface FlopCounter {
-    /** Estimated floating-point operations (multiply and add counted separately) of one step at this batch size. */
+    /**
+     * Estimated floating-point operations (multiply and add counted separately) of one step at this batch size.
+     * @param batch examples per step
+     * @return the estimated operations of one step
+     */
     double flopsPerStep(int batch);
 }

@@ -10,12 +10,19 @@ import org.fishleg.nn.Mlp;
  */
 public interface Optimizer extends AutoCloseable {
 
-    /** Short name ("sgd", "momentum", "adam", "adamw", "fishleg"). */
+    /**
+     * Short name ("sgd", "momentum", "adam", "adamw", "fishleg").
+     * @return the optimizer's name
+     */
     String name();
 
     /**
      * One step on the batch (x, y): writes the batch loss (before the update) into lossOut (1x1) and
      * updates model.params().
+     * @param model the model whose parameters are updated
+     * @param x the batch inputs
+     * @param y the batch targets
+     * @param lossOut a 1x1 tensor that receives the batch loss
      */
     void step(Mlp model, Tensor x, Tensor y, Tensor lossOut);
 
@@ -27,6 +34,8 @@ public interface Optimizer extends AutoCloseable {
      * arguments, so the second may replay a {@link org.fishleg.backend.Backend.Graph} captured from the
      * first. Null when the next step depends on values the host computes per step (a new auxiliary batch,
      * bias corrections that still change) and must run through {@link #step}. Default: null (never replayed).
+     * @param batch the batch size of the next step
+     * @return a key naming the work of the next step, or null when it cannot be replayed
      */
     default Object replayKey(int batch) { return null; }
 
@@ -43,6 +52,10 @@ public interface Optimizer extends AutoCloseable {
      * state (counters), allocates nothing and copies nothing to or from the host, so it can be captured
      * into a graph. Only allowed when {@link #replayKey} is not null; follow it (or each replay of a
      * graph captured from it) by {@link #stepQueued()}.
+     * @param model the model whose parameters are updated
+     * @param x the batch inputs
+     * @param y the batch targets
+     * @param lossOut a 1x1 tensor that receives the batch loss
      */
     default void enqueueStep(Mlp model, Tensor x, Tensor y, Tensor lossOut) {
         throw new UnsupportedOperationException(name() + " steps cannot be captured");
@@ -53,16 +66,28 @@ public interface Optimizer extends AutoCloseable {
         throw new UnsupportedOperationException(name() + " steps cannot be captured");
     }
 
-    /** Number of steps taken. */
+    /**
+     * Number of steps taken.
+     * @return the steps taken so far
+     */
     long stepCount();
 
-    /** All state as plain host data (restores exactly with {@link #loadState}). */
+    /**
+     * All state as plain host data (restores exactly with {@link #loadState}).
+     * @return the state, copied to the host
+     */
     OptimizerState state();
 
-    /** Restores the state saved by {@link #state} (same model shape and optimizer). */
+    /**
+     * Restores the state saved by {@link #state} (same model shape and optimizer).
+     * @param state a state saved by {@link #state}
+     */
     void loadState(OptimizerState state);
 
-    /** One line of hyper-parameters for logs and metrics headers. */
+    /**
+     * One line of hyper-parameters for logs and metrics headers.
+     * @return the description
+     */
     String describe();
 
     /** Frees backend buffers. */

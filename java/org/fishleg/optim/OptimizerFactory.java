@@ -11,15 +11,24 @@ import org.fishleg.optim.fishleg.AuxBatchSource;
  * FishLeg, the auxiliary batches (the facade builds them from the training data).
  */
 public interface OptimizerFactory {
-    /** The optimizer's short name, as {@link Optimizer#name()} of what {@link #create} returns. */
+    /**
+     * The optimizer's short name, as {@link Optimizer#name()} of what {@link #create} returns.
+     * @return the optimizer's name
+     */
     String name();
 
     /**
      * A new optimizer over {@code model}'s parameters (the caller closes it). {@code aux} supplies FishLeg's
      * auxiliary batches; first-order optimizers ignore it (it may be null for them).
+     * @param model the model whose parameters the optimizer updates
+     * @param aux the source of FishLeg's auxiliary batches, or null
+     * @return the optimizer
      */
     Optimizer create(Mlp model, AuxBatchSource aux);
 
-    /** True when {@link #create} needs an auxiliary batch source (FishLeg). */
+    /**
+     * True when {@link #create} needs an auxiliary batch source (FishLeg).
+     * @return whether {@link #create} needs an auxiliary batch source
+     */
     default boolean needsAuxBatches() { return false; }
 }

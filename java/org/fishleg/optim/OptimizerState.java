@@ -16,35 +16,69 @@ public final class OptimizerState {
     private final TreeMap<String, float[]> arrays = new TreeMap<>();
     private final TreeMap<String, Double> numbers = new TreeMap<>();
 
-    /** Empty state of the named optimizer. */
+    /**
+     * Empty state of the named optimizer.
+     * @param optimizer the optimizer's name
+     */
     public OptimizerState(String optimizer) { this.optimizer = optimizer; }
 
-    /** The optimizer's name. */
+    /**
+     * The optimizer's name.
+     * @return the optimizer's name
+     */
     public String optimizer() { return optimizer; }
-    /** Stores an array (not copied). */
+    /**
+     * Stores an array (not copied).
+     * @param key the array's name
+     * @param v the values
+     * @return this state
+     */
     public OptimizerState put(String key, float[] v) { arrays.put(key, v); return this; }
-    /** Stores a number. */
+    /**
+     * Stores a number.
+     * @param key the number's name
+     * @param v the value
+     * @return this state
+     */
     public OptimizerState put(String key, double v) { numbers.put(key, v); return this; }
-    /** All arrays by key, sorted. */
+    /**
+     * All arrays by key, sorted.
+     * @return the arrays, sorted by key
+     */
     public Map<String, float[]> arrays() { return arrays; }
-    /** All numbers by key, sorted. */
+    /**
+     * All numbers by key, sorted.
+     * @return the numbers, sorted by key
+     */
     public Map<String, Double> numbers() { return numbers; }
 
-    /** The array stored under {@code key}; throws if absent. */
+    /**
+     * The array stored under {@code key}; throws if absent.
+     * @param key the array's name
+     * @return the array
+     */
     public float[] array(String key) {
         float[] a = arrays.get(key);
         if (a == null) throw new IllegalArgumentException(optimizer + " state has no array '" + key + "'");
         return a;
     }
 
-    /** The number stored under {@code key}; throws if absent. */
+    /**
+     * The number stored under {@code key}; throws if absent.
+     * @param key the number's name
+     * @return the number
+     */
     public double number(String key) {
         Double d = numbers.get(key);
         if (d == null) throw new IllegalArgumentException(optimizer + " state has no number '" + key + "'");
         return d;
     }
 
-    /** Writes the state in the checkpoint's binary form. */
+    /**
+     * Writes the state in the checkpoint's binary form.
+     * @param out where to write
+     * @throws IOException when writing fails
+     */
     public void write(DataOutputStream out) throws IOException {
         out.writeUTF(optimizer);
         out.writeInt(numbers.size());
@@ -58,7 +92,12 @@ public final class OptimizerState {
         }
     }
 
-    /** Reads a state written by {@link #write}. */
+    /**
+     * Reads a state written by {@link #write}.
+     * @param in where to read from
+     * @return the state read
+     * @throws IOException when reading fails or the data is malformed
+     */
     public static OptimizerState read(DataInputStream in) throws IOException {
         OptimizerState s = new OptimizerState(in.readUTF());
         int n = in.readInt();

@@ -30,7 +30,10 @@ import org.fishleg.optim.kfac.KfacConfig;
 public final class Optimizers {
     private Optimizers() {}
 
-    /** Optimizer names accepted by {@link #create}, with a one-line description each. */
+    /**
+     * Optimizer names accepted by {@link #create}, with a one-line description each.
+     * @return description by name, in a fixed order
+     */
     public static Map<String, String> names() {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("sgd", "plain SGD");
@@ -65,29 +68,74 @@ public final class Optimizers {
         /** Named model ("mnist-ae", "faces-ae", "dln", ...) for per-model default learning rates; may be null. */
         public String modelName;
 
-        /** Sets {@link #lr}. */
+        /**
+         * Sets {@link #lr}.
+         * @param v the learning rate, or null for the recipe's
+         * @return these options
+         */
         public Options lr(Float v) { lr = v; return this; }
-        /** Sets {@link #momentum}. */
+        /**
+         * Sets {@link #momentum}.
+         * @param v the momentum coefficient, or null for the default
+         * @return these options
+         */
         public Options momentum(Float v) { momentum = v; return this; }
-        /** Sets {@link #momentumForm}. */
+        /**
+         * Sets {@link #momentumForm}.
+         * @param v the momentum form, or null for the default
+         * @return these options
+         */
         public Options momentumForm(SgdMomentum.Form v) { momentumForm = v; return this; }
-        /** Sets {@link #nesterov}. */
+        /**
+         * Sets {@link #nesterov}.
+         * @param v whether to use Nesterov momentum, or null for the default
+         * @return these options
+         */
         public Options nesterov(Boolean v) { nesterov = v; return this; }
-        /** Sets {@link #beta1} and {@link #beta2}. */
+        /**
+         * Sets {@link #beta1} and {@link #beta2}.
+         * @param b1 beta1, or null for the recipe's
+         * @param b2 beta2, or null for the recipe's
+         * @return these options
+         */
         public Options betas(Float b1, Float b2) { beta1 = b1; beta2 = b2; return this; }
-        /** Sets {@link #eps}. */
+        /**
+         * Sets {@link #eps}.
+         * @param v epsilon, or null for the recipe's
+         * @return these options
+         */
         public Options eps(Float v) { eps = v; return this; }
-        /** Sets {@link #weightDecay}. */
+        /**
+         * Sets {@link #weightDecay}.
+         * @param v the weight decay, or null for the default
+         * @return these options
+         */
         public Options weightDecay(Float v) { weightDecay = v; return this; }
-        /** Sets {@link #fishLeg}. */
+        /**
+         * Sets {@link #fishLeg}.
+         * @param v the FishLeg settings, or null for the model's preset
+         * @return these options
+         */
         public Options fishLeg(FishLegConfig v) { fishLeg = v; return this; }
-        /** Sets {@link #kfac}. */
+        /**
+         * Sets {@link #kfac}.
+         * @param v the KFAC settings, or null for the defaults
+         * @return these options
+         */
         public Options kfac(KfacConfig v) { kfac = v; return this; }
-        /** Sets {@link #modelName}. */
+        /**
+         * Sets {@link #modelName}.
+         * @param v the named model whose recipe fills the unset options, or null
+         * @return these options
+         */
         public Options modelName(String v) { modelName = v; return this; }
     }
 
-    /** Normalised optimizer name, or an IllegalArgumentException listing the known names. */
+    /**
+     * Normalised optimizer name, or an IllegalArgumentException listing the known names.
+     * @param name an optimizer name, in any case
+     * @return the name as {@link #names()} has it
+     */
     public static String canonicalName(String name) {
         if (name == null) throw new IllegalArgumentException("optimizer name is missing");
         String n = name.trim().toLowerCase(Locale.ROOT);
@@ -104,22 +152,22 @@ public final class Optimizers {
     }
 
     /** The recipe learning rate of an optimizer on a named model: {@link Recipes#lr}. */
-    public static float defaultLr(String optimizer, String modelName) {
+    static float defaultLr(String optimizer, String modelName) {
         return Recipes.lr(optimizer, modelName);
     }
 
     /** The FishLeg preset used when none is named: {@link Recipes#fishLegPreset}. */
-    public static String defaultFishLegPreset(String modelName) {
+    static String defaultFishLegPreset(String modelName) {
         return Recipes.fishLegPreset(modelName);
     }
 
     /** The configuration of {@link #defaultFishLegPreset}. */
-    public static FishLegConfig defaultFishLegConfig(String modelName) {
+    static FishLegConfig defaultFishLegConfig(String modelName) {
         return FishLegConfig.preset(defaultFishLegPreset(modelName));
     }
 
     /** The {@code fishleg-g} variant of a config: momentum on the gradient, u = gbar / |gbar| (JAX ordering); other settings kept. */
-    public static FishLegConfig gVariant(FishLegConfig c) {
+    static FishLegConfig gVariant(FishLegConfig c) {
         return c.toBuilder().ordering(FishLegConfig.Ordering.MOMENTUM_ON_GRADIENT)
                 .auxDirection(FishLegConfig.AuxDirection.MOMENTUM_GRADIENT).build();
     }
@@ -127,6 +175,8 @@ public final class Optimizers {
     /**
      * The {@code fishleg-qg} variant of a config: current-gradient direction, momentum on Q g, weight
      * decay outside Q (so Q acts on the plain batch gradient), low-rank Q g; other settings kept.
+     * @param c a FishLeg configuration
+     * @return the qg variant of it
      */
     public static FishLegConfig qgVariant(FishLegConfig c) {
         return c.toBuilder().ordering(FishLegConfig.Ordering.MOMENTUM_ON_NATURAL_GRADIENT)
@@ -136,6 +186,11 @@ public final class Optimizers {
     /**
      * Builds the named optimizer for {@code model}. {@code aux} supplies FishLeg's auxiliary batches (may be
      * null for the first-order optimizers).
+     * @param name an optimizer name of {@link #names()}
+     * @param model the model whose parameters the optimizer updates
+     * @param o the options; unset ones come from the recipe of {@link Options#modelName}
+     * @param aux the source of FishLeg's auxiliary batches, or null
+     * @return the optimizer; the caller closes it
      */
     public static Optimizer create(String name, Mlp model, Options o, AuxBatchSource aux) {
         if (o == null) o = new Options();
@@ -181,7 +236,7 @@ public final class Optimizers {
     private static float orZero(Float v) { return v != null ? v : 0f; }
 
     /** {@code new FishLeg(model, cfg, aux)}. */
-    public static Optimizer newFishLeg(Mlp model, FishLegConfig cfg, AuxBatchSource aux) {
+    static Optimizer newFishLeg(Mlp model, FishLegConfig cfg, AuxBatchSource aux) {
         return new FishLeg(model, cfg, aux);
     }
 }

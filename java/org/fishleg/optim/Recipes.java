@@ -38,6 +38,9 @@ public final class Recipes {
     /**
      * The recipe's learning rate of an optimizer ({@link Optimizers#names()}, aliases accepted) on a named model:
      * momentum 0.03 (dln 2e-3), adam/adamw 1e-4 (faces-ae 3e-5, dln 2e-4), sgd 0.01 (dln 2e-3), FishLeg its preset's.
+     * @param optimizer an optimizer name of {@link Optimizers#names()}
+     * @param modelName a named model, or null for the values of models not listed
+     * @return the learning rate
      */
     public static float lr(String optimizer, String modelName) {
         String o = Optimizers.canonicalName(optimizer);
@@ -57,6 +60,8 @@ public final class Recipes {
     /**
      * The FishLeg preset of a model: {@code mnist-ae} for mnist-ae, {@code jax-faces} for faces-ae, {@code dln}
      * (ocaml-dln with the step safeguard) for dln, {@code jax-mnist} otherwise.
+     * @param modelName a named model, or null
+     * @return the name of a {@link FishLegConfig#preset}
      */
     public static String fishLegPreset(String modelName) {
         switch (key(modelName)) {
@@ -67,37 +72,72 @@ public final class Recipes {
         }
     }
 
-    /** The configuration of {@link #fishLegPreset}. */
+    /**
+     * The configuration of {@link #fishLegPreset}.
+     * @param modelName a named model, or null
+     * @return the FishLeg configuration
+     */
     public static FishLegConfig fishLegConfig(String modelName) { return FishLegConfig.preset(fishLegPreset(modelName)); }
 
-    /** The recipe's training batch size: 40 for dln (its whole training set), 100 otherwise. */
+    /**
+     * The recipe's training batch size: 40 for dln (its whole training set), 100 otherwise.
+     * @param modelName a named model, or null
+     * @return examples per training batch
+     */
     public static int batchSize(String modelName) { return key(modelName).equals("dln") ? 40 : 100; }
 
-    /** The recipe's batch sampling, as {@code --sampling} names it: bootstrap for dln (the authors' OCaml code), shuffle otherwise. */
+    /**
+     * The recipe's batch sampling, as {@code --sampling} names it: bootstrap for dln (the authors' OCaml code), shuffle otherwise.
+     * @param modelName a named model, or null
+     * @return "bootstrap" or "shuffle"
+     */
     public static String sampling(String modelName) { return key(modelName).equals("dln") ? "bootstrap" : "shuffle"; }
 
-    /** Adam with the papers' values for a model: lr {@link #lr}, betas (0.9, 0.9), eps 1e-4, no weight decay. */
+    /**
+     * Adam with the papers' values for a model: lr {@link #lr}, betas (0.9, 0.9), eps 1e-4, no weight decay.
+     * @param modelName a named model, or null
+     * @return a builder with the recipe's values
+     */
     public static AdamBuilder adam(String modelName) {
         return Adam.builder().lr(lr("adam", modelName)).betas(PAPER_ADAM_BETA1, PAPER_ADAM_BETA2).eps(PAPER_ADAM_EPS);
     }
 
-    /** AdamW with the papers' Adam values for a model and decoupled weight decay 1e-2. */
+    /**
+     * AdamW with the papers' Adam values for a model and decoupled weight decay 1e-2.
+     * @param modelName a named model, or null
+     * @return a builder with the recipe's values
+     */
     public static AdamBuilder adamw(String modelName) {
         return AdamW.builder().lr(lr("adamw", modelName)).betas(PAPER_ADAM_BETA1, PAPER_ADAM_BETA2).eps(PAPER_ADAM_EPS);
     }
 
-    /** SGD with momentum (EMA form, mu 0.9) at the model's recipe learning rate. */
+    /**
+     * SGD with momentum (EMA form, mu 0.9) at the model's recipe learning rate.
+     * @param modelName a named model, or null
+     * @return a builder with the recipe's values
+     */
     public static SgdBuilder momentum(String modelName) { return SgdMomentum.builder().lr(lr("momentum", modelName)); }
 
-    /** Plain SGD at the model's recipe learning rate. */
+    /**
+     * Plain SGD at the model's recipe learning rate.
+     * @param modelName a named model, or null
+     * @return a builder with the recipe's values
+     */
     public static SgdBuilder sgd(String modelName) { return Sgd.builder().lr(lr("sgd", modelName)); }
 
-    /** FishLeg with the model's default preset ({@link #fishLegPreset}). */
+    /**
+     * FishLeg with the model's default preset ({@link #fishLegPreset}).
+     * @param modelName a named model, or null
+     * @return a builder with the recipe's values
+     */
     public static FishLegBuilder fishLeg(String modelName) { return FishLeg.builder().preset(fishLegPreset(modelName)); }
 
     /**
      * The recipe of any optimizer of {@link Optimizers#names()} on a model, with every value at its recipe default
      * (what {@code fishleg train --model MODEL --optimizer NAME} uses without further options).
+     * @param optimizer an optimizer name of {@link Optimizers#names()}
+     * @param modelName a named model, or null
+     * @return the recipe's optimizer for that model
      */
     public static OptimizerFactory optimizer(String optimizer, String modelName) {
         String o = Optimizers.canonicalName(optimizer);

@@ -12,18 +12,32 @@ public class Sgd extends FirstOrderOptimizer {
     /** Default learning rate of the command line for plain SGD. */
     public static final float DEFAULT_LR = 0.01f;
 
-    /** A builder of plain SGD: lr {@value #DEFAULT_LR}, no weight decay. */
+    /**
+     * A builder of plain SGD: lr {@value #DEFAULT_LR}, no weight decay.
+     * @return a builder of SGD
+     */
     public static SgdBuilder builder() { return new SgdBuilder(false); }
 
     private final Tensor scratch;
 
-    /** SGD over a flat vector of {@code size} parameters on {@code backend}. */
+    /**
+     * SGD over a flat vector of {@code size} parameters on {@code backend}.
+     * @param backend the backend the parameters live on
+     * @param size number of parameters
+     * @param lr learning rate
+     * @param weightDecay L2 coefficient added to the gradient
+     */
     public Sgd(Backend backend, int size, float lr, float weightDecay) {
         super(backend, size, lr, weightDecay);
         scratch = backend.zeros(1, size);
     }
 
-    /** SGD over {@code model}'s parameters. */
+    /**
+     * SGD over {@code model}'s parameters.
+     * @param model the model whose flat parameters are updated
+     * @param lr learning rate
+     * @param weightDecay L2 coefficient added to the gradient
+     */
     public Sgd(Mlp model, float lr, float weightDecay) { this(model.backend(), model.paramCount(), lr, weightDecay); }
 
     @Override public String name() { return "sgd"; }
@@ -37,7 +51,7 @@ public class Sgd extends FirstOrderOptimizer {
     @Override protected void loadBuffers(OptimizerState s) {}
 
     @Override
-    protected void saveHyperParameters(OptimizerState s) {
+    void saveHyperParameters(OptimizerState s) {
         s.put("hp.lr", lr);
         s.put("hp.weight_decay", weightDecay);
     }

@@ -20,22 +20,45 @@ public final class SgdBuilder implements OptimizerFactory {
         this.lr = withMomentum ? SgdMomentum.DEFAULT_LR : Sgd.DEFAULT_LR;
     }
 
-    /** Sets the learning rate. */
+    /**
+     * Sets the learning rate.
+     * @param v the learning rate
+     * @return this builder
+     */
     public SgdBuilder lr(float v) { lr = v; return this; }
-    /** Sets the momentum coefficient (momentum only; default 0.9). */
+    /**
+     * Sets the momentum coefficient (momentum only; default 0.9).
+     * @param v the momentum coefficient
+     * @return this builder
+     */
     public SgdBuilder momentum(float v) { requireMomentum("momentum"); momentum = v; return this; }
-    /** Sets the momentum form (momentum only; default EMA, m = mu m + (1 - mu) g). */
+    /**
+     * Sets the momentum form (momentum only; default EMA, m = mu m + (1 - mu) g).
+     * @param v the momentum form
+     * @return this builder
+     */
     public SgdBuilder form(SgdMomentum.Form v) { requireMomentum("form"); form = v; return this; }
-    /** Nesterov momentum (momentum only; default off). */
+    /**
+     * Nesterov momentum (momentum only; default off).
+     * @param v whether to use Nesterov momentum
+     * @return this builder
+     */
     public SgdBuilder nesterov(boolean v) { requireMomentum("nesterov"); nesterov = v; return this; }
-    /** Sets the L2 weight decay (default 0). */
+    /**
+     * Sets the L2 weight decay (default 0).
+     * @param v the weight decay coefficient
+     * @return this builder
+     */
     public SgdBuilder weightDecay(float v) { weightDecay = v; return this; }
 
     private void requireMomentum(String what) {
         if (!withMomentum) throw new IllegalStateException(what + " applies to SgdMomentum.builder(), not Sgd.builder()");
     }
 
-    /** An immutable copy of these settings. */
+    /**
+     * An immutable copy of these settings.
+     * @return a factory that builds the optimizer with these settings for a model
+     */
     public OptimizerFactory build() {
         SgdBuilder b = new SgdBuilder(withMomentum);
         b.lr = lr; b.momentum = momentum; b.weightDecay = weightDecay; b.form = form; b.nesterov = nesterov;

@@ -21,7 +21,10 @@ public class SgdMomentum extends FirstOrderOptimizer {
     /** Default momentum coefficient mu. */
     public static final float DEFAULT_MOMENTUM = 0.9f;
 
-    /** A builder of SGD with momentum: lr {@value #DEFAULT_LR}, momentum {@value #DEFAULT_MOMENTUM}, EMA form, no Nesterov, no weight decay. */
+    /**
+     * A builder of SGD with momentum: lr {@value #DEFAULT_LR}, momentum {@value #DEFAULT_MOMENTUM}, EMA form, no Nesterov, no weight decay.
+     * @return a builder of SGD with momentum
+     */
     public static SgdBuilder builder() { return new SgdBuilder(true); }
 
     /** How the momentum buffer accumulates gradients. */
@@ -31,7 +34,11 @@ public class SgdMomentum extends FirstOrderOptimizer {
         /** m = mu m + g (heavy ball as in torch.optim.SGD). */
         CLASSIC;
 
-        /** Parses ema, or classic (also heavy-ball, torch). */
+        /**
+         * Parses ema, or classic (also heavy-ball, torch).
+         * @param s the name, in any case
+         * @return the form
+         */
         public static Form parse(String s) {
             switch (s.trim().toLowerCase(Locale.ROOT)) {
                 case "ema": return EMA;
@@ -40,7 +47,10 @@ public class SgdMomentum extends FirstOrderOptimizer {
             }
         }
 
-        /** The lower-case name used on the command line. */
+        /**
+         * The lower-case name used on the command line.
+         * @return the name
+         */
         public String label() { return name().toLowerCase(Locale.ROOT); }
     }
 
@@ -49,7 +59,16 @@ public class SgdMomentum extends FirstOrderOptimizer {
     private final boolean nesterov;
     private final Tensor m;
 
-    /** Momentum SGD over a flat vector of {@code size} parameters on {@code backend}. */
+    /**
+     * Momentum SGD over a flat vector of {@code size} parameters on {@code backend}.
+     * @param backend the backend the parameters live on
+     * @param size number of parameters
+     * @param lr learning rate
+     * @param mu momentum coefficient
+     * @param form how the buffer accumulates
+     * @param nesterov whether to use Nesterov momentum
+     * @param weightDecay L2 coefficient added to the gradient
+     */
     public SgdMomentum(Backend backend, int size, float lr, float mu, Form form, boolean nesterov, float weightDecay) {
         super(backend, size, lr, weightDecay);
         checkFinite("momentum", mu);
@@ -61,21 +80,38 @@ public class SgdMomentum extends FirstOrderOptimizer {
         this.m = backend.zeros(1, size);
     }
 
-    /** Momentum SGD over {@code model}'s parameters. */
+    /**
+     * Momentum SGD over {@code model}'s parameters.
+     * @param model the model whose flat parameters are updated
+     * @param lr learning rate
+     * @param mu momentum coefficient
+     * @param form how the buffer accumulates
+     * @param nesterov whether to use Nesterov momentum
+     * @param weightDecay L2 coefficient added to the gradient
+     */
     public SgdMomentum(Mlp model, float lr, float mu, Form form, boolean nesterov, float weightDecay) {
         this(model.backend(), model.paramCount(), lr, mu, form, nesterov, weightDecay);
     }
 
     @Override public String name() { return "momentum"; }
 
-    /** The momentum coefficient mu. */
+    /**
+     * The momentum coefficient mu.
+     * @return mu
+     */
     public float momentum() { return mu; }
-    /** How the buffer accumulates. */
+    /**
+     * How the buffer accumulates.
+     * @return the form
+     */
     public Form form() { return form; }
-    /** Whether the update uses Nesterov momentum. */
+    /**
+     * Whether the update uses Nesterov momentum.
+     * @return whether the update uses Nesterov momentum
+     */
     public boolean nesterov() { return nesterov; }
     /** The momentum buffer (1 x n). */
-    public Tensor momentumBuffer() { return m; }
+    Tensor momentumBuffer() { return m; }
 
     @Override
     protected void apply(Tensor p, Tensor g, long t) {
@@ -88,7 +124,7 @@ public class SgdMomentum extends FirstOrderOptimizer {
     @Override protected void loadBuffers(OptimizerState s) { loadArray(s, "m", m); }
 
     @Override
-    protected void saveHyperParameters(OptimizerState s) {
+    void saveHyperParameters(OptimizerState s) {
         s.put("hp.lr", lr);
         s.put("hp.momentum", mu);
         s.put("hp.ema", form == Form.EMA ? 1 : 0);

@@ -65,7 +65,7 @@ public final class SuiteChart {
     }
 
     /** The chart. */
-    public JFreeChart chart() {
+    JFreeChart chart() {
         XYSeriesCollection data = new XYSeriesCollection();
         boolean positive = true;
         double minY = Double.POSITIVE_INFINITY;

@@ -38,7 +38,7 @@ import org.fishleg.optim.OptimizerState;
  * ("full" or "parameters-only"), {@code optimizer_numbers} (a JSON object of the optimizer's step counts and
  * hyper-parameters, full files only), {@code layout} (the sentence above), {@code tensor_crc32c} (a JSON object
  * tensor name -> CRC32C of its bytes, 8 hex digits) and {@code metadata_crc32c} (CRC32C of
- * {@link #describeForChecksum}: every tensor's name, dtype and shape and every other metadata entry).
+ * a canonical text of every tensor's name, dtype and shape and every other metadata entry).
  *
  * <p>{@link #read} checks everything before anything is used: the file's structure ({@link SafeTensors#read}),
  * both checksums, the required tensors with the shapes the model spec implies, finite values, and the ranges of
@@ -52,46 +52,62 @@ import org.fishleg.optim.OptimizerState;
  * refused with a message saying so: that run must be restarted.
  */
 public final class Checkpoint {
-    public static final String FORMAT = "fishleg-checkpoint";
+    static final String FORMAT = "fishleg-checkpoint";
     /** 1 and 2 were the earlier binary format; 3 is safetensors. */
     public static final int VERSION = 3;
     /** File name of the latest checkpoint inside --checkpoint-dir. */
     public static final String LATEST = "checkpoint.ckpt";
     /** File name of checkpoint number {@code step} when every checkpoint is kept. */
-    public static String stepFile(long step) { return "step-" + step + ".ckpt"; }
+    static String stepFile(long step) { return "step-" + step + ".ckpt"; }
 
     /** File name of the parameters saved when a run diverges. */
     public static final String LAST_FINITE = "last-finite.ckpt";
 
     /** How the parameters are laid out in the file (also stored in the metadata as "layout"). */
-    public static final String LAYOUT = "layerK.weight [in, out] and layerK.bias [out] per layer K (a = h W + b, h [batch, in]);"
+    static final String LAYOUT = "layerK.weight [in, out] and layerK.bias [out] per layer K (a = h W + b, h [batch, in]);"
             + " likelihood.sigma [1] when sigma is learned (likelihood.log_sigma [1] when log sigma is)";
 
+    /** The model's architecture, as {@link org.fishleg.nn.MlpSpec#toString()} writes it. */
     public String modelSpec;
+    /** The likelihood, as {@link org.fishleg.nn.Likelihood#toString()} writes it. */
     public String likelihood;
+    /** The optimizer's short name (empty in a file with no training behind it). */
     public String optimizerName;
+    /** The training data set's name (empty when none). */
     public String dataName;
+    /** Examples per training batch. */
     public int batchSize;
     /** {@link Sampling#cliName()} of the batch draws: the meaning of {@link #batchStream} and {@link #auxStream}. */
     public String sampling = Sampling.SHUFFLE.cliName();
     /** Optimizer steps completed. */
     public long step;
-    public double wallSeconds;
+    double wallSeconds;
     /** Sum and count of the batch losses accumulated since the last metrics row. */
-    public double lossSum;
-    public long lossCount;
-    /** {@link IndexStream#state()} of the training batches and of the auxiliary batches. */
+    double lossSum;
+    long lossCount;
+    /** {@link IndexStream#state()} of the training batches. */
     public long[] batchStream;
+    /** {@link IndexStream#state()} of FishLeg's auxiliary batches. */
     public long[] auxStream;
-    public long rngSeed, rngOffset;
+    /** The backend's random seed ({@code Backend.seed()}). */
+    public long rngSeed;
+    /** The backend's random stream position ({@code Backend.rngOffset()}). */
+    public long rngOffset;
     /** The model's flat parameter vector (layer blocks of (in + 1) x out, bias as row 0; a learned sigma last). */
     public float[] params;
     /** Null in a parameters-only file. */
-    public OptimizerState optimizerState;
+    OptimizerState optimizerState;
 
+    /**
+     * Whether this is a parameters-only file (written when a run diverged), without optimizer state.
+     * @return true when there is no optimizer state
+     */
     public boolean parametersOnly() { return optimizerState == null; }
 
-    /** Checks, then writes atomically and durably (temporary file, fsync, rename, fsync of the folder). */
+    /**
+     * Checks, then writes atomically and durably (temporary file, fsync, rename, fsync of the folder).
+     * @param file where to write; an existing file is replaced
+     */
     public void write(Path file) {
         SafeTensors.Contents c;
         try {
@@ -107,7 +123,7 @@ public final class Checkpoint {
     }
 
     /** The safetensors contents of this checkpoint, checksums included; checks the values first. */
-    public SafeTensors.Contents encode() {
+    SafeTensors.Contents encode() {
         MlpSpec spec = spec(modelSpec);
         if (params == null) throw new IllegalArgumentException("no parameters");
         long expected = spec.paramCount() + (learnedSigma(likelihood) ? 1 : 0);
@@ -180,7 +196,7 @@ public final class Checkpoint {
      * left out: they are checked by the structure and the tensor checksums, and leaving them out lets a file
      * rewritten by another safetensors writer (which may order the tensors differently) still load.
      */
-    public static String describeForChecksum(SafeTensors.Contents c) {
+    static String describeForChecksum(SafeTensors.Contents c) {
         StringBuilder s = new StringBuilder();
         for (Map.Entry<String, SafeTensors.Entry> t : new TreeMap<>(c.tensors).entrySet())
             s.append(t.getKey()).append(' ').append(t.getValue().dtype).append(' ')
@@ -191,15 +207,16 @@ public final class Checkpoint {
     }
 
     /** CRC32C as 8 lower-case hex digits. */
-    public static String crc32c(byte[] b) {
+    static String crc32c(byte[] b) {
         CRC32C c = new CRC32C();
         c.update(b, 0, b.length);
         return String.format(Locale.ROOT, "%08x", c.getValue());
     }
 
     /**
-     * Computes both checksums of {@code c} into its metadata ({@link #encode} seals every checkpoint this way;
+     * Computes both checksums of {@code c} into its metadata (every checkpoint written is sealed this way;
      * tests use it to make files whose checksums agree but whose values are wrong).
+     * @param c the contents to seal
      */
     public static void reseal(SafeTensors.Contents c) {
         StringBuilder crc = new StringBuilder("{");
@@ -216,6 +233,8 @@ public final class Checkpoint {
     /**
      * Reads and checks a checkpoint; a missing, truncated, corrupted or foreign file, or one whose values are out
      * of range, gives a one-line {@link CheckpointException}.
+     * @param file the checkpoint file
+     * @return the checkpoint
      */
     public static Checkpoint read(Path file) {
         SafeTensors.Contents c;

@@ -11,24 +11,39 @@ import org.fishleg.optim.fishleg.AuxBatchSource;
  */
 public final class DeviceAuxSource implements AuxBatchSource {
     /** Mixed into the training seed to get the auxiliary sampler's seed. */
-    public static final long SEED_SALT = 0x5DEECE66DL;
+    static final long SEED_SALT = 0x5DEECE66DL;
 
     private final Backend backend;
     private final Tensor inputs;
     private final IndexStream stream;
     private long batches;
 
-    /** A SHUFFLE sampler. */
+    /**
+     * A SHUFFLE sampler.
+     * @param backend the backend that holds {@code inputs}
+     * @param inputs the training inputs, one example per row
+     * @param seed the sampler's seed
+     */
     public DeviceAuxSource(Backend backend, Tensor inputs, long seed) { this(backend, inputs, seed, Sampling.SHUFFLE); }
 
-    /** A sampler over the rows of {@code inputs} (a tensor on {@code backend}, e.g. {@link DeviceDataset#x()}); it does not own them. */
+    /**
+     * A sampler over the rows of {@code inputs} (a tensor on {@code backend}, e.g. {@link DeviceDataset#x()}); it does not own them.
+     * @param backend the backend that holds {@code inputs}
+     * @param inputs the training inputs, one example per row
+     * @param seed the sampler's seed
+     * @param sampling how the indices are drawn
+     */
     public DeviceAuxSource(Backend backend, Tensor inputs, long seed, Sampling sampling) {
         this.backend = backend;
         this.inputs = inputs;
         this.stream = new IndexStream(inputs.rows(), seed, sampling);
     }
 
-    /** The auxiliary sampler's seed for a run seeded with {@code runSeed}. */
+    /**
+     * The auxiliary sampler's seed for a run seeded with {@code runSeed}.
+     * @param runSeed the run's seed
+     * @return the auxiliary seed
+     */
     public static long seedFor(long runSeed) { return runSeed ^ SEED_SALT; }
 
     @Override
@@ -39,9 +54,15 @@ public final class DeviceAuxSource implements AuxBatchSource {
         batches++;
     }
 
-    /** Auxiliary batches drawn so far. */
+    /**
+     * Auxiliary batches drawn so far.
+     * @return the number of batches drawn
+     */
     public long batches() { return batches; }
 
-    /** The index stream (its state goes into checkpoints). */
+    /**
+     * The index stream (its state goes into checkpoints).
+     * @return the index stream
+     */
     public IndexStream stream() { return stream; }
 }

@@ -26,7 +26,12 @@ public final class DeviceDataset implements AutoCloseable {
         this.targetsAreInputs = targetsAreInputs;
     }
 
-    /** Uploads a host data set (it must have targets). */
+    /**
+     * Uploads a host data set (it must have targets).
+     * @param backend the backend to upload to
+     * @param data the host data set, with targets
+     * @return the data set on the backend; close it to free the memory
+     */
     public static DeviceDataset upload(Backend backend, Dataset data) {
         if (!data.hasTargets())
             throw new IllegalArgumentException("data set " + data.name() + " has no targets to train on");
@@ -42,7 +47,13 @@ public final class DeviceDataset implements AutoCloseable {
         }
     }
 
-    /** Wraps tensors already on the backend (x and y may be the same tensor); they are closed with this object. */
+    /**
+     * Wraps tensors already on the backend (x and y may be the same tensor); they are closed with this object.
+     * @param name the name used in messages
+     * @param x inputs, n x d
+     * @param y targets, n x k
+     * @return the data set, owning both tensors
+     */
     public static DeviceDataset of(String name, Tensor x, Tensor y) {
         if (x.rows() != y.rows())
             throw new IllegalArgumentException("inputs " + x.shape() + " and targets " + y.shape() + " differ in rows");
@@ -67,19 +78,34 @@ public final class DeviceDataset implements AutoCloseable {
         }
     }
 
-    /** The data set's name. */
+    /**
+     * The data set's name.
+     * @return the name
+     */
     public String name() { return name; }
-    /** Inputs, n x d, on the backend. */
+    /**
+     * Inputs, n x d, on the backend.
+     * @return the inputs
+     */
     public Tensor x() { return x; }
-    /** Targets, n x k, on the backend (the same tensor as {@link #x()} for auto-encoder data). */
+    /**
+     * Targets, n x k, on the backend (the same tensor as {@link #x()} for auto-encoder data).
+     * @return the targets
+     */
     public Tensor y() { return y; }
-    /** Number of examples. */
+    /**
+     * Number of examples.
+     * @return n
+     */
     public int n() { return x.rows(); }
     /** Input width d. */
-    public int inputWidth() { return x.cols(); }
+    int inputWidth() { return x.cols(); }
     /** Target width k. */
-    public int targetWidth() { return y.cols(); }
-    /** True for auto-encoder data, whose targets are its inputs. */
+    int targetWidth() { return y.cols(); }
+    /**
+     * True for auto-encoder data, whose targets are its inputs.
+     * @return whether the targets are the inputs
+     */
     public boolean targetsAreInputs() { return targetsAreInputs; }
 
     @Override

@@ -22,10 +22,19 @@ public final class IndexStream {
     private int position;
     private int[] perm;
 
-    /** A SHUFFLE stream. */
+    /**
+     * A SHUFFLE stream.
+     * @param n the number of examples
+     * @param seed the seed
+     */
     public IndexStream(int n, long seed) { this(n, seed, Sampling.SHUFFLE); }
 
-    /** A stream of indices 0..n-1, epoch by epoch, drawn as {@code sampling} says from {@code seed}. */
+    /**
+     * A stream of indices 0..n-1, epoch by epoch, drawn as {@code sampling} says from {@code seed}.
+     * @param n the number of examples
+     * @param seed the seed
+     * @param sampling how the indices are drawn
+     */
     public IndexStream(int n, long seed, Sampling sampling) {
         if (n <= 0) throw new IllegalArgumentException("index stream over " + n + " examples");
         if (sampling == null) throw new IllegalArgumentException("index stream without a sampling");
@@ -48,15 +57,30 @@ public final class IndexStream {
         }
     }
 
-    /** Number of examples indexed. */
+    /**
+     * Number of examples indexed.
+     * @return n
+     */
     public int n() { return n; }
-    /** How indices are drawn. */
+    /**
+     * How indices are drawn.
+     * @return the sampling
+     */
     public Sampling sampling() { return sampling; }
-    /** The seed of every epoch's order. */
+    /**
+     * The seed of every epoch's order.
+     * @return the seed
+     */
     public long seed() { return seed; }
-    /** Completed epochs. */
+    /**
+     * Completed epochs.
+     * @return the completed epochs
+     */
     public long epoch() { return epoch; }
-    /** Indices already taken in the current epoch. */
+    /**
+     * Indices already taken in the current epoch.
+     * @return the position in the current epoch
+     */
     public int position() { return position; }
 
     /** A fixed-size batch: the permutation array holding it and its start index there. */
@@ -77,6 +101,8 @@ public final class IndexStream {
     /**
      * The next batch of {@code rows} indices; the epoch rolls over right after its last full batch (the
      * n mod rows indices left over are dropped that epoch). FULL sampling takes all n every time.
+     * @param rows the batch size, 1 to n
+     * @return the batch
      */
     public Batch takeBatch(int rows) {
         if (rows <= 0 || rows > n)
@@ -92,13 +118,20 @@ public final class IndexStream {
         return new Batch(p, s, end);
     }
 
-    /** Batches of {@code rows} per epoch with {@link #takeBatch}. */
+    /**
+     * Batches of {@code rows} per epoch with {@link #takeBatch}.
+     * @param rows the batch size
+     * @return n / rows
+     */
     public int batchesPerEpoch(int rows) { return n / rows; }
 
     /**
      * Fills {@code dst} (any number of rows) with the next dst.rows() examples of {@code src} in stream order,
      * continuing into the next epoch when this one runs out (nothing dropped). With FULL sampling and
      * dst.rows() = n that is the whole data set in index order every time.
+     * @param backend the backend that holds both tensors
+     * @param src the data, n rows
+     * @param dst receives the gathered rows
      */
     public void gather(Backend backend, Tensor src, Tensor dst) {
         if (src.rows() != n)
@@ -120,12 +153,16 @@ public final class IndexStream {
         perm = order(epoch);
     }
 
-    /** {seed, epoch, position, n}. */
+    /**
+     * {seed, epoch, position, n}.
+     * @return the state
+     */
     public long[] state() { return new long[] {seed, epoch, position, n}; }
 
     /**
      * Restores a {@link #state()} of a stream over the same n examples (its seed is adopted). The state does not
      * name the sampling: the caller restores it into a stream of the sampling that wrote it.
+     * @param s a state from {@link #state()}
      */
     public void restore(long[] s) {
         if (s == null || s.length != 4) throw new IllegalArgumentException("index stream state must have 4 values");

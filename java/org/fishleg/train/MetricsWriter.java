@@ -25,8 +25,8 @@ import java.util.Locale;
  * previous row (empty when there were none, e.g. the evaluation row at step 0); test_loss = mean NLL over the
  * whole test set, only on evaluation rows (empty otherwise).
  *
- * <p>With squared-error columns (Gaussian likelihoods) the header is {@link #MSE_HEADER}: train_mse and
- * test_mse are the mean over examples of ||f(x) - y||^2 over the whole training and test set, on evaluation
+ * <p>With squared-error columns (Gaussian likelihoods) the header goes on with train_mse,test_mse: the mean over
+ * examples of ||f(x) - y||^2 over the whole training and test set, on evaluation
  * rows only (empty otherwise).
  *
  * <p>With the training-set columns ({@link TrainerConfig#evalTrainSet}) the header ends in
@@ -42,9 +42,9 @@ public final class MetricsWriter implements AutoCloseable {
     /** The CSV header. */
     public static final String HEADER = "step,epoch,wall_seconds,train_loss,test_loss";
     /** The header with the squared-error columns. */
-    public static final String MSE_HEADER = HEADER + ",train_mse,test_mse";
+    static final String MSE_HEADER = HEADER + ",train_mse,test_mse";
     /** The columns appended by the training-set evaluation. */
-    public static final String TRAIN_SET_COLUMNS = "train_set_loss,eval_seconds";
+    static final String TRAIN_SET_COLUMNS = "train_set_loss,eval_seconds";
 
     private final Path file;
     private final SeekableByteChannel out;
@@ -69,19 +69,43 @@ public final class MetricsWriter implements AutoCloseable {
         out.position(complete);
     }
 
-    /** The header of a file with ({@code mse}) or without the squared-error columns. */
+    /**
+     * The header of a file with ({@code mse}) or without the squared-error columns.
+     * @param mse whether the file has the squared-error columns
+     * @return the header line
+     */
     public static String header(boolean mse) { return mse ? MSE_HEADER : HEADER; }
 
-    /** The header with the squared-error columns when {@code mse} and the training-set columns when {@code trainSet}. */
+    /**
+     * The header with the squared-error columns when {@code mse} and the training-set columns when {@code trainSet}.
+     * @param mse whether the file has the squared-error columns
+     * @param trainSet whether the file has the training-set columns
+     * @return the header line
+     */
     public static String header(boolean mse, boolean trainSet) { return header(mse) + (trainSet ? "," + TRAIN_SET_COLUMNS : ""); }
 
-    /** Creates (or truncates) the file and writes the header, without the squared-error columns. */
+    /**
+     * Creates (or truncates) the file and writes the header, without the squared-error columns.
+     * @param file the CSV file
+     * @return the writer; close it when done
+     */
     public static MetricsWriter create(Path file) { return create(file, false); }
 
-    /** Creates (or truncates) the file and writes the header, with the squared-error columns when {@code mse}. */
+    /**
+     * Creates (or truncates) the file and writes the header, with the squared-error columns when {@code mse}.
+     * @param file the CSV file
+     * @param mse whether to write the squared-error columns
+     * @return the writer; close it when done
+     */
     public static MetricsWriter create(Path file, boolean mse) { return create(file, mse, false); }
 
-    /** As {@link #create(Path, boolean)}, with the training-set columns when {@code trainSet}. */
+    /**
+     * As {@link #create(Path, boolean)}, with the training-set columns when {@code trainSet}.
+     * @param file the CSV file
+     * @param mse whether to write the squared-error columns
+     * @param trainSet whether to write the training-set columns
+     * @return the writer; close it when done
+     */
     public static MetricsWriter create(Path file, boolean mse, boolean trainSet) {
         FileChannel ch = null;
         try {
@@ -107,18 +131,32 @@ public final class MetricsWriter implements AutoCloseable {
         }
     }
 
-    /** {@link #resume(Path, long, boolean)} without the squared-error columns. */
+    /**
+     * {@link #resume(Path, long, boolean)} without the squared-error columns.
+     * @param file the CSV file
+     * @param step the step resumed from
+     * @return the writer; close it when done
+     */
     public static MetricsWriter resume(Path file, long step) { return resume(file, step, false); }
 
     /**
      * For a resumed run: keeps the rows with step &lt;= {@code step} of an existing file (or creates it) under this
      * run's header and appends from there.
+     * @param file the CSV file
+     * @param step the step resumed from
+     * @param mse whether the file has the squared-error columns
+     * @return the writer; close it when done
      */
     public static MetricsWriter resume(Path file, long step, boolean mse) { return resume(file, step, mse, false); }
 
     /**
      * As {@link #resume(Path, long, boolean)}, with the training-set columns when {@code trainSet}; eval_seconds
-     * continues from the last kept row's (see {@link #keptEvalSeconds()}).
+     * continues from the last kept row's.
+     * @param file the CSV file
+     * @param step the step resumed from
+     * @param mse whether the file has the squared-error columns
+     * @param trainSet whether the file has the training-set columns
+     * @return the writer; close it when done
      */
     public static MetricsWriter resume(Path file, long step, boolean mse, boolean trainSet) {
         if (!Files.exists(file)) return create(file, mse, trainSet);
@@ -163,7 +201,10 @@ public final class MetricsWriter implements AutoCloseable {
         if (p != null) Files.createDirectories(p);
     }
 
-    /** Checks that {@code file} can be created or written, without leaving a file behind that was not there. */
+    /**
+     * Checks that {@code file} can be created or written, without leaving a file behind that was not there.
+     * @param file the CSV file
+     */
     public static void checkWritable(Path file) {
         if (Files.isDirectory(file)) throw new IllegalArgumentException("metrics path " + file + " is a directory");
         boolean existed = Files.exists(file);
@@ -180,27 +221,44 @@ public final class MetricsWriter implements AutoCloseable {
         }
     }
 
-    /** The CSV file. */
+    /**
+     * The CSV file.
+     * @return the file
+     */
     public Path file() { return file; }
 
     /** True when the file has the train_mse and test_mse columns. */
-    public boolean hasMseColumns() { return mse; }
+    boolean hasMseColumns() { return mse; }
 
     /** True when the file has the train_set_loss and eval_seconds columns. */
-    public boolean hasTrainSetColumns() { return trainSet; }
+    boolean hasTrainSetColumns() { return trainSet; }
 
     /** eval_seconds of the last row a resume kept (0 for a new file or one without the column). */
-    public double keptEvalSeconds() { return keptEvalSeconds; }
+    double keptEvalSeconds() { return keptEvalSeconds; }
 
     /**
      * Writes one row; NaN train/test loss is written as "nan", a missing one (null) as empty (so are the
      * squared-error cells of a file that has them).
+     * @param step the step
+     * @param epoch the epoch, fractional
+     * @param wallSeconds seconds since the run started
+     * @param trainLoss the training loss, or null
+     * @param testLoss the test loss, or null
      */
     public void row(long step, double epoch, double wallSeconds, Double trainLoss, Double testLoss) {
         row(step, epoch, wallSeconds, trainLoss, testLoss, null, null);
     }
 
-    /** Writes one row with squared errors (null: empty); a file without those columns accepts only nulls. */
+    /**
+     * Writes one row with squared errors (null: empty); a file without those columns accepts only nulls.
+     * @param step the step
+     * @param epoch the epoch, fractional
+     * @param wallSeconds seconds since the run started
+     * @param trainLoss the training loss, or null
+     * @param testLoss the test loss, or null
+     * @param trainMse the training squared error, or null
+     * @param testMse the test squared error, or null
+     */
     public void row(long step, double epoch, double wallSeconds, Double trainLoss, Double testLoss, Double trainMse, Double testMse) {
         row(step, epoch, wallSeconds, trainLoss, testLoss, trainMse, testMse, null, null);
     }
@@ -208,6 +266,15 @@ public final class MetricsWriter implements AutoCloseable {
     /**
      * Writes one row with squared errors and the training-set columns (null: empty); a file without those columns
      * accepts only nulls for them.
+     * @param step the step
+     * @param epoch the epoch, fractional
+     * @param wallSeconds seconds since the run started
+     * @param trainLoss the training loss, or null
+     * @param testLoss the test loss, or null
+     * @param trainMse the training squared error, or null
+     * @param testMse the test squared error, or null
+     * @param trainSetLoss the loss over the whole training set, or null
+     * @param evalSeconds the evaluation seconds so far, or null
      */
     public void row(long step, double epoch, double wallSeconds, Double trainLoss, Double testLoss, Double trainMse, Double testMse,
                     Double trainSetLoss, Double evalSeconds) {

@@ -37,46 +37,75 @@ public final class SafeTensors {
     private SafeTensors() {}
 
     /** Largest header accepted (the reference implementation's limit). */
-    public static final long MAX_HEADER = 100L << 20;
+    static final long MAX_HEADER = 100L << 20;
     /** Largest single tensor read into one Java array. */
-    public static final long MAX_TENSOR_BYTES = Integer.MAX_VALUE - 8;
+    static final long MAX_TENSOR_BYTES = Integer.MAX_VALUE - 8;
 
     /** A structural problem with a file; the message is one line without the file name. */
     public static final class Format extends Exception {
         private static final long serialVersionUID = 1L;
-        public Format(String message) { super(message); }
+        Format(String message) { super(message); }
     }
 
     /** One tensor: dtype ("F32", "F64", "I64", ...), shape and its little-endian bytes. */
     public static final class Entry {
-        public final String dtype;
+        final String dtype;
+        /** The dimensions, outermost first. */
         public final long[] shape;
+        /** The raw little-endian bytes. */
         public final byte[] data;
 
+        /**
+         * A tensor from its raw bytes.
+         * @param dtype the safetensors dtype, e.g. "F32"
+         * @param shape the dimensions (copied)
+         * @param data the little-endian bytes (not copied)
+         */
         public Entry(String dtype, long[] shape, byte[] data) {
             this.dtype = dtype;
             this.shape = shape.clone();
             this.data = data;
         }
 
+        /**
+         * An F32 tensor.
+         * @param v the values, row-major
+         * @param shape the dimensions
+         * @return the tensor
+         */
         public static Entry f32(float[] v, long... shape) {
             ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
             b.asFloatBuffer().put(v);
             return new Entry("F32", shape, b.array());
         }
 
+        /**
+         * An I64 tensor.
+         * @param v the values, row-major
+         * @param shape the dimensions
+         * @return the tensor
+         */
         public static Entry i64(long[] v, long... shape) {
             ByteBuffer b = ByteBuffer.allocate(v.length * 8).order(ByteOrder.LITTLE_ENDIAN);
             b.asLongBuffer().put(v);
             return new Entry("I64", shape, b.array());
         }
 
+        /**
+         * The number of elements, the product of the dimensions.
+         * @return the element count
+         */
         public long elements() {
             long n = 1;
             for (long d : shape) n *= d;
             return n;
         }
 
+        /**
+         * The values of an F32 tensor.
+         * @return the values, row-major
+         * @throws IllegalStateException when the tensor is not F32
+         */
         public float[] floats() {
             if (!dtype.equals("F32")) throw new IllegalStateException("tensor is " + dtype + ", not F32");
             float[] v = new float[data.length / 4];
@@ -84,6 +113,11 @@ public final class SafeTensors {
             return v;
         }
 
+        /**
+         * The values of an I64 tensor.
+         * @return the values, row-major
+         * @throws IllegalStateException when the tensor is not I64
+         */
         public long[] longs() {
             if (!dtype.equals("I64")) throw new IllegalStateException("tensor is " + dtype + ", not I64");
             long[] v = new long[data.length / 8];
@@ -91,17 +125,19 @@ public final class SafeTensors {
             return v;
         }
 
-        public String shapeText() { return Arrays.toString(shape); }
+        String shapeText() { return Arrays.toString(shape); }
     }
 
     /** Tensors in file order and the string metadata. */
     public static final class Contents {
+        /** The tensors by name, in file order. */
         public final LinkedHashMap<String, Entry> tensors = new LinkedHashMap<>();
+        /** The string metadata ("__metadata__"), in file order. */
         public final LinkedHashMap<String, String> metadata = new LinkedHashMap<>();
     }
 
     /** Bytes per element of a dtype, 0 when unknown. */
-    public static int dtypeSize(String dtype) {
+    static int dtypeSize(String dtype) {
         switch (dtype) {
             case "BOOL": case "U8": case "I8": case "F8_E4M3": case "F8_E5M2": return 1;
             case "I16": case "U16": case "F16": case "BF16": return 2;
@@ -116,6 +152,9 @@ public final class SafeTensors {
     /**
      * Writes {@code c} to {@code file} atomically and durably: a temporary file in the same folder, written,
      * forced to disk, renamed over {@code file}, then the folder forced so the rename itself survives a crash.
+     * @param c the tensors and metadata
+     * @param file where to write
+     * @throws IOException when writing fails
      */
     public static void write(Contents c, Path file) throws IOException {
         byte[] header = header(c);
@@ -191,7 +230,11 @@ public final class SafeTensors {
         return s.toString().getBytes(StandardCharsets.UTF_8);
     }
 
-    /** Appends {@code v} as a JSON string. */
+    /**
+     * Appends {@code v} as a JSON string.
+     * @param s where to append
+     * @param v the string
+     */
     public static void quote(StringBuilder s, String v) {
         s.append('"');
         for (int i = 0; i < v.length(); i++) {
@@ -216,7 +259,7 @@ public final class SafeTensors {
     private static final byte[] LEGACY_MAGIC = {0, 12, 'F', 'I', 'S', 'H', 'L', 'E', 'G', '-', 'C', 'K', 'P', 'T'};
 
     /** True when {@code file} starts like a checkpoint of the earlier binary format ("FISHLEG-CKPT"). */
-    public static boolean isLegacyCheckpoint(Path file) {
+    static boolean isLegacyCheckpoint(Path file) {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             ByteBuffer b = ByteBuffer.allocate(LEGACY_MAGIC.length);
             while (b.hasRemaining() && ch.read(b) >= 0) { /* fill */ }
@@ -229,6 +272,10 @@ public final class SafeTensors {
     /**
      * Reads and structurally checks a file. {@link NoSuchFileException} and other {@link IOException}s are the
      * file system's; {@link Format} is a file that is not well-formed safetensors.
+     * @param file the file
+     * @return its tensors and metadata
+     * @throws IOException when the file cannot be read
+     * @throws Format when the file is not well-formed safetensors
      */
     public static Contents read(Path file) throws IOException, Format {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
@@ -346,9 +393,9 @@ public final class SafeTensors {
         private int i;
         private int depth;
 
-        public Json(String s) { this.s = s; }
+        Json(String s) { this.s = s; }
 
-        public Object parseDocument() throws Format {
+        Object parseDocument() throws Format {
             Object v = value();
             ws();
             if (i != s.length()) throw new Format("header JSON has extra text at character " + i);

@@ -23,13 +23,20 @@ public enum Sampling {
     /** The whole training set every step. */
     FULL;
 
-    /** The name used on the command line, in checkpoints and in messages. */
+    /**
+     * The name used on the command line, in checkpoints and in messages.
+     * @return the lower-case name
+     */
     public String cliName() { return name().toLowerCase(Locale.ROOT); }
 
     @Override
     public String toString() { return cliName(); }
 
-    /** Parses shuffle, bootstrap or full (any case). */
+    /**
+     * Parses shuffle, bootstrap or full (any case).
+     * @param s the name
+     * @return the sampling
+     */
     public static Sampling parse(String s) {
         if (s != null) {
             for (Sampling v : values()) if (v.cliName().equals(s.trim().toLowerCase(Locale.ROOT))) return v;

@@ -20,7 +20,7 @@ import org.fishleg.optim.Optimizer;
  * later ones are replays followed by {@link Optimizer#stepQueued}; {@link Optimizer#prepareStep} (host-side
  * preparation such as FishLeg's auxiliary batch) runs before each capture or replay. Steps with a null key
  * always run eagerly (none of the built-in optimizers returns one). A key that never
- * repeats is never captured (e.g. under a learning-rate schedule); at most {@link #MAX_GRAPHS} graphs are
+ * repeats is never captured (e.g. under a learning-rate schedule); at most 8 graphs are
  * kept, the least recently used is dropped first.
  *
  * <p>If a capture fails (an operation that may not be captured, a driver error), nothing of that step has
@@ -29,7 +29,7 @@ import org.fishleg.optim.Optimizer;
  */
 public final class StepGraphs implements AutoCloseable {
     /** Upper bound on distinct captured step kinds (in practice 1 or 2). */
-    public static final int MAX_GRAPHS = 8;
+    static final int MAX_GRAPHS = 8;
     /** Keys remembered while waiting for a repeat. */
     private static final int MAX_SEEN = 1024;
 
@@ -48,7 +48,12 @@ public final class StepGraphs implements AutoCloseable {
     private boolean enabled;
     private long eagerSteps, replayedSteps, captures;
 
-    /** Graphs are used when {@code enabled} and the backend supports them. */
+    /**
+     * Graphs are used when {@code enabled} and the backend supports them.
+     * @param backend the backend the steps run on
+     * @param enabled whether graphs may be used
+     * @param notice receives one-line notices (e.g. a failed capture), or null
+     */
     public StepGraphs(Backend backend, boolean enabled, Consumer<String> notice) {
         this.backend = backend;
         this.enabled = enabled && backend.supportsGraphs();
@@ -56,20 +61,32 @@ public final class StepGraphs implements AutoCloseable {
     }
 
     /** Whether later steps may still be captured or replayed. */
-    public boolean enabled() { return enabled; }
+    boolean enabled() { return enabled; }
 
     /** Steps run operation by operation. */
-    public long eagerSteps() { return eagerSteps; }
+    long eagerSteps() { return eagerSteps; }
 
-    /** Steps run as one graph launch (including the launch right after each capture). */
+    /**
+     * Steps run as one graph launch (including the launch right after each capture).
+     * @return the number of replayed steps
+     */
     public long replayedSteps() { return replayedSteps; }
 
-    /** Graphs captured. */
+    /**
+     * Graphs captured.
+     * @return the number of captures
+     */
     public long captures() { return captures; }
 
     /**
      * One optimizer step on (x, y) writing the batch loss to {@code loss}, followed by {@code after}
      * (backend work only: it is captured with the step).
+     * @param opt the optimizer
+     * @param model the model it updates
+     * @param x the batch inputs
+     * @param y the batch targets
+     * @param loss a 1x1 tensor that receives the batch loss
+     * @param after backend work to run right after the step (captured with it)
      */
     public void step(Optimizer opt, Mlp model, Tensor x, Tensor y, Tensor loss, Runnable after) {
         Object key = enabled ? opt.replayKey(x.rows()) : null;
@@ -121,7 +138,10 @@ public final class StepGraphs implements AutoCloseable {
         }
     }
 
-    /** One line for logs: how the steps ran. */
+    /**
+     * One line for logs: how the steps ran.
+     * @return the summary
+     */
     public String summary() {
         return "graphs: " + replayedSteps + " steps replayed from " + captures + " captured graph" + (captures == 1 ? "" : "s")
                 + ", " + eagerSteps + " run operation by operation";

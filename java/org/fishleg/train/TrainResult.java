@@ -58,12 +58,18 @@ public final class TrainResult {
                 interrupted, trainMse, testMse);
     }
 
-    /** Milliseconds per training step, evaluation time excluded. */
+    /**
+     * Milliseconds per training step, evaluation time excluded.
+     * @return milliseconds per step, NaN when no step ran
+     */
     public double msPerStep() {
         return sessionSteps > 0 ? 1000 * (sessionSeconds - evalSeconds) / sessionSteps : Double.NaN;
     }
 
-    /** Training steps per second, evaluation time excluded. */
+    /**
+     * Training steps per second, evaluation time excluded.
+     * @return steps per second, NaN when no step ran
+     */
     public double stepsPerSecond() {
         double t = sessionSeconds - evalSeconds;
         return t > 0 ? sessionSteps / t : Double.NaN;

@@ -51,7 +51,14 @@ public final class Trainer implements AutoCloseable {
     private final StepGraphs graphs;
     private final Runnable accumulate;
 
-    /** A trainer of {@code model} on {@code train} (evaluated on {@code test}, which may be null); {@code progress} may be null. */
+    /**
+     * A trainer of {@code model} on {@code train} (evaluated on {@code test}, which may be null); {@code progress} may be null.
+     * @param model the model to train
+     * @param train the training set, on the model's backend
+     * @param test the test set, or null
+     * @param cfg the settings
+     * @param progress receives progress, or null
+     */
     public Trainer(Mlp model, DeviceDataset train, DeviceDataset test, TrainerConfig cfg, TrainingProgress progress) {
         this.model = model;
         this.backend = model.backend();
@@ -101,19 +108,35 @@ public final class Trainer implements AutoCloseable {
         return t;
     }
 
-    /** How the steps ran: eagerly or as replays of captured graphs (CUDA). */
+    /**
+     * How the steps ran: eagerly or as replays of captured graphs (CUDA).
+     * @return the step graphs
+     */
     public StepGraphs graphs() { return graphs; }
 
-    /** FishLeg's auxiliary batches: a second seeded sampler over the training inputs. */
+    /**
+     * FishLeg's auxiliary batches: a second seeded sampler over the training inputs.
+     * @return the auxiliary batch source
+     */
     public AuxBatchSource auxSource() { return aux; }
 
-    /** Batches per epoch (the remainder of each epoch is dropped). */
+    /**
+     * Batches per epoch (the remainder of each epoch is dropped).
+     * @return the batches per epoch
+     */
     public int stepsPerEpoch() { return batches.batchesPerEpoch(cfg.batchSize); }
 
-    /** Total steps this configuration runs to. */
+    /**
+     * Total steps this configuration runs to.
+     * @return the total steps
+     */
     public long totalSteps() { return cfg.steps > 0 ? cfg.steps : (long) cfg.epochs * stepsPerEpoch(); }
 
-    /** Mean NLL over all examples of {@code data}, evaluated in batches of {@link TrainerConfig#evalBatchSize}. */
+    /**
+     * Mean NLL over all examples of {@code data}, evaluated in batches of {@link TrainerConfig#evalBatchSize}.
+     * @param data a data set on the model's backend
+     * @return the mean NLL
+     */
     public double evaluate(DeviceDataset data) {
         return timedMean(data, false);
     }
@@ -121,13 +144,15 @@ public final class Trainer implements AutoCloseable {
     /**
      * Mean over all examples of {@code data} of ||f(x) - y||^2 (summed over outputs), evaluated in batches of
      * {@link TrainerConfig#evalBatchSize}.
+     * @param data a data set on the model's backend
+     * @return the mean squared error
      */
     public double meanSquaredError(DeviceDataset data) {
         return timedMean(data, true);
     }
 
     /** True when the metrics carry train_mse and test_mse: a Gaussian likelihood. */
-    public boolean reportsSquaredError() { return model.gaussian(); }
+    boolean reportsSquaredError() { return model.gaussian(); }
 
     private double timedMean(DeviceDataset data, boolean squaredError) {
         long t0 = System.nanoTime();
@@ -196,7 +221,11 @@ public final class Trainer implements AutoCloseable {
      */
     public void requestStop() { stopRequested = true; }
 
-    /** Trains with {@code opt} (built with {@link #auxSource()} for FishLeg), first resuming from {@link TrainerConfig#resume} when set, until the configured steps or epochs, a non-finite loss or {@link #requestStop()}. */
+    /**
+     * Trains with {@code opt} (built with {@link #auxSource()} for FishLeg), first resuming from {@link TrainerConfig#resume} when set, until the configured steps or epochs, a non-finite loss or {@link #requestStop()}.
+     * @param opt the optimizer, built for this trainer's model
+     * @return how the run went
+     */
     public TrainResult run(Optimizer opt) {
         long step = 0;
         double wallOffset = 0;
@@ -352,6 +381,8 @@ public final class Trainer implements AutoCloseable {
      * not written: parameters, {@code opt}'s state, step, batch and auxiliary stream positions, random state. Give
      * it to {@link TrainerConfig.Builder#resumeState} (or {@link Checkpoint#write} it) to continue exactly; not
      * meaningful after a diverged run.
+     * @param opt the optimizer the run used
+     * @return the checkpoint
      */
     public Checkpoint state(Optimizer opt) {
         double sum = stateAccCount == 0 ? 0 : backend.readScalar(acc);

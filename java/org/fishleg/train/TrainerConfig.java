@@ -72,10 +72,16 @@ public final class TrainerConfig {
         if (checkpointEvery < 0) throw new IllegalArgumentException("checkpoint every must be >= 0 steps, got " + checkpointEvery);
     }
 
-    /** A builder with the defaults: batch 100, 1 epoch, log every 10 steps, evaluate every epoch, seed 1, shuffle. */
+    /**
+     * A builder with the defaults: batch 100, 1 epoch, log every 10 steps, evaluate every epoch, seed 1, shuffle.
+     * @return the builder
+     */
     public static Builder builder() { return new Builder(); }
 
-    /** A builder holding these settings. */
+    /**
+     * A builder holding these settings.
+     * @return the builder
+     */
     public Builder toBuilder() {
         Builder b = new Builder();
         b.batchSize = batchSize; b.epochs = epochs; b.steps = steps; b.logEvery = logEvery;
@@ -99,41 +105,112 @@ public final class TrainerConfig {
         private Checkpoint resumeState;
         private Sampling sampling = Sampling.SHUFFLE;
 
-        /** Sets {@link TrainerConfig#batchSize}. */
+        /**
+         * Sets {@link TrainerConfig#batchSize}.
+         * @param v examples per batch
+         * @return this builder
+         */
         public Builder batchSize(int v) { batchSize = v; return this; }
-        /** Sets {@link TrainerConfig#epochs}. */
+        /**
+         * Sets {@link TrainerConfig#epochs}.
+         * @param v the number of epochs
+         * @return this builder
+         */
         public Builder epochs(int v) { epochs = v; return this; }
-        /** Sets {@link TrainerConfig#steps}. */
+        /**
+         * Sets {@link TrainerConfig#steps}.
+         * @param v the total number of steps, 0 to count epochs
+         * @return this builder
+         */
         public Builder steps(long v) { steps = v; return this; }
-        /** Sets {@link TrainerConfig#logEvery}. */
+        /**
+         * Sets {@link TrainerConfig#logEvery}.
+         * @param v steps between metrics rows
+         * @return this builder
+         */
         public Builder logEvery(int v) { logEvery = v; return this; }
-        /** Sets {@link TrainerConfig#evalEveryEpochs}. */
+        /**
+         * Sets {@link TrainerConfig#evalEveryEpochs}.
+         * @param v epochs between test evaluations
+         * @return this builder
+         */
         public Builder evalEveryEpochs(int v) { evalEveryEpochs = v; return this; }
-        /** Sets {@link TrainerConfig#evalAtStart}. */
+        /**
+         * Sets {@link TrainerConfig#evalAtStart}.
+         * @param v whether to evaluate before the first step
+         * @return this builder
+         */
         public Builder evalAtStart(boolean v) { evalAtStart = v; return this; }
-        /** Sets {@link TrainerConfig#evalBatchSize}. */
+        /**
+         * Sets {@link TrainerConfig#evalBatchSize}.
+         * @param v examples per evaluation batch
+         * @return this builder
+         */
         public Builder evalBatchSize(int v) { evalBatchSize = v; return this; }
-        /** Sets {@link TrainerConfig#seed}. */
+        /**
+         * Sets {@link TrainerConfig#seed}.
+         * @param v the seed
+         * @return this builder
+         */
         public Builder seed(long v) { seed = v; return this; }
-        /** Sets {@link TrainerConfig#metrics}. */
+        /**
+         * Sets {@link TrainerConfig#metrics}.
+         * @param v the metrics CSV file, or null
+         * @return this builder
+         */
         public Builder metrics(Path v) { metrics = v; return this; }
-        /** Sets {@link TrainerConfig#checkpointDir}. */
+        /**
+         * Sets {@link TrainerConfig#checkpointDir}.
+         * @param v the checkpoint folder, or null
+         * @return this builder
+         */
         public Builder checkpointDir(Path v) { checkpointDir = v; return this; }
-        /** Sets {@link TrainerConfig#checkpointEvery}. */
+        /**
+         * Sets {@link TrainerConfig#checkpointEvery}.
+         * @param v steps between checkpoints, 0 for only at the end
+         * @return this builder
+         */
         public Builder checkpointEvery(long v) { checkpointEvery = v; return this; }
-        /** Sets {@link TrainerConfig#resume}. */
+        /**
+         * Sets {@link TrainerConfig#resume}.
+         * @param v a checkpoint file to resume from, or null
+         * @return this builder
+         */
         public Builder resume(Path v) { resume = v; return this; }
-        /** Sets {@link TrainerConfig#resumeState}. */
+        /**
+         * Sets {@link TrainerConfig#resumeState}.
+         * @param v a checkpoint held in memory to resume from, or null
+         * @return this builder
+         */
         public Builder resumeState(Checkpoint v) { resumeState = v; return this; }
-        /** Sets {@link TrainerConfig#keepCheckpoints}. */
+        /**
+         * Sets {@link TrainerConfig#keepCheckpoints}.
+         * @param v whether to keep every checkpoint
+         * @return this builder
+         */
         public Builder keepCheckpoints(boolean v) { keepCheckpoints = v; return this; }
-        /** Sets {@link TrainerConfig#graphs}. */
+        /**
+         * Sets {@link TrainerConfig#graphs}.
+         * @param v whether to replay steps as graphs
+         * @return this builder
+         */
         public Builder graphs(boolean v) { graphs = v; return this; }
-        /** Sets {@link TrainerConfig#sampling}. */
+        /**
+         * Sets {@link TrainerConfig#sampling}.
+         * @param v how batches are drawn
+         * @return this builder
+         */
         public Builder sampling(Sampling v) { sampling = v; return this; }
-        /** Sets {@link TrainerConfig#evalTrainSet}. */
+        /**
+         * Sets {@link TrainerConfig#evalTrainSet}.
+         * @param v whether to evaluate the whole training set too
+         * @return this builder
+         */
         public Builder evalTrainSet(boolean v) { evalTrainSet = v; return this; }
-        /** The configuration; throws IllegalArgumentException on an invalid value. */
+        /**
+         * The configuration; throws IllegalArgumentException on an invalid value.
+         * @return the configuration
+         */
         public TrainerConfig build() { return new TrainerConfig(this); }
     }
 }

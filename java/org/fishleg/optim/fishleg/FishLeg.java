@@ -29,7 +29,7 @@ import org.fishleg.optim.kron.KroneckerBlocks;
  * (n_in+1)) and Delta the back-propagated errors, so Q G = (A P)^T (Delta S) and the L, R gradients
  * are computed from these factors in O(n^2 B) without any dense n^3 product ({@link FishLegConfig#lowRank}).
  *
- * <p>The per-layer apply of Q (dense, or from the batch-gradient factors) is {@link KroneckerBlocks},
+ * <p>The per-layer apply of Q (dense, or from the batch-gradient factors) is {@code optim.kron.KroneckerBlocks} (internal),
  * shared with KFAC; this class owns lambda, its closed-form gradients and the step.
  *
  * <p>Everything runs on the model's backend; nothing is copied to the host during a step.
@@ -63,10 +63,18 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
     private long step;
     private long auxSteps;
 
-    /** A builder starting from {@link FishLegConfig#defaults()}; the auxiliary batches are given when it creates the optimizer. */
+    /**
+     * A builder starting from {@link FishLegConfig#defaults()}; the auxiliary batches are given when it creates the optimizer.
+     * @return a builder with the default configuration
+     */
     public static FishLegBuilder builder() { return new FishLegBuilder(); }
 
-    /** FishLeg for {@code model} (its backend holds all state; close to free it), drawing auxiliary batches of {@code cfg.auxBatchSize} inputs from {@code aux}. */
+    /**
+     * FishLeg for {@code model} (its backend holds all state; close to free it), drawing auxiliary batches of {@code cfg.auxBatchSize} inputs from {@code aux}.
+     * @param model the model whose parameters are updated
+     * @param cfg the hyper-parameters
+     * @param aux the source of the auxiliary batches
+     */
     public FishLeg(Mlp model, FishLegConfig cfg, AuxBatchSource aux) {
         this.model = model;
         this.b = model.backend();
@@ -130,7 +138,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
     }
 
     /** L = R = s^(1/4) I, sigma block lambda = s^(1/2), so Q_0 = s I; Adam moments cleared. */
-    public void resetFactors() {
+    void resetFactors() {
         float q = (float) Math.pow(cfg.initScale, 0.25);
         for (int l = 0; l < layers; l++) {
             b.setIdentity(L[l], q);
@@ -153,9 +161,15 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
         }
     }
 
-    /** The hyper-parameters. */
+    /**
+     * The hyper-parameters.
+     * @return the configuration
+     */
     public FishLegConfig config() { return cfg; }
-    /** The model this optimizer was built for. */
+    /**
+     * The model this optimizer was built for.
+     * @return the model
+     */
     public Mlp model() { return model; }
 
     @Override
@@ -168,24 +182,29 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
     public long stepCount() { return step; }
 
     /** Number of auxiliary (lambda) updates done. */
-    public long auxStepCount() { return auxSteps; }
+    long auxStepCount() { return auxSteps; }
 
-    /** The flat lambda vector [L_0, R_0, ..., sigma lambda] (a live backend tensor). */
+    /**
+     * The flat lambda vector [L_0, R_0, ..., sigma lambda] (a live backend tensor).
+     * @return lambda
+     */
     public Tensor lambda() { return lambda; }
 
     /** Layer l's factor L (live view). */
-    public Tensor factorL(int l) { return L[l]; }
+    Tensor factorL(int l) { return L[l]; }
 
     /** Layer l's factor R (live view). */
-    public Tensor factorR(int l) { return R[l]; }
+    Tensor factorR(int l) { return R[l]; }
 
     /** The flat gradient of the last auxiliary loss evaluation. */
-    public Tensor lambdaGradient() { return lamGrad; }
+    Tensor lambdaGradient() { return lamGrad; }
 
     /**
      * The low-rank path is used when Q acts on the plain current batch gradient (momentum on Q g,
      * u = g / ||g||, no weight decay inside the loss), lowRank is on, and it costs fewer operations at
      * this batch size than the dense products: sum_l B (n1^2 + n2^2 + n1 n2) &lt; sum_l (n1^2 n2 + n1 n2^2).
+     * @param batch the batch size
+     * @return whether the step at this batch size uses the low-rank form
      */
     public boolean lowRankApplies(int batch) {
         return cfg.lowRank && cfg.ordering == FishLegConfig.Ordering.MOMENTUM_ON_NATURAL_GRADIENT
@@ -298,7 +317,11 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
 
     // ------------------------------------------------------------------ Q and the auxiliary loss (dense form)
 
-    /** out = Q(lambda) in for flat vectors (out must not alias in). */
+    /**
+     * out = Q(lambda) in for flat vectors (out must not alias in).
+     * @param in a parameter-shaped vector
+     * @param out receives Q(lambda) in
+     */
     public void applyQ(Tensor in, Tensor out) {
         q.applyDense(in, out);
         if (sigmaLam != null) {
@@ -321,6 +344,9 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
      * The auxiliary loss A = 1/2 z^T (F + gamma I) z - u^T z at the current lambda for a given u and
      * auxiliary inputs (for tests and diagnostics; uses the configured Fisher product). Reads two
      * scalars to the host.
+     * @param xA auxiliary inputs
+     * @param uIn the direction u
+     * @return the auxiliary loss A
      */
     public double auxiliaryLoss(Tensor xA, Tensor uIn) {
         applyQ(uIn, z);
@@ -335,7 +361,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
      * Computes grad_lambda A for the given u and auxiliary inputs into {@link #lambdaGradient()} (dense
      * closed forms), without updating lambda.
      */
-    public void auxiliaryGradient(Tensor xA, Tensor uIn) {
+    void auxiliaryGradient(Tensor xA, Tensor uIn) {
         b.copy(uIn, u);
         applyQ(u, z);
         fvp.apply(model, xA, z, cfg.damping, fz);
@@ -346,6 +372,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
     /**
      * One auxiliary update only (lambda, not theta) for a given direction u (normalised by the caller or
      * not) on the next auxiliary batch: the building block of auxiliary-only training on a frozen network.
+     * @param uIn the direction u
      */
     public void auxiliaryStep(Tensor uIn) {
         b.copy(uIn, u);

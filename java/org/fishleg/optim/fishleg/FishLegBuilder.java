@@ -15,29 +15,71 @@ public final class FishLegBuilder implements OptimizerFactory {
 
     FishLegBuilder() {}
 
-    /** Starts over from a published or project preset ({@link FishLegConfig#presets()}). */
+    /**
+     * Starts over from a published or project preset ({@link FishLegConfig#presets()}).
+     * @param name a preset name of {@link FishLegConfig#presets()}
+     * @return this builder
+     */
     public FishLegBuilder preset(String name) { config = FishLegConfig.preset(name).toBuilder(); return this; }
-    /** Starts over from a whole configuration. */
+    /**
+     * Starts over from a whole configuration.
+     * @param c the configuration
+     * @return this builder
+     */
     public FishLegBuilder config(FishLegConfig c) { config = c.toBuilder(); return this; }
-    /** Sets the step size eta. */
+    /**
+     * Sets the step size eta.
+     * @param v the step size
+     * @return this builder
+     */
     public FishLegBuilder lr(float v) { config.lr(v); return this; }
-    /** Sets the momentum coefficient beta. */
+    /**
+     * Sets the momentum coefficient beta.
+     * @param v the momentum coefficient, in [0, 1)
+     * @return this builder
+     */
     public FishLegBuilder momentum(float v) { config.beta(v); return this; }
-    /** Sets the weight decay (in the loss or decoupled, as the configuration says). */
+    /**
+     * Sets the weight decay (in the loss or decoupled, as the configuration says).
+     * @param v the weight decay coefficient
+     * @return this builder
+     */
     public FishLegBuilder weightDecay(float v) { config.weightDecay(v); return this; }
-    /** Sets the damping gamma of (F + gamma I). */
+    /**
+     * Sets the damping gamma of (F + gamma I).
+     * @param v the damping
+     * @return this builder
+     */
     public FishLegBuilder damping(float v) { config.damping(v); return this; }
-    /** Sets the auxiliary batch size. */
+    /**
+     * Sets the auxiliary batch size.
+     * @param v inputs per auxiliary batch
+     * @return this builder
+     */
     public FishLegBuilder auxBatchSize(int v) { config.auxBatchSize(v); return this; }
-    /** Sets the auxiliary update period in steps. */
+    /**
+     * Sets the auxiliary update period in steps.
+     * @param v the period in steps
+     * @return this builder
+     */
     public FishLegBuilder auxEvery(int v) { config.auxEvery(v); return this; }
-    /** Sets the learning rate of the auxiliary (Q factor) Adam step. */
+    /**
+     * Sets the learning rate of the auxiliary (Q factor) Adam step.
+     * @param v the auxiliary learning rate
+     * @return this builder
+     */
     public FishLegBuilder auxLr(float v) { config.auxLr(v); return this; }
 
-    /** The configuration these settings give (checked: IllegalArgumentException on a bad value). */
+    /**
+     * The configuration these settings give (checked: IllegalArgumentException on a bad value).
+     * @return the configuration
+     */
     public FishLegConfig config() { return config.build(); }
 
-    /** An immutable copy of these settings, checked now. */
+    /**
+     * An immutable copy of these settings, checked now.
+     * @return a factory that builds FishLeg with these settings for a model
+     */
     public OptimizerFactory build() {
         FishLegBuilder b = new FishLegBuilder();
         b.config = config().toBuilder();

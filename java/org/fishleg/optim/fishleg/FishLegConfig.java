@@ -53,21 +53,41 @@ public final class FishLegConfig {
         SAMPLED_HESSIAN
     }
 
+    /** The step size eta of the parameter update. */
     public final float lr;
     /** Q_0 = s I (L = R = s^(1/4) I). */
     public final float initScale;
-    public final float auxLr, auxBeta1, auxBeta2, auxEps, auxWeightDecay;
+    /** Learning rate of the auxiliary Adam step on the factors of Q. */
+    public final float auxLr;
+    /** First-moment decay rate of the auxiliary Adam step. */
+    public final float auxBeta1;
+    /** Second-moment decay rate of the auxiliary Adam step. */
+    public final float auxBeta2;
+    /** Epsilon of the auxiliary Adam step. */
+    public final float auxEps;
+    /** L2 weight decay on the factors of Q (lambda), inside the auxiliary Adam step. */
+    public final float auxWeightDecay;
+    /** The damping gamma of the inverse Q approximates, (F + gamma I)^-1. */
     public final float damping;
+    /** The momentum coefficient beta (see {@link #ordering} for what it averages). */
     public final float beta;
+    /** The weight decay coefficient wd (see {@link #decoupledWeightDecay}). */
     public final float weightDecay;
     /** true: theta -= eta wd theta outside Q; false: wd/2 |theta|^2 added to the loss (gradient preconditioned). */
     public final boolean decoupledWeightDecay;
+    /** The auxiliary update period: Q is updated every {@code auxEvery} steps. */
     public final int auxEvery;
+    /** Whether an auxiliary update also runs at step 0, before the first parameter update. */
     public final boolean auxAtStepZero;
+    /** Inputs per auxiliary batch. */
     public final int auxBatchSize;
+    /** How Q's per-layer factors are parameterised. */
     public final Factor factor;
+    /** Whether momentum averages the gradient or the preconditioned gradient. */
     public final Ordering ordering;
+    /** Which vector u the auxiliary loss is evaluated on. */
     public final AuxDirection auxDirection;
+    /** The Fisher-vector product of the auxiliary loss. */
     public final FisherProduct fisher;
     /** Use the low-rank form of Q g when u/g is the current batch gradient (variant ordering). */
     public final boolean lowRank;
@@ -96,6 +116,10 @@ public final class FishLegConfig {
         if (auxBatchSize < 1) throw new IllegalArgumentException("FishLeg aux batch size must be >= 1, got " + auxBatchSize);
     }
 
+    /**
+     * A builder holding this configuration, to change some of it.
+     * @return the builder
+     */
     public Builder toBuilder() {
         Builder b = new Builder();
         b.lr = lr; b.initScale = initScale; b.auxLr = auxLr; b.auxBeta1 = auxBeta1; b.auxBeta2 = auxBeta2;
@@ -106,12 +130,22 @@ public final class FishLegConfig {
         return b;
     }
 
+    /**
+     * A builder starting from {@link #defaults()}.
+     * @return the builder
+     */
     public static Builder builder() { return new Builder(); }
 
-    /** JAX MNIST auto-encoder settings (the default). */
+    /**
+     * JAX MNIST auto-encoder settings (the default).
+     * @return the default configuration
+     */
     public static FishLegConfig defaults() { return builder().build(); }
 
-    /** Names accepted by {@link #preset}. */
+    /**
+     * Names accepted by {@link #preset}.
+     * @return a one-line description of each preset, by name
+     */
     public static Map<String, String> presets() {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("jax-mnist", "JAX MNIST AE: lr 0.05, Q0 0.2 I, aux lr 1e-4, batch/aux 1000/1000, damping 1e-3, wd 1e-5 in loss, full factors");
@@ -124,7 +158,11 @@ public final class FishLegConfig {
         return m;
     }
 
-    /** A published configuration by name (see {@link #presets()}). */
+    /**
+     * A published configuration by name (see {@link #presets()}).
+     * @param name a preset name, in any case
+     * @return the configuration
+     */
     public static FishLegConfig preset(String name) {
         Builder b = builder();
         switch (name.toLowerCase(Locale.ROOT)) {
@@ -167,7 +205,7 @@ public final class FishLegConfig {
                 auxDirection.name().toLowerCase(Locale.ROOT), fisher.name().toLowerCase(Locale.ROOT), lowRank, maxStepNorm);
     }
 
-    /** Builder with the JAX MNIST defaults. */
+    /** Sets a configuration field by field, starting from the JAX MNIST defaults; {@link #build} checks the values. */
     public static final class Builder {
         private float lr = 0.05f, initScale = 0.2f, auxLr = 1e-4f, auxBeta1 = 0.9f, auxBeta2 = 0.999f, auxEps = 1e-8f;
         private float auxWeightDecay = 0f, damping = 1e-3f, beta = 0.9f, weightDecay = 1e-5f;
@@ -179,25 +217,126 @@ public final class FishLegConfig {
         private AuxDirection auxDirection = AuxDirection.MOMENTUM_GRADIENT;
         private FisherProduct fisher = FisherProduct.GAUSS_NEWTON;
 
+        /**
+         * Sets {@link FishLegConfig#lr}.
+         * @param v the step size eta
+         * @return this builder
+         */
         public Builder lr(float v) { lr = v; return this; }
+        /**
+         * Sets {@link FishLegConfig#initScale}.
+         * @param v the scale s of Q_0 = s I
+         * @return this builder
+         */
         public Builder initScale(float v) { initScale = v; return this; }
+        /**
+         * Sets {@link FishLegConfig#auxLr}.
+         * @param v the auxiliary learning rate
+         * @return this builder
+         */
         public Builder auxLr(float v) { auxLr = v; return this; }
+        /**
+         * Sets {@link FishLegConfig#auxBeta1} and {@link FishLegConfig#auxBeta2}.
+         * @param b1 the first-moment decay rate
+         * @param b2 the second-moment decay rate
+         * @return this builder
+         */
         public Builder auxBetas(float b1, float b2) { auxBeta1 = b1; auxBeta2 = b2; return this; }
+        /**
+         * Sets {@link FishLegConfig#auxEps}.
+         * @param v the auxiliary Adam epsilon
+         * @return this builder
+         */
         public Builder auxEps(float v) { auxEps = v; return this; }
+        /**
+         * Sets {@link FishLegConfig#auxWeightDecay}.
+         * @param v the weight decay on the factors of Q
+         * @return this builder
+         */
         public Builder auxWeightDecay(float v) { auxWeightDecay = v; return this; }
+        /**
+         * Sets {@link FishLegConfig#damping}.
+         * @param v the damping gamma
+         * @return this builder
+         */
         public Builder damping(float v) { damping = v; return this; }
+        /**
+         * Sets {@link FishLegConfig#beta}.
+         * @param v the momentum coefficient, in [0, 1)
+         * @return this builder
+         */
         public Builder beta(float v) { beta = v; return this; }
+        /**
+         * Sets {@link FishLegConfig#weightDecay}.
+         * @param v the weight decay coefficient
+         * @return this builder
+         */
         public Builder weightDecay(float v) { weightDecay = v; return this; }
+        /**
+         * Sets {@link FishLegConfig#decoupledWeightDecay}.
+         * @param v true to decay outside Q, false to add the decay to the loss
+         * @return this builder
+         */
         public Builder decoupledWeightDecay(boolean v) { decoupledWeightDecay = v; return this; }
+        /**
+         * Sets {@link FishLegConfig#auxEvery}.
+         * @param v the auxiliary update period in steps
+         * @return this builder
+         */
         public Builder auxEvery(int v) { auxEvery = v; return this; }
+        /**
+         * Sets {@link FishLegConfig#auxAtStepZero}.
+         * @param v whether to update Q at step 0
+         * @return this builder
+         */
         public Builder auxAtStepZero(boolean v) { auxAtStepZero = v; return this; }
+        /**
+         * Sets {@link FishLegConfig#auxBatchSize}.
+         * @param v inputs per auxiliary batch
+         * @return this builder
+         */
         public Builder auxBatchSize(int v) { auxBatchSize = v; return this; }
+        /**
+         * Sets {@link FishLegConfig#factor}.
+         * @param v the factor parameterisation
+         * @return this builder
+         */
         public Builder factor(Factor v) { factor = v; return this; }
+        /**
+         * Sets {@link FishLegConfig#ordering}.
+         * @param v the step ordering
+         * @return this builder
+         */
         public Builder ordering(Ordering v) { ordering = v; return this; }
+        /**
+         * Sets {@link FishLegConfig#auxDirection}.
+         * @param v the auxiliary direction
+         * @return this builder
+         */
         public Builder auxDirection(AuxDirection v) { auxDirection = v; return this; }
+        /**
+         * Sets {@link FishLegConfig#fisher}.
+         * @param v the Fisher-vector product
+         * @return this builder
+         */
         public Builder fisher(FisherProduct v) { fisher = v; return this; }
+        /**
+         * Sets {@link FishLegConfig#lowRank}.
+         * @param v whether to use the low-rank form
+         * @return this builder
+         */
         public Builder lowRank(boolean v) { lowRank = v; return this; }
+        /**
+         * Sets {@link FishLegConfig#maxStepNorm}.
+         * @param v the bound, 0 for none
+         * @return this builder
+         */
         public Builder maxStepNorm(float v) { maxStepNorm = v; return this; }
+        /**
+         * The configuration, checked.
+         * @return the configuration
+         * @throws IllegalArgumentException when a value is out of range
+         */
         public FishLegConfig build() { return new FishLegConfig(this); }
     }
 }

@@ -24,7 +24,7 @@ import org.fishleg.optim.kron.KroneckerBlocks;
  *   g = grad + wd theta;  gbar = mu gbar + (1 - mu) g;  theta_l -= lr Ainv_l gbar_l Ginv_l
  * </pre>
  * The first step takes the batch statistics as they are (no average yet) and inverts. The inverses are
- * applied by {@link KroneckerBlocks}, the block code FishLeg uses for its Q; they are computed by
+ * applied by {@code optim.kron.KroneckerBlocks} (internal), the block code FishLeg uses for its Q; they are computed by
  * {@link Backend#spdInverse} (double precision on the host), so an inverting step waits for the device
  * and is never captured in a graph; the other steps are. A learned Gaussian sigma, when the model has
  * one, is preconditioned by its exact scalar Fisher (2 D / sigma^2 for D Gaussian outputs; 2 D for a
@@ -44,7 +44,11 @@ public final class Kfac implements Optimizer, FlopCounter {
     /** The damping split pi_l of the last inversion, per layer (diagnostics). */
     private final double[] pi;
 
-    /** KFAC for {@code model} (its backend holds all state; close to free it). */
+    /**
+     * KFAC for {@code model} (its backend holds all state; close to free it).
+     * @param model the model whose parameters are updated
+     * @param cfg the hyper-parameters
+     */
     public Kfac(Mlp model, KfacConfig cfg) {
         this.model = model;
         this.b = model.backend();
@@ -74,7 +78,10 @@ public final class Kfac implements Optimizer, FlopCounter {
         blocks = new KroneckerBlocks(model, aInv, gInv);
     }
 
-    /** Settings for {@code Model.fit}: {@code Kfac.builder().lr(0.1f).build()} (defaults {@link KfacConfig#defaults()}). */
+    /**
+     * Settings for {@code Model.fit}: {@code Kfac.builder().lr(0.1f).build()} (defaults {@link KfacConfig#defaults()}).
+     * @return a builder with the default configuration
+     */
     public static KfacBuilder builder() { return new KfacBuilder(); }
 
     private Tensor own(int r, int c) {
@@ -83,7 +90,10 @@ public final class Kfac implements Optimizer, FlopCounter {
         return t;
     }
 
-    /** The hyper-parameters. */
+    /**
+     * The hyper-parameters.
+     * @return the configuration
+     */
     public KfacConfig config() { return cfg; }
 
     @Override
@@ -96,18 +106,22 @@ public final class Kfac implements Optimizer, FlopCounter {
     public long stepCount() { return step; }
 
     /** Layer l's averaged activation factor Abar (live view, n1 x n1). */
-    public Tensor factorA(int l) { return aBar[l]; }
+    Tensor factorA(int l) { return aBar[l]; }
 
     /** Layer l's averaged error factor Gbar (live view, n2 x n2). */
-    public Tensor factorG(int l) { return gBar[l]; }
+    Tensor factorG(int l) { return gBar[l]; }
 
     /** Layer l's damped inverse (Abar + pi sqrt(gamma) I)^-1 of the last inversion (live view). */
-    public Tensor inverseA(int l) { return aInv[l]; }
+    Tensor inverseA(int l) { return aInv[l]; }
 
     /** Layer l's damped inverse (Gbar + sqrt(gamma) / pi I)^-1 of the last inversion (live view). */
-    public Tensor inverseG(int l) { return gInv[l]; }
+    Tensor inverseG(int l) { return gInv[l]; }
 
-    /** The damping split pi_l used by the last inversion. */
+    /**
+     * The damping split pi_l used by the last inversion.
+     * @param l a layer index
+     * @return the damping split of that layer
+     */
     public double pi(int l) { return pi[l]; }
 
     private boolean invertsAt(long s) { return s % cfg.inverseEvery == 0; }

@@ -14,27 +14,65 @@ public final class KfacBuilder implements OptimizerFactory {
 
     KfacBuilder() {}
 
-    /** Starts from {@code c}. */
+    /**
+     * Starts from {@code c}.
+     * @param c the configuration
+     * @return this builder
+     */
     public KfacBuilder config(KfacConfig c) { config = c.toBuilder(); return this; }
-    /** Learning rate. */
+    /**
+     * Learning rate.
+     * @param v the learning rate
+     * @return this builder
+     */
     public KfacBuilder lr(float v) { config.lr(v); return this; }
-    /** Tikhonov damping gamma. */
+    /**
+     * Tikhonov damping gamma.
+     * @param v the damping gamma
+     * @return this builder
+     */
     public KfacBuilder damping(float v) { config.damping(v); return this; }
-    /** Moving-average decay of the factors. */
+    /**
+     * Moving-average decay of the factors.
+     * @param v the decay rate
+     * @return this builder
+     */
     public KfacBuilder statDecay(float v) { config.statDecay(v); return this; }
-    /** Steps between factor inversions. */
+    /**
+     * Steps between factor inversions.
+     * @param v the period in steps
+     * @return this builder
+     */
     public KfacBuilder inverseEvery(int v) { config.inverseEvery(v); return this; }
-    /** Gradient momentum (EMA coefficient). */
+    /**
+     * Gradient momentum (EMA coefficient).
+     * @param v the momentum coefficient
+     * @return this builder
+     */
     public KfacBuilder momentum(float v) { config.momentum(v); return this; }
-    /** L2 weight decay. */
+    /**
+     * L2 weight decay.
+     * @param v the weight decay coefficient
+     * @return this builder
+     */
     public KfacBuilder weightDecay(float v) { config.weightDecay(v); return this; }
-    /** Source of the G factor's errors. */
+    /**
+     * Source of the G factor's errors.
+     * @param v where the G factor's errors come from
+     * @return this builder
+     */
     public KfacBuilder curvature(KfacConfig.Curvature v) { config.curvature(v); return this; }
 
-    /** The configuration these settings give (checked: IllegalArgumentException on a bad value). */
+    /**
+     * The configuration these settings give (checked: IllegalArgumentException on a bad value).
+     * @return the configuration
+     */
     public KfacConfig config() { return config.build(); }
 
-    /** An immutable copy of these settings, checked now. */
+    /**
+     * An immutable copy of these settings, checked now.
+     * @return a factory that builds KFAC with these settings for a model
+     */
     public OptimizerFactory build() {
         KfacBuilder b = new KfacBuilder();
         b.config = config().toBuilder();

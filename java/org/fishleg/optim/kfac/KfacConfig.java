@@ -15,7 +15,11 @@ public final class KfacConfig {
         /** Errors of the loss on the batch's own targets (the empirical Fisher). */
         EMPIRICAL;
 
-        /** Parses "sampled" or "empirical" (case-insensitive). */
+        /**
+         * Parses "sampled" or "empirical" (case-insensitive).
+         * @param s "sampled" or "empirical"
+         * @return the curvature source
+         */
         public static Curvature parse(String s) {
             switch (s.trim().toLowerCase(Locale.ROOT)) {
                 case "sampled": case "fisher": return SAMPLED;
@@ -67,13 +71,22 @@ public final class KfacConfig {
         if (curvature == null) throw new IllegalArgumentException("KFAC curvature is missing");
     }
 
-    /** The defaults: lr 0.1, damping 3, statistics decay 0.9, inverses every 20 steps, momentum 0.9, L2 1e-5, sampled targets. */
+    /**
+     * The defaults: lr 0.1, damping 3, statistics decay 0.9, inverses every 20 steps, momentum 0.9, L2 1e-5, sampled targets.
+     * @return the default configuration
+     */
     public static KfacConfig defaults() { return builder().build(); }
 
-    /** A builder starting from the defaults. */
+    /**
+     * A builder starting from the defaults.
+     * @return the builder
+     */
     public static Builder builder() { return new Builder(); }
 
-    /** A builder starting from this configuration. */
+    /**
+     * A builder starting from this configuration.
+     * @return the builder
+     */
     public Builder toBuilder() {
         Builder b = new Builder();
         b.lr = lr; b.damping = damping; b.statDecay = statDecay; b.inverseEvery = inverseEvery;
@@ -89,21 +102,52 @@ public final class KfacConfig {
 
         private Builder() {}
 
-        /** Sets the learning rate. */
+        /**
+         * Sets the learning rate.
+         * @param v the learning rate
+         * @return this builder
+         */
         public Builder lr(float v) { lr = v; return this; }
-        /** Sets the damping gamma. */
+        /**
+         * Sets the damping gamma.
+         * @param v the damping gamma
+         * @return this builder
+         */
         public Builder damping(float v) { damping = v; return this; }
-        /** Sets the factor moving-average decay. */
+        /**
+         * Sets the factor moving-average decay.
+         * @param v the decay rate
+         * @return this builder
+         */
         public Builder statDecay(float v) { statDecay = v; return this; }
-        /** Sets the inverse period in steps. */
+        /**
+         * Sets the inverse period in steps.
+         * @param v the period in steps
+         * @return this builder
+         */
         public Builder inverseEvery(int v) { inverseEvery = v; return this; }
-        /** Sets the gradient momentum. */
+        /**
+         * Sets the gradient momentum.
+         * @param v the momentum coefficient
+         * @return this builder
+         */
         public Builder momentum(float v) { momentum = v; return this; }
-        /** Sets the L2 weight decay. */
+        /**
+         * Sets the L2 weight decay.
+         * @param v the weight decay coefficient
+         * @return this builder
+         */
         public Builder weightDecay(float v) { weightDecay = v; return this; }
-        /** Sets the source of the G factor. */
+        /**
+         * Sets the source of the G factor.
+         * @param v where the G factor's errors come from
+         * @return this builder
+         */
         public Builder curvature(Curvature v) { curvature = v; return this; }
-        /** The checked configuration. */
+        /**
+         * The checked configuration.
+         * @return the configuration
+         */
         public KfacConfig build() { return new KfacConfig(this); }
     }
 
