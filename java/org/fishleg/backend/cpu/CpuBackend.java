@@ -18,6 +18,7 @@ import org.bytedeco.openblas.global.openblas_nolapack;
 import org.fishleg.backend.Activation;
 import org.fishleg.backend.Backend;
 import org.fishleg.backend.BackendException;
+import org.fishleg.backend.BackendOptions;
 import org.fishleg.backend.Backend.Triangle;
 import org.fishleg.backend.Checks;
 import static org.fishleg.backend.Checks.*;
@@ -62,11 +63,9 @@ public final class CpuBackend implements Backend {
     /**
      * System property choosing how GEMM uses the cores: "java" (default) splits C into blocks computed by
      * single-threaded OpenBLAS calls on the backend's own worker threads; "openblas" lets OpenBLAS run its
-     * own threads. See {@link #gemm}.
+     * own threads. See {@link #gemm} and {@link BackendOptions#gemmThreading()}.
      */
-    public static final String GEMM_THREADS_PROPERTY = "fishleg.cpu.gemmThreads";
-    /** True: GEMM blocks on the Java pool, OpenBLAS single-threaded. False: OpenBLAS's own threads. */
-    static final boolean SPLIT_GEMM = !"openblas".equalsIgnoreCase(System.getProperty(GEMM_THREADS_PROPERTY, "java").trim());
+    public static final String GEMM_THREADS_PROPERTY = BackendOptions.GEMM_THREADS_PROPERTY;
     /** Products below this many flops (2 m n k) are not split: one OpenBLAS call on the caller's thread. */
     static final long SPLIT_MIN_FLOPS = 1L << 21;
 
@@ -76,7 +75,6 @@ public final class CpuBackend implements Backend {
     static {
         String v;
         try {
-            openblas_nolapack.blas_set_num_threads(SPLIT_GEMM ? 1 : CpuPool.SHARED.threads);
             v = openblas_nolapack.OPENBLAS_VERSION == null ? "OpenBLAS" : openblas_nolapack.OPENBLAS_VERSION.trim();
         } catch (LinkageError e) {
             throw new BackendException("cpu: cannot load OpenBLAS through JavaCPP: " + e, e);
@@ -85,15 +83,40 @@ public final class CpuBackend implements Backend {
         CPU_MODEL = readCpuModel();
     }
 
-    private final CpuPool pool = CpuPool.SHARED;
+    /** Threads OpenBLAS was last told to use (it is one library per JVM); -1 before the first backend. */
+    private static int openblasThreads = -1;
+
+    private final CpuPool pool;
+    /** True: GEMM blocks on the Java pool, OpenBLAS single-threaded. False: OpenBLAS's own threads. */
+    private final boolean splitGemm;
     private final Map<Tensor, CpuStorage> live = new IdentityHashMap<>();
     private long bytesInUse;
     private volatile boolean closed;
     private long seed;
     private long rngOffset;
 
-    /** A CPU backend; threads from -Dfishleg.cpu.threads (default: the available processors). */
-    public CpuBackend() {}
+    /**
+     * A CPU backend with {@link BackendOptions#fromEnvironment()}: threads from -Dfishleg.cpu.threads
+     * (default: the available processors), GEMM threading from -Dfishleg.cpu.gemmThreads.
+     */
+    public CpuBackend() { this(BackendOptions.fromEnvironment()); }
+
+    /**
+     * A CPU backend with {@code options.resolvedCpuThreads()} threads (a JVM-wide pool per thread count) and
+     * {@code options.gemmThreading()}. OpenBLAS is one library per JVM: its thread count is set by the backend
+     * opened last (1 in JAVA GEMM mode, the thread count in OPENBLAS mode).
+     */
+    public CpuBackend(BackendOptions options) {
+        this.pool = CpuPool.shared(options.resolvedCpuThreads());
+        this.splitGemm = options.gemmThreading() == BackendOptions.GemmThreading.JAVA;
+        setOpenblasThreads(splitGemm ? 1 : pool.threads);
+    }
+
+    private static synchronized void setOpenblasThreads(int n) {
+        if (n == openblasThreads) return;
+        openblas_nolapack.blas_set_num_threads(n);
+        openblasThreads = n;
+    }
 
     private static String readCpuModel() {
         try {
@@ -115,7 +138,7 @@ public final class CpuBackend implements Backend {
     public String description() {
         return "CPU" + (CPU_MODEL != null && !CPU_MODEL.isEmpty() ? " " + CPU_MODEL : "") + ", "
                 + pool.threads + " thread" + (pool.threads == 1 ? "" : "s") + ", " + OPENBLAS_VERSION
-                + (SPLIT_GEMM && pool.threads > 1 ? " (GEMM blocks on the Java threads)" : "");
+                + (splitGemm && pool.threads > 1 ? " (GEMM blocks on the Java threads)" : "");
     }
 
     // =================================================================================== checks
@@ -323,7 +346,7 @@ public final class CpuBackend implements Backend {
         int ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans;
         long flops = 2L * m * n * k;
         int dim = Math.max(m, n);
-        if (!SPLIT_GEMM || pool.threads == 1 || flops < SPLIT_MIN_FLOPS || dim < 32) {
+        if (!splitGemm || pool.threads == 1 || flops < SPLIT_MIN_FLOPS || dim < 32) {
             openblas_nolapack.cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, new FloatPointer(sa.pointer).position(a.offset()), lda,
                     new FloatPointer(sb.pointer).position(b.offset()), ldb, beta, new FloatPointer(sc.pointer).position(c.offset()), ldc);
             return;

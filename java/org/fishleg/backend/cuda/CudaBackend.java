@@ -20,7 +20,6 @@ import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
@@ -41,6 +40,7 @@ import jcuda.runtime.cudaStream_t;
 import org.fishleg.backend.Activation;
 import org.fishleg.backend.Backend;
 import org.fishleg.backend.BackendException;
+import org.fishleg.backend.BackendOptions;
 import org.fishleg.backend.Checks;
 import static org.fishleg.backend.Checks.*;
 import org.fishleg.backend.LikelihoodKind;
@@ -61,8 +61,8 @@ import org.fishleg.backend.Tensor;
  * <p>An instance is used from one thread at a time (like a CUDA stream); the primary context is
  * made current on whichever thread calls.
  *
- * <p>TF32 for GEMM is off (CUBLAS_DEFAULT_MATH: full FP32); -Dfishleg.cuda.tf32=true or
- * FISHLEG_CUDA_TF32=1 allows it (CUBLAS_TF32_TENSOR_OP_MATH).
+ * <p>TF32 for GEMM is off (CUBLAS_DEFAULT_MATH: full FP32); {@link BackendOptions#tf32()}
+ * (-Dfishleg.cuda.tf32=true or FISHLEG_CUDA_TF32=1) allows it (CUBLAS_TF32_TENSOR_OP_MATH).
  */
 public final class CudaBackend implements Backend {
     /** Floats per host staging chunk (pinned memory) for upload/download. */
@@ -101,8 +101,12 @@ public final class CudaBackend implements Backend {
     private long seed;
     private boolean closed;
 
-    /** Opens device {@code ordinal}; CudaSupport.open() is the normal entry (it probes first). */
-    CudaBackend(int ordinal, String description) {
+    /**
+     * Opens device {@code options.cudaDevice()} with TF32 as {@code options.tf32()} and the kernels of
+     * {@code options.fatbin()}; CudaSupport.open(options) is the normal entry (it probes first).
+     */
+    CudaBackend(BackendOptions options, String description) {
+        int ordinal = options.cudaDevice();
         this.ordinal = ordinal;
         check(jcuda.driver.JCudaDriver.cuDeviceGet(device, ordinal), "cuDeviceGet(" + ordinal + ")");
         check(cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain");
@@ -116,12 +120,12 @@ public final class CudaBackend implements Backend {
             bindThread();
             check(cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
             streamMade = true;
-            k = new Kernels();
+            k = new Kernels(options.fatbin());
             checkBlas(JCublas2.cublasCreate(cublas), "cublasCreate");
             blasMade = true;
             checkBlas(JCublas2.cublasSetStream(cublas, new cudaStream_t(stream)), "cublasSetStream");
             checkBlas(JCublas2.cublasSetPointerMode(cublas, cublasPointerMode.CUBLAS_POINTER_MODE_HOST), "cublasSetPointerMode");
-            tf32 = tf32Requested();
+            tf32 = options.tf32();
             checkBlas(JCublas2.cublasSetMathMode(cublas, tf32 ? cublasMath.CUBLAS_TF32_TENSOR_OP_MATH : cublasMath.CUBLAS_DEFAULT_MATH),
                     "cublasSetMathMode");
             p = new DevicePool(this::syncStream);
@@ -155,14 +159,6 @@ public final class CudaBackend implements Backend {
         cublasWorkspace = work;
         this.description = description + (tf32 ? ", TF32 on" : "");
         setSeed(0L);
-    }
-
-    static boolean tf32Requested() {
-        String p = System.getProperty("fishleg.cuda.tf32");
-        if (p == null || p.isBlank()) p = System.getenv("FISHLEG_CUDA_TF32");
-        if (p == null) return false;
-        String v = p.trim().toLowerCase(Locale.ROOT);
-        return v.equals("1") || v.equals("true") || v.equals("yes") || v.equals("on");
     }
 
     @Override public String name() { return "cuda"; }
