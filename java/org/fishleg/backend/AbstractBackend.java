@@ -15,7 +15,7 @@ import static org.fishleg.backend.Checks.twoInOneOut;
 /**
  * The checked front of every backend: implements {@link Backend}'s operations by checking their
  * arguments once (tensors of this backend and open, shapes, aliasing, scalars, enum arguments; the
- * messages name the operation and the shapes, {@link Checks}) and then calling a narrow
+ * messages name the operation and the shapes, {@code Checks}) and then calling a narrow
  * {@code do...} method of the backend with the checked tensors and their storage of type {@code S}.
  * A backend implements those methods, plus the life-cycle, synchronisation, random-state and graph
  * methods of {@link Backend} that have nothing to check; it checks nothing twice.
@@ -44,7 +44,7 @@ public abstract class AbstractBackend<S extends Tensor.Storage> implements Backe
     protected abstract boolean isClosed();
 
     /**
-     * {@link Checks#storage}: the storage of {@code t}, of {@code type}, for an op of this backend; rejects
+     * {@code Checks.storage}: the storage of {@code t}, of {@code type}, for an op of this backend; rejects
      * null tensors, tensors of another backend, a closed backend and closed storage.
      */
     protected final S checkedStorage(String op, Tensor t, Class<S> type) {

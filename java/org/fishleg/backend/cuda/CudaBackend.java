@@ -37,12 +37,11 @@ import jcuda.jcublas.cublasMath;
 import jcuda.jcublas.cublasPointerMode;
 import jcuda.jcublas.cublasStatus;
 import jcuda.runtime.cudaStream_t;
+import org.fishleg.backend.AbstractBackend;
 import org.fishleg.backend.Activation;
 import org.fishleg.backend.Backend;
 import org.fishleg.backend.BackendException;
 import org.fishleg.backend.BackendOptions;
-import org.fishleg.backend.Checks;
-import static org.fishleg.backend.Checks.*;
 import org.fishleg.backend.LikelihoodKind;
 import org.fishleg.backend.Tensor;
 
@@ -64,7 +63,7 @@ import org.fishleg.backend.Tensor;
  * <p>TF32 for GEMM is off (CUBLAS_DEFAULT_MATH: full FP32); {@link BackendOptions#tf32()}
  * (-Dfishleg.cuda.tf32=true or FISHLEG_CUDA_TF32=1) allows it (CUBLAS_TF32_TENSOR_OP_MATH).
  */
-public final class CudaBackend implements Backend {
+public final class CudaBackend extends AbstractBackend<DeviceBuffer> {
     /** Floats per host staging chunk (pinned memory) for upload/download. */
     private static final int STAGING_FLOATS = 1 << 20;
     /** cuBLAS workspace (NVIDIA recommends 32 MiB on Hopper, 4 MiB before). */
@@ -269,6 +268,9 @@ public final class CudaBackend implements Backend {
                     + "copy to or from the host, or wait); do it before or after the capture");
     }
 
+    @Override
+    protected boolean isClosed() { return closed; }
+
     private static void check(int rc, String what) {
         if (rc != CUresult.CUDA_SUCCESS) throw new BackendException("cuda: " + what + " failed: " + CUresult.stringFor(rc));
     }
@@ -278,8 +280,9 @@ public final class CudaBackend implements Backend {
             throw new BackendException("cuda: " + what + " failed: " + cublasStatus.stringFor(rc));
     }
 
-    private DeviceBuffer st(Tensor t, String op) {
-        DeviceBuffer d = storage(op, t, this, closed, DeviceBuffer.class);
+    @Override
+    protected DeviceBuffer storage(String op, Tensor t) {
+        DeviceBuffer d = checkedStorage(op, t, DeviceBuffer.class);
         if (d.isFreed()) throw new BackendException(op + ": tensor " + t.shape() + " used after its storage was freed");
         bindThread();
         return d;
@@ -298,43 +301,33 @@ public final class CudaBackend implements Backend {
     // =================================================================================== memory
 
     @Override
-    public Tensor zeros(int rows, int cols) {
+    protected Tensor doZeros(int rows, int cols) {
         Tensor t = allocate(rows, cols, "zeros");
         DeviceBuffer d = (DeviceBuffer) t.storage();
         if (t.size() > 0) check(cuMemsetD32Async(d.pointer(0), 0, t.size(), stream), "cuMemsetD32Async");
         return t;
     }
 
+    /** A new tensor of a checked shape, its memory uninitialised. */
     private Tensor allocate(int rows, int cols, String op) {
-        if (closed) throw new BackendException(op + ": cuda backend is closed");
-        if (rows < 0 || cols < 0) throw new BackendException(op + ": negative shape " + rows + "x" + cols);
-        long n = (long) rows * cols;
-        if (n > Integer.MAX_VALUE - 8) throw new BackendException(op + ": " + rows + "x" + cols + " is too large");
         noCapture(op);
         bindThread();
-        DeviceBuffer d = pool.allocate(n);
+        DeviceBuffer d = pool.allocate((long) rows * cols);
         Tensor t = new Tensor(this, d, rows, cols);
         synchronized (live) { live.put(t, d); }
         return t;
     }
 
     @Override
-    public Tensor upload(float[] host, int rows, int cols) {
-        if (host == null) throw new BackendException("upload: null host array");
-        if ((long) rows * cols != host.length)
-            throw new BackendException("upload: host array of " + host.length + " floats does not match " + rows + "x" + cols);
+    protected Tensor doUpload(float[] host, int rows, int cols) {
         Tensor t = allocate(rows, cols, "upload");
-        upload(host, t);
+        doUpload(host, t, storage("upload", t));
         return t;
     }
 
     @Override
-    public void upload(float[] host, Tensor dst) {
-        DeviceBuffer d = st(dst, "upload");
+    protected void doUpload(float[] host, Tensor dst, DeviceBuffer d) {
         noCapture("upload");
-        if (host == null) throw new BackendException("upload: null host array");
-        if (host.length != dst.size())
-            throw new BackendException("upload: host array of " + host.length + " floats does not match " + dst.shape());
         synchronized (staging) {
             // staging is idle here (every user of it waits for its copy); wait after each chunk so
             // the next one may overwrite it and the caller may reuse host afterwards
@@ -349,12 +342,8 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void download(Tensor src, float[] dst) {
-        DeviceBuffer d = st(src, "download");
+    protected void doDownload(Tensor src, DeviceBuffer d, float[] dst) {
         noCapture("download");
-        if (dst == null) throw new BackendException("download: null host array");
-        if (dst.length < src.size())
-            throw new BackendException("download: host array of " + dst.length + " floats is smaller than " + src.shape());
         synchronized (staging) {
             int n = src.size();
             if (n == 0) { syncStream(); return; }
@@ -369,10 +358,8 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public float readScalar(Tensor scalar) {
-        DeviceBuffer d = st(scalar, "readScalar");
+    protected float doReadScalar(Tensor scalar, DeviceBuffer d) {
         noCapture("readScalar");
-        if (scalar.size() < 1) throw new BackendException("readScalar: empty tensor " + scalar.shape());
         synchronized (staging) {
             check(cuMemcpyDtoHAsync(staging, d.pointer(scalar.offset()), Float.BYTES, stream), "cuMemcpyDtoHAsync (readScalar)");
             syncStream();
@@ -381,15 +368,11 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void copy(Tensor src, Tensor dst) {
-        DeviceBuffer ss = st(src, "copy"), sd = st(dst, "copy");
-        sameSize("copy", "src", src, "dst", dst);
-        int n = src.size();
-        if (n == 0 || (ss == sd && src.offset() == dst.offset())) return;
-        long bytes = (long) n * Float.BYTES;
+    protected void doCopy(Tensor src, DeviceBuffer ss, Tensor dst, DeviceBuffer sd) {
+        long bytes = (long) src.size() * Float.BYTES;
         if (ss == sd && overlaps(src, dst)) { // memmove through a pooled temporary
             noCapture("copy between overlapping ranges");
-            DeviceBuffer tmp = pool.allocate(n);
+            DeviceBuffer tmp = pool.allocate(src.size());
             try {
                 check(cuMemcpyDtoDAsync(tmp.pointer(0), ss.pointer(src.offset()), bytes, stream), "cuMemcpyDtoDAsync (copy)");
                 check(cuMemcpyDtoDAsync(sd.pointer(dst.offset()), tmp.pointer(0), bytes, stream), "cuMemcpyDtoDAsync (copy)");
@@ -407,10 +390,8 @@ public final class CudaBackend implements Backend {
      * with the same array reuses that copy when the slice it reads is unchanged, else uploads it again.
      */
     @Override
-    public void gatherRows(Tensor src, int[] rows, int start, Tensor dst) {
+    protected void doGatherRows(Tensor src, DeviceBuffer ss, int[] rows, int start, Tensor dst, DeviceBuffer sd) {
         String op = "gatherRows";
-        DeviceBuffer ss = st(src, op), sd = st(dst, op);
-        gatherIndices(op, src, rows, start, dst);
         if (ss == sd && overlaps(src, dst)) throw new BackendException(op + ": dst " + dst + " overlaps src " + src);
         if (dst.size() == 0) return;
         noCapture(op);
@@ -448,20 +429,17 @@ public final class CudaBackend implements Backend {
         return d;
     }
 
+    /** One kernel instead of one copy per row. */
     @Override
-    public void copyIntoColumns(Tensor src, Tensor dst, int col0) {
+    protected void doCopyIntoColumns(Tensor src, DeviceBuffer ss, Tensor dst, DeviceBuffer sd, int col0) {
         String op = "copyIntoColumns";
-        DeviceBuffer ss = st(src, op), sd = st(dst, op);
-        if (src.rows() != dst.rows() || col0 < 0 || col0 + src.cols() > dst.cols())
-            throw new BackendException(op + ": src " + src.shape() + " does not fit dst " + dst.shape() + " at column " + col0);
         if (ss == sd && overlaps(src, dst)) throw new BackendException(op + ": dst " + dst + " overlaps src " + src);
         if (src.size() == 0) return;
         launch("fl_copy_into_columns", src.size(), src.rows(), src.cols(), dst.cols(), col0, addr(ss, src), addr(sd, dst));
     }
 
     @Override
-    public void fill(Tensor t, float value) {
-        DeviceBuffer d = st(t, "fill");
+    protected void doFill(Tensor t, DeviceBuffer d, float value) {
         if (t.size() == 0) return;
         check(cuMemsetD32Async(d.pointer(t.offset()), Float.floatToRawIntBits(value), t.size(), stream), "cuMemsetD32Async (fill)");
     }
@@ -526,13 +504,10 @@ public final class CudaBackend implements Backend {
     // =================================================================================== BLAS
 
     @Override
-    public void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
-        DeviceBuffer sa = st(a, "gemm"), sb = st(b, "gemm"), sc = st(c, "gemm");
-        int[] mnk = Checks.gemm(transA, transB, a, sa, b, sb, c, sc);
-        int m = mnk[0], n = mnk[1], k = mnk[2];
-        if (m == 0 || n == 0) return;
+    protected void doGemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Tensor a, DeviceBuffer sa,
+                          Tensor b, DeviceBuffer sb, float beta, Tensor c, DeviceBuffer sc) {
         if (k == 0 || alpha == 0f) { // C = beta * C, beta == 0 ignores C (even NaN)
-            if (beta == 0f) fill(c, 0f);
+            if (beta == 0f) doFill(c, sc, 0f);
             else if (beta != 1f) launch("fl_axpby", c.size(), c.size(), 0f, addr(sc, c), beta, addr(sc, c));
             return;
         }
@@ -550,9 +525,7 @@ public final class CudaBackend implements Backend {
      * {@code shape} is not exploited here.
      */
     @Override
-    public void gram(Tensor l, Triangle shape, Tensor p) {
-        DeviceBuffer sl = st(l, "gram"), sp = st(p, "gram");
-        Checks.gram(l, sl, shape, p, sp);
+    protected void doGram(Tensor l, DeviceBuffer sl, Triangle shape, Tensor p, DeviceBuffer sp) {
         int n = l.rows();
         if (n == 0) return;
         int rc = CublasGemm.ssyrkGramUpperRowMajor(cublas, n, sl.pointer(l.offset()), sp.pointer(p.offset()));
@@ -561,95 +534,76 @@ public final class CudaBackend implements Backend {
         launch("fl_mirror_upper", p.size(), n, addr(sp, p));
     }
 
-    // =================================================================================== elementwise
+    // =================================================================================== elementwise (cuda/elementwise.cuh)
 
     @Override
-    public void axpby(float alpha, Tensor x, float beta, Tensor y) {
-        DeviceBuffer sx = st(x, "axpby"), sy = st(y, "axpby");
-        sameSize("axpby", "x", x, "y", y);
-        noPartialOverlap("axpby", "x", x, sx, "y", y, sy);
+    protected void doAxpby(float alpha, Tensor x, DeviceBuffer sx, float beta, Tensor y, DeviceBuffer sy) {
         if (y.size() == 0 || (beta == 1f && alpha == 0f)) return;
         launch("fl_axpby", y.size(), y.size(), alpha, addr(sx, x), beta, addr(sy, y));
     }
 
     @Override
-    public void mul(Tensor x, Tensor y, Tensor out) {
-        DeviceBuffer sx = st(x, "mul"), sy = st(y, "mul"), so = st(out, "mul");
-        twoInOneOut("mul", "x", x, sx, "y", y, sy, "out", out, so);
+    protected void doMul(Tensor x, DeviceBuffer sx, Tensor y, DeviceBuffer sy, Tensor out, DeviceBuffer so) {
         if (x.size() == 0) return;
         launch("fl_mul", x.size(), x.size(), addr(sx, x), addr(sy, y), addr(so, out));
     }
 
     @Override
-    public void clamp(Tensor x, float lo, float hi) {
-        DeviceBuffer sx = st(x, "clamp");
-        if (!(lo <= hi)) throw new BackendException("clamp: empty interval [" + lo + ", " + hi + "] for " + x.shape());
+    protected void doClamp(Tensor x, DeviceBuffer sx, float lo, float hi) {
         if (x.size() == 0) return;
         launch("fl_clamp", x.size(), x.size(), addr(sx, x), lo, hi);
     }
 
     @Override
-    public void addRowVector(Tensor m, Tensor row) {
-        DeviceBuffer sm = st(m, "addRowVector"), sr = st(row, "addRowVector");
-        rowVector("addRowVector", m, sm, row, sr);
+    protected void doAddRowVector(Tensor m, DeviceBuffer sm, Tensor row, DeviceBuffer sr) {
         if (m.size() == 0) return;
         launch("fl_add_row_vector", m.size(), m.rows(), m.cols(), addr(sm, m), addr(sr, row));
     }
 
     @Override
-    public void columnSums(float alpha, Tensor m, float beta, Tensor out) {
-        DeviceBuffer sm = st(m, "columnSums"), so = st(out, "columnSums");
-        columnSumsOut("columnSums", m, sm, out, so);
+    protected void doColumnSums(float alpha, Tensor m, DeviceBuffer sm, float beta, Tensor out, DeviceBuffer so) {
         if (m.cols() == 0) return;
         kernels.launch2d("fl_column_sums", (m.cols() + 31) / 32, 1, 32, 8, stream,
                 m.rows(), m.cols(), alpha, addr(sm, m), beta, addr(so, out));
     }
 
     @Override
-    public void activation(Activation phi, Tensor a, Tensor h) {
-        DeviceBuffer sa = st(a, "activation"), sh = st(h, "activation");
-        if (phi == null) throw new BackendException("activation: null activation");
-        sameShape("activation", "a", a, "h", h);
-        noPartialOverlap("activation", "a", a, sa, "h", h, sh);
+    protected void doActivation(Activation phi, Tensor a, DeviceBuffer sa, Tensor h, DeviceBuffer sh) {
         if (a.size() == 0 || (phi == Activation.IDENTITY && sa == sh && a.offset() == h.offset())) return;
         launch("fl_activation", a.size(), a.size(), phi.ordinal(), addr(sa, a), addr(sh, h));
     }
 
     @Override
-    public void activationDerivMul(Activation phi, Tensor a, Tensor g, Tensor out) {
-        activationMul("activationDerivMul", "fl_activation_deriv_mul", phi, a, g, out);
+    protected void doActivationDerivMul(Activation phi, Tensor a, DeviceBuffer sa, Tensor g, DeviceBuffer sg, Tensor out,
+                                        DeviceBuffer so) {
+        activationMul("fl_activation_deriv_mul", phi, a, sa, g, sg, out, so);
     }
 
     @Override
-    public void activationSecondDerivMul(Activation phi, Tensor a, Tensor g, Tensor out) {
-        activationMul("activationSecondDerivMul", "fl_activation_second_mul", phi, a, g, out);
+    protected void doActivationSecondDerivMul(Activation phi, Tensor a, DeviceBuffer sa, Tensor g, DeviceBuffer sg, Tensor out,
+                                              DeviceBuffer so) {
+        activationMul("fl_activation_second_mul", phi, a, sa, g, sg, out, so);
     }
 
-    private void activationMul(String op, String kernel, Activation phi, Tensor a, Tensor g, Tensor out) {
-        DeviceBuffer sa = st(a, op), sg = st(g, op), so = st(out, op);
-        if (phi == null) throw new BackendException(op + ": null activation");
-        twoInOneOut(op, "a", a, sa, "g", g, sg, "out", out, so);
+    private void activationMul(String kernel, Activation phi, Tensor a, DeviceBuffer sa, Tensor g, DeviceBuffer sg, Tensor out,
+                               DeviceBuffer so) {
         if (a.size() == 0) return;
         launch(kernel, a.size(), a.size(), phi.ordinal(), addr(sa, a), addr(sg, g), addr(so, out));
     }
 
     @Override
-    public void triangularMask(Tensor t, boolean upper) {
-        DeviceBuffer s = st(t, "triangularMask");
-        square("triangularMask", t);
+    protected void doTriangularMask(Tensor t, DeviceBuffer s, boolean upper) {
         if (t.size() == 0) return;
         launch("fl_triangular_mask", t.size(), t.cols(), addr(s, t), upper ? 1 : 0);
     }
 
     @Override
-    public void setIdentity(Tensor t, float s) {
-        DeviceBuffer d = st(t, "setIdentity");
-        square("setIdentity", t);
+    protected void doSetIdentity(Tensor t, DeviceBuffer d, float s) {
         if (t.size() == 0) return;
         launch("fl_set_identity", t.size(), t.cols(), addr(d, t), s);
     }
 
-    // =================================================================================== reductions
+    // =================================================================================== reductions (cuda/reduce.cuh)
 
     private static final int RED_DOT = 0, RED_SUMSQ = 1, RED_NONFINITE = 2, RED_SQDIFF = 3;
 
@@ -660,69 +614,46 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void dot(Tensor x, Tensor y, Tensor out) {
-        DeviceBuffer sx = st(x, "dot"), sy = st(y, "dot"), so = st(out, "dot");
-        sameSize("dot", "x", x, "y", y);
-        scalar("dot", "out", out);
+    protected void doDot(Tensor x, DeviceBuffer sx, Tensor y, DeviceBuffer sy, Tensor out, DeviceBuffer so) {
         reduce(RED_DOT, x.size(), addr(sx, x), addr(sy, y), 1.0, addr(so, out));
     }
 
     @Override
-    public void sumSquares(Tensor x, Tensor out) {
-        DeviceBuffer sx = st(x, "sumSquares"), so = st(out, "sumSquares");
-        scalar("sumSquares", "out", out);
+    protected void doSumSquares(Tensor x, DeviceBuffer sx, Tensor out, DeviceBuffer so) {
         reduce(RED_SUMSQ, x.size(), addr(sx, x), 0L, 1.0, addr(so, out));
     }
 
     @Override
-    public void countNonFinite(Tensor x, Tensor out) {
-        DeviceBuffer sx = st(x, "countNonFinite"), so = st(out, "countNonFinite");
-        scalar("countNonFinite", "out", out);
+    protected void doCountNonFinite(Tensor x, DeviceBuffer sx, Tensor out, DeviceBuffer so) {
         reduce(RED_NONFINITE, x.size(), addr(sx, x), 0L, 1.0, addr(so, out));
     }
 
     @Override
-    public void scaleByScalar(Tensor x, Tensor s, float power, float alpha, Tensor y) {
-        String op = "scaleByScalar";
-        DeviceBuffer sx = st(x, op), ss = st(s, op), sy = st(y, op);
-        scalar(op, "s", s);
-        sameSize(op, "x", x, "y", y);
-        noPartialOverlap(op, "x", x, sx, "y", y, sy);
-        if (sy == ss && overlaps(y, s) && y.size() > 1)
-            throw new BackendException(op + ": y " + y + " overlaps the scalar s " + s);
+    protected void doScaleByScalar(Tensor x, DeviceBuffer sx, Tensor s, DeviceBuffer ss, float power, float alpha, Tensor y,
+                                   DeviceBuffer sy) {
         if (y.size() == 0) return;
         launch("fl_scale_by_scalar", y.size(), y.size(), addr(sx, x), addr(ss, s), power, alpha, addr(sy, y));
     }
 
     @Override
-    public void scalarMulAdd(float alpha, Tensor a, Tensor b, float beta, Tensor out) {
-        String op = "scalarMulAdd";
-        DeviceBuffer sa = st(a, op), sb = st(b, op), so = st(out, op);
-        scalars(op, new String[] {"a", "b", "out"}, a, b, out);
+    protected void doScalarMulAdd(float alpha, Tensor a, DeviceBuffer sa, Tensor b, DeviceBuffer sb, float beta, Tensor out,
+                                  DeviceBuffer so) {
         kernels.launch("fl_scalar_mul_add", 1, 32, stream, alpha, addr(sa, a), addr(sb, b), beta, addr(so, out));
     }
 
-    // =================================================================================== likelihoods
+    // =================================================================================== likelihoods (cuda/likelihood.cuh)
 
-    /** Device address of sigma for GAUSSIAN (checked 1x1), 0 for the other kinds. */
-    private long sigmaAddr(String op, LikelihoodKind kind, Tensor sigma) {
-        if (kind != LikelihoodKind.GAUSSIAN) return 0L;
-        if (sigma == null) throw new BackendException(op + ": GAUSSIAN needs a 1x1 sigma tensor, got null");
-        DeviceBuffer s = st(sigma, op);
-        scalar(op, "sigma", sigma);
-        return addr(s, sigma);
+    /** Device address of the checked sigma for GAUSSIAN, 0 for the other kinds. */
+    private static long sigmaAddr(LikelihoodKind kind, Tensor sigma, DeviceBuffer ss) {
+        return kind == LikelihoodKind.GAUSSIAN ? addr(ss, sigma) : 0L;
     }
 
     @Override
-    public void nll(LikelihoodKind kind, Tensor f, Tensor y, Tensor sigma, Tensor out) {
-        String op = "nll";
-        if (kind == null) throw new BackendException(op + ": null likelihood kind");
-        DeviceBuffer sf = st(f, op), sy = st(y, op), so = st(out, op);
-        sameShape(op, "f", f, "y", y);
-        scalar(op, "out", out);
-        long sg = sigmaAddr(op, kind, sigma);
+    protected void doNll(LikelihoodKind kind, Tensor f, DeviceBuffer sf, Tensor y, DeviceBuffer sy, Tensor sigma, DeviceBuffer ss,
+                         Tensor out, DeviceBuffer so) {
+        long sg = sigmaAddr(kind, sigma, ss);
         int rows = f.rows();
-        if (rows == 0) { fill(out, 0f); return; }
+        if (rows == 0) { doFill(out, so, 0f); return; }
         int blocks = Kernels.rowBlocks(rows);
         kernels.launch("fl_nll_partial", blocks, Kernels.THREADS, stream, kind.ordinal(), rows, f.cols(),
                 addr(sf, f), addr(sy, y), sg, partials.address());
@@ -730,23 +661,17 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void nllGrad(LikelihoodKind kind, Tensor f, Tensor y, Tensor sigma, float scale, Tensor grad) {
-        String op = "nllGrad";
-        if (kind == null) throw new BackendException(op + ": null likelihood kind");
-        DeviceBuffer sf = st(f, op), sy = st(y, op), sg = st(grad, op);
-        twoInOneOut(op, "f", f, sf, "y", y, sy, "grad", grad, sg);
-        long sig = sigmaAddr(op, kind, sigma);
+    protected void doNllGrad(LikelihoodKind kind, Tensor f, DeviceBuffer sf, Tensor y, DeviceBuffer sy, Tensor sigma,
+                             DeviceBuffer ss, float scale, Tensor grad, DeviceBuffer sg) {
+        long sig = sigmaAddr(kind, sigma, ss);
         if (f.size() == 0) return;
         launchRows("fl_nll_grad", f.rows(), kind.ordinal(), f.rows(), f.cols(), addr(sf, f), addr(sy, y), sig, scale, addr(sg, grad));
     }
 
     @Override
-    public void gaussianSigmaGrad(Tensor f, Tensor y, Tensor sigma, float scale, Tensor out) {
-        String op = "gaussianSigmaGrad";
-        DeviceBuffer sf = st(f, op), sy = st(y, op), so = st(out, op);
-        sameShape(op, "f", f, "y", y);
-        scalar(op, "out", out);
-        long sig = sigmaAddr(op, LikelihoodKind.GAUSSIAN, sigma);
+    protected void doGaussianSigmaGrad(Tensor f, DeviceBuffer sf, Tensor y, DeviceBuffer sy, Tensor sigma, DeviceBuffer ss,
+                                       float scale, Tensor out, DeviceBuffer so) {
+        long sig = sigmaAddr(LikelihoodKind.GAUSSIAN, sigma, ss);
         int n = f.size();
         int blocks = Kernels.reduceBlocks(n);
         kernels.launch("fl_reduce_partial", blocks, Kernels.THREADS, stream, RED_SQDIFF, n, addr(sf, f), addr(sy, y), partials.address());
@@ -754,67 +679,48 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void outputHessianVec(LikelihoodKind kind, Tensor f, Tensor sigma, Tensor v, float scale, Tensor out) {
-        String op = "outputHessianVec";
-        if (kind == null) throw new BackendException(op + ": null likelihood kind");
-        DeviceBuffer sf = st(f, op), sv = st(v, op), so = st(out, op);
-        twoInOneOut(op, "f", f, sf, "v", v, sv, "out", out, so);
-        long sig = sigmaAddr(op, kind, sigma);
+    protected void doOutputHessianVec(LikelihoodKind kind, Tensor f, DeviceBuffer sf, Tensor sigma, DeviceBuffer ss, Tensor v,
+                                      DeviceBuffer sv, float scale, Tensor out, DeviceBuffer so) {
+        long sig = sigmaAddr(kind, sigma, ss);
         if (f.size() == 0) return;
         launchRows("fl_output_hessian_vec", f.rows(), kind.ordinal(), f.rows(), f.cols(), addr(sf, f), sig, addr(sv, v), scale, addr(so, out));
     }
 
     @Override
-    public void sampleTargets(LikelihoodKind kind, Tensor f, Tensor sigma, Tensor noise, Tensor y) {
-        String op = "sampleTargets";
-        if (kind == null) throw new BackendException(op + ": null likelihood kind");
-        DeviceBuffer sf = st(f, op), sn = st(noise, op), sy = st(y, op);
-        twoInOneOut(op, "f", f, sf, "noise", noise, sn, "y", y, sy);
-        long sig = sigmaAddr(op, kind, sigma);
+    protected void doSampleTargets(LikelihoodKind kind, Tensor f, DeviceBuffer sf, Tensor sigma, DeviceBuffer ss, Tensor noise,
+                                   DeviceBuffer sn, Tensor y, DeviceBuffer sy) {
+        long sig = sigmaAddr(kind, sigma, ss);
         if (f.size() == 0) return;
         launchRows("fl_sample_targets", f.rows(), kind.ordinal(), f.rows(), f.cols(), addr(sf, f), sig, addr(sn, noise), addr(sy, y));
     }
 
-    // =================================================================================== fused optimizer updates
+    // =================================================================================== fused optimizer updates (cuda/optim.cuh)
 
     @Override
-    public void momentumStep(Tensor p, Tensor g, Tensor m, float lr, float mu, float dampening, float wd, boolean nesterov) {
-        String op = "momentumStep";
-        DeviceBuffer sp = st(p, op), sg = st(g, op), sm = st(m, op);
-        fusedUpdate(op, new String[] {"p", "g", "m"}, new Tensor[] {p, g, m}, new Tensor.Storage[] {sp, sg, sm});
+    protected void doMomentumStep(Tensor p, DeviceBuffer sp, Tensor g, DeviceBuffer sg, Tensor m, DeviceBuffer sm, float lr, float mu,
+                                  float dampening, float wd, boolean nesterov) {
         if (p.size() == 0) return;
         launch("fl_momentum_step", p.size(), p.size(), addr(sp, p), addr(sg, g), addr(sm, m), lr, mu, dampening, wd, nesterov ? 1 : 0);
     }
 
     @Override
-    public void adamStep(Tensor p, Tensor g, Tensor m, Tensor v, float lr, float b1, float b2, float eps,
-                         float l2, float decoupledWd, float bc1, float bc2) {
-        String op = "adamStep";
-        DeviceBuffer sp = st(p, op), sg = st(g, op), sm = st(m, op), sv = st(v, op);
-        fusedUpdate(op, new String[] {"p", "g", "m", "v"}, new Tensor[] {p, g, m, v}, new Tensor.Storage[] {sp, sg, sm, sv});
-        if (!(bc1 > 0f) || !(bc2 > 0f))
-            throw new BackendException(op + ": bias corrections must be > 0 (step t >= 1), got bc1 = " + bc1 + ", bc2 = " + bc2);
+    protected void doAdamStep(Tensor p, DeviceBuffer sp, Tensor g, DeviceBuffer sg, Tensor m, DeviceBuffer sm, Tensor v,
+                              DeviceBuffer sv, float lr, float b1, float b2, float eps, float l2, float decoupledWd, float bc1, float bc2) {
         if (p.size() == 0) return;
         launch("fl_adam_step", p.size(), p.size(), addr(sp, p), addr(sg, g), addr(sm, m), addr(sv, v),
                 lr, b1, b2, eps, l2, decoupledWd, 1f / bc1, 1f / bc2);
     }
 
     @Override
-    public void adamStepAt(Tensor p, Tensor g, Tensor m, Tensor v, float lr, float b1, float b2, float eps,
-                           float l2, float decoupledWd, Tensor step) {
-        String op = "adamStepAt";
-        DeviceBuffer sp = st(p, op), sg = st(g, op), sm = st(m, op), sv = st(v, op), ss = st(step, op);
-        String[] names = {"p", "g", "m", "v"};
-        Tensor[] ts = {p, g, m, v};
-        Tensor.Storage[] sts = {sp, sg, sm, sv};
-        fusedUpdate(op, names, ts, sts);
-        stepScalar(op, step, ss, ts, sts, names);
+    protected void doAdamStepAt(Tensor p, DeviceBuffer sp, Tensor g, DeviceBuffer sg, Tensor m, DeviceBuffer sm, Tensor v,
+                                DeviceBuffer sv, float lr, float b1, float b2, float eps, float l2, float decoupledWd, Tensor step,
+                                DeviceBuffer ss) {
         if (p.size() == 0) return;
         launch("fl_adam_step_at", p.size(), p.size(), addr(sp, p), addr(sg, g), addr(sm, m), addr(sv, v),
                 lr, b1, b2, eps, l2, decoupledWd, addr(ss, step));
     }
 
-    // =================================================================================== random numbers
+    // =================================================================================== random numbers (cuda/random.cuh)
 
     @Override
     public void setSeed(long seed) { setRngState(seed, 0L); }
@@ -836,8 +742,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void setRngState(long seed, long offset) {
-        if (offset < 0) throw new BackendException("setRngState: negative offset " + offset);
+    protected void doSetRngState(long seed, long offset) {
         if (closed) throw new BackendException("setRngState: cuda backend is closed");
         noCapture("setRngState");
         bindThread();
@@ -851,8 +756,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void randUniform(Tensor t) {
-        DeviceBuffer s = st(t, "randUniform");
+    protected void doRandUniform(Tensor t, DeviceBuffer s) {
         int n = t.size();
         if (n == 0) return;
         long counters = ((long) n + 3) / 4;
@@ -861,8 +765,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void randNormal(Tensor t, float mean, float std) {
-        DeviceBuffer s = st(t, "randNormal");
+    protected void doRandNormal(Tensor t, DeviceBuffer s, float mean, float std) {
         int n = t.size();
         if (n == 0) return;
         long counters = ((long) n + 1) / 2;

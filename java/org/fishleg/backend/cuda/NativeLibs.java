@@ -28,7 +28,7 @@ import org.fishleg.backend.BackendOptions;
  *   <li>which file a loaded library came from ({@code /proc/self/maps}), for {@code fishleg info}.</li>
  * </ul>
  */
-public final class NativeLibs {
+final class NativeLibs {
     /** Classpath resource of the forwarding library (soname libcublas.so.12). */
     public static final String FORWARDER_RESOURCE = "/org/fishleg/cuda/native/libcublas.so.12";
     static final String FORWARDER_NOT_BUILT = "/org/fishleg/cuda/native/forwarder-not-built.txt";
