@@ -52,6 +52,12 @@ import org.fishleg.backend.Tensor;
  * {@link DevicePool}. Only {@link #download}, {@link #readScalar}, {@link #rngOffset} and
  * {@link #synchronize} wait for the stream; no other operation copies data to or from the host.
  *
+ * <p>Arguments are checked once by {@link AbstractBackend}; the kernel launches live in package-private
+ * files by family, one per kernel file in cuda/: CudaElementwise (elementwise.cuh), CudaReduce
+ * (reduce.cuh), CudaLikelihood (likelihood.cuh), CudaOptim (optim.cuh), CudaRandom (random.cuh), with
+ * CudaLauncher for the launch geometry (common.cuh) and CublasGemm for the products. This class holds
+ * the context, stream, memory, staging, graphs and the random stream state.
+ *
  * <p>Semantics are those of {@code CpuBackend} (its twin): same shape checks and messages, same
  * formulas (double-precision math where the CPU uses double), deterministic reductions (two passes,
  * fixed order, no float atomics). The Philox stream state (seed, offset) lives in device memory and
@@ -88,6 +94,12 @@ public final class CudaBackend extends AbstractBackend<DeviceBuffer> {
     private final DeviceBuffer partials;   // MAX_PARTIALS doubles for two-pass reductions
     private final DeviceBuffer rngState;   // 2 x u64: seed, offset (counters consumed)
     private final DeviceBuffer cublasWorkspace; // cuBLAS never allocates inside a captured graph
+    /** The op families, one per kernel file in cuda/ (elementwise.cuh, reduce.cuh, likelihood.cuh, optim.cuh, random.cuh). */
+    private final CudaElementwise elementwise;
+    private final CudaReduce reduce;
+    private final CudaLikelihood likelihood;
+    private final CudaOptim optim;
+    private final CudaRandom random;
     private final Pointer staging = new Pointer();
     private final FloatBuffer stagingFloats;
     private final LongBuffer stagingLongs;
@@ -156,6 +168,12 @@ public final class CudaBackend extends AbstractBackend<DeviceBuffer> {
         partials = part;
         rngState = rng;
         cublasWorkspace = work;
+        CudaLauncher launcher = new CudaLauncher(k, stream);
+        elementwise = new CudaElementwise(launcher);
+        reduce = new CudaReduce(launcher, part);
+        likelihood = new CudaLikelihood(launcher, part);
+        optim = new CudaOptim(launcher);
+        random = new CudaRandom(launcher, rng);
         this.description = description + (tf32 ? ", TF32 on" : "");
         setSeed(0L);
     }
@@ -288,15 +306,6 @@ public final class CudaBackend extends AbstractBackend<DeviceBuffer> {
         return d;
     }
 
-    private static long addr(DeviceBuffer d, Tensor t) { return d.address(t.offset()); }
-
-    private void launch(String kernel, long n, Object... args) {
-        kernels.launch(kernel, Kernels.blocksFor(n), Kernels.THREADS, stream, args);
-    }
-
-    private void launchRows(String kernel, int rows, Object... args) {
-        kernels.launch(kernel, Kernels.rowBlocks(rows), Kernels.THREADS, stream, args);
-    }
 
     // =================================================================================== memory
 
@@ -396,7 +405,7 @@ public final class CudaBackend extends AbstractBackend<DeviceBuffer> {
         if (dst.size() == 0) return;
         noCapture(op);
         DeviceBuffer idx = deviceIndices(rows, start, dst.rows());
-        launch("fl_gather_rows", dst.size(), dst.rows(), dst.cols(), src.rows(), addr(ss, src), idx.address(start), addr(sd, dst));
+        elementwise.gatherRows(src, ss, idx, start, dst, sd);
     }
 
     private DeviceBuffer deviceIndices(int[] rows, int start, int count) {
@@ -434,8 +443,7 @@ public final class CudaBackend extends AbstractBackend<DeviceBuffer> {
     protected void doCopyIntoColumns(Tensor src, DeviceBuffer ss, Tensor dst, DeviceBuffer sd, int col0) {
         String op = "copyIntoColumns";
         if (ss == sd && overlaps(src, dst)) throw new BackendException(op + ": dst " + dst + " overlaps src " + src);
-        if (src.size() == 0) return;
-        launch("fl_copy_into_columns", src.size(), src.rows(), src.cols(), dst.cols(), col0, addr(ss, src), addr(sd, dst));
+        elementwise.copyIntoColumns(src, ss, dst, sd, col0);
     }
 
     @Override
@@ -508,7 +516,7 @@ public final class CudaBackend extends AbstractBackend<DeviceBuffer> {
                           Tensor b, DeviceBuffer sb, float beta, Tensor c, DeviceBuffer sc) {
         if (k == 0 || alpha == 0f) { // C = beta * C, beta == 0 ignores C (even NaN)
             if (beta == 0f) doFill(c, sc, 0f);
-            else if (beta != 1f) launch("fl_axpby", c.size(), c.size(), 0f, addr(sc, c), beta, addr(sc, c));
+            else if (beta != 1f) elementwise.scale(beta, c, sc);
             return;
         }
         int rc = CublasGemm.sgemmRowMajor(cublas, transA, transB, m, n, k, alpha, sa.pointer(a.offset()), a.cols(),
@@ -531,196 +539,135 @@ public final class CudaBackend extends AbstractBackend<DeviceBuffer> {
         int rc = CublasGemm.ssyrkGramUpperRowMajor(cublas, n, sl.pointer(l.offset()), sp.pointer(p.offset()));
         if (rc != cublasStatus.CUBLAS_STATUS_SUCCESS)
             throw new BackendException("gram: cublasSsyrk failed: " + cublasStatus.stringFor(rc) + " (l " + l.shape() + ")");
-        launch("fl_mirror_upper", p.size(), n, addr(sp, p));
+        elementwise.mirrorUpper(p, sp, n);
     }
 
-    // =================================================================================== elementwise (cuda/elementwise.cuh)
+    // =================================================================================== elementwise (CudaElementwise)
 
     @Override
     protected void doAxpby(float alpha, Tensor x, DeviceBuffer sx, float beta, Tensor y, DeviceBuffer sy) {
-        if (y.size() == 0 || (beta == 1f && alpha == 0f)) return;
-        launch("fl_axpby", y.size(), y.size(), alpha, addr(sx, x), beta, addr(sy, y));
+        elementwise.axpby(alpha, x, sx, beta, y, sy);
     }
 
     @Override
     protected void doMul(Tensor x, DeviceBuffer sx, Tensor y, DeviceBuffer sy, Tensor out, DeviceBuffer so) {
-        if (x.size() == 0) return;
-        launch("fl_mul", x.size(), x.size(), addr(sx, x), addr(sy, y), addr(so, out));
+        elementwise.mul(x, sx, y, sy, out, so);
     }
 
     @Override
-    protected void doClamp(Tensor x, DeviceBuffer sx, float lo, float hi) {
-        if (x.size() == 0) return;
-        launch("fl_clamp", x.size(), x.size(), addr(sx, x), lo, hi);
-    }
+    protected void doClamp(Tensor x, DeviceBuffer sx, float lo, float hi) { elementwise.clamp(x, sx, lo, hi); }
 
     @Override
-    protected void doAddRowVector(Tensor m, DeviceBuffer sm, Tensor row, DeviceBuffer sr) {
-        if (m.size() == 0) return;
-        launch("fl_add_row_vector", m.size(), m.rows(), m.cols(), addr(sm, m), addr(sr, row));
-    }
+    protected void doAddRowVector(Tensor m, DeviceBuffer sm, Tensor row, DeviceBuffer sr) { elementwise.addRowVector(m, sm, row, sr); }
 
     @Override
     protected void doColumnSums(float alpha, Tensor m, DeviceBuffer sm, float beta, Tensor out, DeviceBuffer so) {
-        if (m.cols() == 0) return;
-        kernels.launch2d("fl_column_sums", (m.cols() + 31) / 32, 1, 32, 8, stream,
-                m.rows(), m.cols(), alpha, addr(sm, m), beta, addr(so, out));
+        elementwise.columnSums(alpha, m, sm, beta, out, so);
     }
 
     @Override
     protected void doActivation(Activation phi, Tensor a, DeviceBuffer sa, Tensor h, DeviceBuffer sh) {
-        if (a.size() == 0 || (phi == Activation.IDENTITY && sa == sh && a.offset() == h.offset())) return;
-        launch("fl_activation", a.size(), a.size(), phi.ordinal(), addr(sa, a), addr(sh, h));
+        elementwise.activation(phi, a, sa, h, sh);
     }
 
     @Override
     protected void doActivationDerivMul(Activation phi, Tensor a, DeviceBuffer sa, Tensor g, DeviceBuffer sg, Tensor out,
                                         DeviceBuffer so) {
-        activationMul("fl_activation_deriv_mul", phi, a, sa, g, sg, out, so);
+        elementwise.activationMul("fl_activation_deriv_mul", phi, a, sa, g, sg, out, so);
     }
 
     @Override
     protected void doActivationSecondDerivMul(Activation phi, Tensor a, DeviceBuffer sa, Tensor g, DeviceBuffer sg, Tensor out,
                                               DeviceBuffer so) {
-        activationMul("fl_activation_second_mul", phi, a, sa, g, sg, out, so);
-    }
-
-    private void activationMul(String kernel, Activation phi, Tensor a, DeviceBuffer sa, Tensor g, DeviceBuffer sg, Tensor out,
-                               DeviceBuffer so) {
-        if (a.size() == 0) return;
-        launch(kernel, a.size(), a.size(), phi.ordinal(), addr(sa, a), addr(sg, g), addr(so, out));
+        elementwise.activationMul("fl_activation_second_mul", phi, a, sa, g, sg, out, so);
     }
 
     @Override
-    protected void doTriangularMask(Tensor t, DeviceBuffer s, boolean upper) {
-        if (t.size() == 0) return;
-        launch("fl_triangular_mask", t.size(), t.cols(), addr(s, t), upper ? 1 : 0);
-    }
+    protected void doTriangularMask(Tensor t, DeviceBuffer s, boolean upper) { elementwise.triangularMask(t, s, upper); }
 
     @Override
-    protected void doSetIdentity(Tensor t, DeviceBuffer d, float s) {
-        if (t.size() == 0) return;
-        launch("fl_set_identity", t.size(), t.cols(), addr(d, t), s);
-    }
+    protected void doSetIdentity(Tensor t, DeviceBuffer d, float s) { elementwise.setIdentity(t, d, s); }
 
-    // =================================================================================== reductions (cuda/reduce.cuh)
-
-    private static final int RED_DOT = 0, RED_SUMSQ = 1, RED_NONFINITE = 2, RED_SQDIFF = 3;
-
-    private void reduce(int op, int n, long x, long y, double scale, long out) {
-        int blocks = Kernels.reduceBlocks(n);
-        kernels.launch("fl_reduce_partial", blocks, Kernels.THREADS, stream, op, n, x, y, partials.address());
-        kernels.launch("fl_reduce_final", 1, Kernels.THREADS, stream, blocks, partials.address(), scale, out);
-    }
+    // =================================================================================== reductions (CudaReduce)
 
     @Override
     protected void doDot(Tensor x, DeviceBuffer sx, Tensor y, DeviceBuffer sy, Tensor out, DeviceBuffer so) {
-        reduce(RED_DOT, x.size(), addr(sx, x), addr(sy, y), 1.0, addr(so, out));
+        reduce.dot(x, sx, y, sy, out, so);
     }
 
     @Override
-    protected void doSumSquares(Tensor x, DeviceBuffer sx, Tensor out, DeviceBuffer so) {
-        reduce(RED_SUMSQ, x.size(), addr(sx, x), 0L, 1.0, addr(so, out));
-    }
+    protected void doSumSquares(Tensor x, DeviceBuffer sx, Tensor out, DeviceBuffer so) { reduce.sumSquares(x, sx, out, so); }
 
     @Override
-    protected void doCountNonFinite(Tensor x, DeviceBuffer sx, Tensor out, DeviceBuffer so) {
-        reduce(RED_NONFINITE, x.size(), addr(sx, x), 0L, 1.0, addr(so, out));
-    }
+    protected void doCountNonFinite(Tensor x, DeviceBuffer sx, Tensor out, DeviceBuffer so) { reduce.countNonFinite(x, sx, out, so); }
 
     @Override
     protected void doScaleByScalar(Tensor x, DeviceBuffer sx, Tensor s, DeviceBuffer ss, float power, float alpha, Tensor y,
                                    DeviceBuffer sy) {
-        if (y.size() == 0) return;
-        launch("fl_scale_by_scalar", y.size(), y.size(), addr(sx, x), addr(ss, s), power, alpha, addr(sy, y));
+        reduce.scaleByScalar(x, sx, s, ss, power, alpha, y, sy);
     }
 
     @Override
     protected void doScalarMulAdd(float alpha, Tensor a, DeviceBuffer sa, Tensor b, DeviceBuffer sb, float beta, Tensor out,
                                   DeviceBuffer so) {
-        kernels.launch("fl_scalar_mul_add", 1, 32, stream, alpha, addr(sa, a), addr(sb, b), beta, addr(so, out));
+        reduce.scalarMulAdd(alpha, a, sa, b, sb, beta, out, so);
     }
 
-    // =================================================================================== likelihoods (cuda/likelihood.cuh)
-
-    /** Device address of the checked sigma for GAUSSIAN, 0 for the other kinds. */
-    private static long sigmaAddr(LikelihoodKind kind, Tensor sigma, DeviceBuffer ss) {
-        return kind == LikelihoodKind.GAUSSIAN ? addr(ss, sigma) : 0L;
-    }
+    // =================================================================================== likelihoods (CudaLikelihood)
 
     @Override
     protected void doNll(LikelihoodKind kind, Tensor f, DeviceBuffer sf, Tensor y, DeviceBuffer sy, Tensor sigma, DeviceBuffer ss,
                          Tensor out, DeviceBuffer so) {
-        long sg = sigmaAddr(kind, sigma, ss);
-        int rows = f.rows();
-        if (rows == 0) { doFill(out, so, 0f); return; }
-        int blocks = Kernels.rowBlocks(rows);
-        kernels.launch("fl_nll_partial", blocks, Kernels.THREADS, stream, kind.ordinal(), rows, f.cols(),
-                addr(sf, f), addr(sy, y), sg, partials.address());
-        kernels.launch("fl_reduce_final", 1, Kernels.THREADS, stream, blocks, partials.address(), 1.0 / rows, addr(so, out));
+        if (f.rows() == 0) { doFill(out, so, 0f); return; }
+        likelihood.nll(kind, f, sf, y, sy, sigma, ss, out, so);
     }
 
     @Override
     protected void doNllGrad(LikelihoodKind kind, Tensor f, DeviceBuffer sf, Tensor y, DeviceBuffer sy, Tensor sigma,
                              DeviceBuffer ss, float scale, Tensor grad, DeviceBuffer sg) {
-        long sig = sigmaAddr(kind, sigma, ss);
-        if (f.size() == 0) return;
-        launchRows("fl_nll_grad", f.rows(), kind.ordinal(), f.rows(), f.cols(), addr(sf, f), addr(sy, y), sig, scale, addr(sg, grad));
+        likelihood.nllGrad(kind, f, sf, y, sy, sigma, ss, scale, grad, sg);
     }
 
     @Override
     protected void doGaussianSigmaGrad(Tensor f, DeviceBuffer sf, Tensor y, DeviceBuffer sy, Tensor sigma, DeviceBuffer ss,
                                        float scale, Tensor out, DeviceBuffer so) {
-        long sig = sigmaAddr(LikelihoodKind.GAUSSIAN, sigma, ss);
-        int n = f.size();
-        int blocks = Kernels.reduceBlocks(n);
-        kernels.launch("fl_reduce_partial", blocks, Kernels.THREADS, stream, RED_SQDIFF, n, addr(sf, f), addr(sy, y), partials.address());
-        kernels.launch("fl_sigma_grad_final", 1, Kernels.THREADS, stream, blocks, partials.address(), n, sig, scale, addr(so, out));
+        likelihood.gaussianSigmaGrad(f, sf, y, sy, sigma, ss, scale, out, so);
     }
 
     @Override
     protected void doOutputHessianVec(LikelihoodKind kind, Tensor f, DeviceBuffer sf, Tensor sigma, DeviceBuffer ss, Tensor v,
                                       DeviceBuffer sv, float scale, Tensor out, DeviceBuffer so) {
-        long sig = sigmaAddr(kind, sigma, ss);
-        if (f.size() == 0) return;
-        launchRows("fl_output_hessian_vec", f.rows(), kind.ordinal(), f.rows(), f.cols(), addr(sf, f), sig, addr(sv, v), scale, addr(so, out));
+        likelihood.outputHessianVec(kind, f, sf, sigma, ss, v, sv, scale, out, so);
     }
 
     @Override
     protected void doSampleTargets(LikelihoodKind kind, Tensor f, DeviceBuffer sf, Tensor sigma, DeviceBuffer ss, Tensor noise,
                                    DeviceBuffer sn, Tensor y, DeviceBuffer sy) {
-        long sig = sigmaAddr(kind, sigma, ss);
-        if (f.size() == 0) return;
-        launchRows("fl_sample_targets", f.rows(), kind.ordinal(), f.rows(), f.cols(), addr(sf, f), sig, addr(sn, noise), addr(sy, y));
+        likelihood.sampleTargets(kind, f, sf, sigma, ss, noise, sn, y, sy);
     }
 
-    // =================================================================================== fused optimizer updates (cuda/optim.cuh)
+    // =================================================================================== fused optimizer updates (CudaOptim)
 
     @Override
     protected void doMomentumStep(Tensor p, DeviceBuffer sp, Tensor g, DeviceBuffer sg, Tensor m, DeviceBuffer sm, float lr, float mu,
                                   float dampening, float wd, boolean nesterov) {
-        if (p.size() == 0) return;
-        launch("fl_momentum_step", p.size(), p.size(), addr(sp, p), addr(sg, g), addr(sm, m), lr, mu, dampening, wd, nesterov ? 1 : 0);
+        optim.momentumStep(p, sp, g, sg, m, sm, lr, mu, dampening, wd, nesterov);
     }
 
     @Override
     protected void doAdamStep(Tensor p, DeviceBuffer sp, Tensor g, DeviceBuffer sg, Tensor m, DeviceBuffer sm, Tensor v,
                               DeviceBuffer sv, float lr, float b1, float b2, float eps, float l2, float decoupledWd, float bc1, float bc2) {
-        if (p.size() == 0) return;
-        launch("fl_adam_step", p.size(), p.size(), addr(sp, p), addr(sg, g), addr(sm, m), addr(sv, v),
-                lr, b1, b2, eps, l2, decoupledWd, 1f / bc1, 1f / bc2);
+        optim.adamStep(p, sp, g, sg, m, sm, v, sv, lr, b1, b2, eps, l2, decoupledWd, bc1, bc2);
     }
 
     @Override
     protected void doAdamStepAt(Tensor p, DeviceBuffer sp, Tensor g, DeviceBuffer sg, Tensor m, DeviceBuffer sm, Tensor v,
                                 DeviceBuffer sv, float lr, float b1, float b2, float eps, float l2, float decoupledWd, Tensor step,
                                 DeviceBuffer ss) {
-        if (p.size() == 0) return;
-        launch("fl_adam_step_at", p.size(), p.size(), addr(sp, p), addr(sg, g), addr(sm, m), addr(sv, v),
-                lr, b1, b2, eps, l2, decoupledWd, addr(ss, step));
+        optim.adamStepAt(p, sp, g, sg, m, sm, v, sv, lr, b1, b2, eps, l2, decoupledWd, step, ss);
     }
 
-    // =================================================================================== random numbers (cuda/random.cuh)
+    // =================================================================================== random numbers (CudaRandom)
 
     @Override
     public void setSeed(long seed) { setRngState(seed, 0L); }
@@ -756,22 +703,10 @@ public final class CudaBackend extends AbstractBackend<DeviceBuffer> {
     }
 
     @Override
-    protected void doRandUniform(Tensor t, DeviceBuffer s) {
-        int n = t.size();
-        if (n == 0) return;
-        long counters = ((long) n + 3) / 4;
-        launch("fl_rand_uniform", counters, n, rngState.address(), addr(s, t));
-        kernels.launch("fl_rng_advance", 1, 32, stream, rngState.address(), counters);
-    }
+    protected void doRandUniform(Tensor t, DeviceBuffer s) { random.uniform(t, s); }
 
     @Override
-    protected void doRandNormal(Tensor t, DeviceBuffer s, float mean, float std) {
-        int n = t.size();
-        if (n == 0) return;
-        long counters = ((long) n + 1) / 2;
-        launch("fl_rand_normal", counters, n, rngState.address(), mean, std, addr(s, t));
-        kernels.launch("fl_rng_advance", 1, 32, stream, rngState.address(), counters);
-    }
+    protected void doRandNormal(Tensor t, DeviceBuffer s, float mean, float std) { random.normal(t, s, mean, std); }
 
     @Override
     public String toString() { return "CudaBackend[device " + ordinal + ", " + description + "]"; }
