@@ -3,7 +3,9 @@ package org.fishleg.backend;
 /**
  * The one set of tensor operations that every model, curvature product and optimizer is written
  * against. Two implementations: {@code CpuBackend} (OpenBLAS GEMM, Java loops on all cores) and
- * {@code CudaBackend} (cuBLAS, cuRAND/Philox, the project's kernels in cuda/).
+ * {@code CudaBackend} (cuBLAS, cuRAND/Philox, the project's kernels in cuda/). Both extend
+ * {@link AbstractBackend}, which checks every operation's arguments once before the backend runs it;
+ * {@link Backends#open(String, BackendOptions, java.util.function.Consumer)} opens one from {@link BackendOptions}.
  *
  * <h2>Contract</h2>
  * <ul>

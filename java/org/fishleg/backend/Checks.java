@@ -4,7 +4,7 @@ package org.fishleg.backend;
  * Argument checks shared by every backend, so that both give the same error for the same mistake: each
  * names the operation and the shapes involved.
  */
-public final class Checks {
+final class Checks {
     private Checks() {}
 
     /** Throws unless {@code a} and {@code b} have the same shape. */

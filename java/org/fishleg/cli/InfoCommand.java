@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.fishleg.backend.Backend;
+import org.fishleg.backend.BackendException;
+import org.fishleg.backend.BackendOptions;
 import org.fishleg.backend.Backends;
 import org.fishleg.backend.cpu.CpuBackend;
 import org.fishleg.backend.cuda.CudaSupport;
@@ -40,12 +42,11 @@ final class InfoCommand implements Callable<Integer>, Main.Streams {
         out.println("cuda backend: " + (p.usable ? "usable: " : "not usable: ") + p.reason);
         List<String> details = p.details == null ? List.of() : p.details;
         for (String d : details) out.println("  " + d);
-        String env = System.getenv(Backends.ENV);
         String auto;
         try {
-            String choice = Backends.resolveChoice("auto");
-            auto = choice.equals("auto") ? (p.usable ? "cuda" : "cpu") : choice + " (from " + Backends.ENV + "=" + env + ")";
-        } catch (IllegalArgumentException e) {
+            String choice = Backends.resolveChoice("auto", BackendOptions.fromEnvironment());
+            auto = choice.equals("auto") ? (p.usable ? "cuda" : "cpu") : choice + " (from " + Backends.ENV + "=" + choice + ")";
+        } catch (IllegalArgumentException | BackendException e) {
             auto = "error: " + e.getMessage();
         }
         out.println("backend for --backend auto: " + auto);

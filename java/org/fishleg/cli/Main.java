@@ -126,7 +126,8 @@ public final class Main implements Callable<Integer> {
                 || ex instanceof UncheckedIOException)
             return EXIT_USAGE;
         if (ex instanceof BackendException && ex.getMessage() != null
-                && (ex.getMessage().contains("unavailable") || isOutOfMemory(ex)))
+                && (ex.getMessage().contains("unavailable") || ex.getMessage().startsWith("invalid backend option")
+                    || isOutOfMemory(ex)))
             return EXIT_USAGE;
         return EXIT_INTERNAL;
     }

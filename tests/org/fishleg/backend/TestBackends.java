@@ -6,7 +6,6 @@ import java.lang.reflect.Proxy;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Locale;
 import java.util.stream.Stream;
 import org.fishleg.backend.cpu.CpuBackend;
 import org.fishleg.backend.cuda.CudaSupport;
@@ -114,9 +113,6 @@ public final class TestBackends {
 
     /** FISHLEG_REQUIRE_GPU = 1/true/yes: fail instead of skipping the GPU suite. */
     public static boolean gpuRequired() {
-        String v = System.getenv("FISHLEG_REQUIRE_GPU");
-        if (v == null) return false;
-        v = v.trim().toLowerCase(Locale.ROOT);
-        return v.equals("1") || v.equals("true") || v.equals("yes");
+        return CudaSupport.gpuRequired();
     }
 }

@@ -226,6 +226,14 @@ class MainTest {
     }
 
     @Test
+    void anInvalidBackendSettingIsAUsageErrorNamingTheVariable() {
+        org.fishleg.backend.BackendException e = org.junit.jupiter.api.Assertions.assertThrows(org.fishleg.backend.BackendException.class,
+                () -> org.fishleg.backend.BackendOptions.from(Map.of("FISHLEG_CUDA_DEVICE", "first"), Map.of()));
+        assertEquals(2, Main.exitCodeFor(e));
+        assertTrue(Main.messageFor(e).startsWith("invalid backend option FISHLEG_CUDA_DEVICE=first"), Main.messageFor(e));
+    }
+
+    @Test
     void memoryErrorsAreOneLineWithAWayOut() {
         String heap = Main.messageFor(new OutOfMemoryError("Java heap space"));
         assertTrue(heap.contains("-Xmx") && heap.contains("--batch-size") && heap.contains("heap limit"), heap);

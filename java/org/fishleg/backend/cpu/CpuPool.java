@@ -15,23 +15,15 @@ final class CpuPool {
 
     interface Task { void run(int index); }
 
-    /** System property overriding the thread count (Java loops and OpenBLAS); default availableProcessors(). */
-    static final String THREADS_PROPERTY = "fishleg.cpu.threads";
+    /** Pools by thread count, shared by every CpuBackend: threads are daemons and live for the JVM. */
+    private static final java.util.Map<Integer, CpuPool> SHARED = new java.util.HashMap<>();
 
-    /** Shared by every CpuBackend: threads are daemons and live for the JVM. */
-    static final CpuPool SHARED = new CpuPool(configuredThreads());
-
-    private static int configuredThreads() {
-        int n = Runtime.getRuntime().availableProcessors();
-        String p = System.getProperty(THREADS_PROPERTY);
-        if (p != null && !p.isBlank()) {
-            try {
-                n = Integer.parseInt(p.trim());
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("-D" + THREADS_PROPERTY + "=" + p + " is not a number", e);
-            }
-        }
-        return Math.max(1, n);
+    /**
+     * The JVM-wide pool of {@code threads} threads (including the caller), made on first use; the thread
+     * count comes from {@link org.fishleg.backend.BackendOptions#resolvedCpuThreads()}.
+     */
+    static synchronized CpuPool shared(int threads) {
+        return SHARED.computeIfAbsent(Math.max(1, threads), CpuPool::new);
     }
 
     /** Spin iterations (Thread.onSpinWait) before parking: some microseconds, short so idle workers do not slow OpenBLAS. */

@@ -40,6 +40,12 @@ final class CpuStorage implements Tensor.Storage {
 
     boolean isFreed() { return freed; }
 
+    /** The buffer of {@code s} (for the loops: {@code buf(s).get(off(t) + i)}). */
+    static FloatBuffer buf(CpuStorage s) { return s.buffer; }
+
+    /** Element (0, 0) of {@code t} in its storage, as an int (CPU storage holds at most 2^31 - 9 floats). */
+    static int off(Tensor t) { return (int) t.offset(); }
+
     @Override
     public synchronized void free() {
         if (freed) return;

@@ -14,7 +14,7 @@ import jcuda.jcublas.cublasOperation;
  * column-major view B^T is B^T when transB is false, (B^T)^T when true). alpha/beta are host
  * pointers (pointer mode host). Views are plain pointer offsets.
  */
-public final class CublasGemm {
+final class CublasGemm {
     private CublasGemm() {}
 
     /**

@@ -20,7 +20,6 @@ import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
@@ -38,11 +37,11 @@ import jcuda.jcublas.cublasMath;
 import jcuda.jcublas.cublasPointerMode;
 import jcuda.jcublas.cublasStatus;
 import jcuda.runtime.cudaStream_t;
+import org.fishleg.backend.AbstractBackend;
 import org.fishleg.backend.Activation;
 import org.fishleg.backend.Backend;
 import org.fishleg.backend.BackendException;
-import org.fishleg.backend.Checks;
-import static org.fishleg.backend.Checks.*;
+import org.fishleg.backend.BackendOptions;
 import org.fishleg.backend.LikelihoodKind;
 import org.fishleg.backend.Tensor;
 
@@ -53,6 +52,12 @@ import org.fishleg.backend.Tensor;
  * {@link DevicePool}. Only {@link #download}, {@link #readScalar}, {@link #rngOffset} and
  * {@link #synchronize} wait for the stream; no other operation copies data to or from the host.
  *
+ * <p>Arguments are checked once by {@link AbstractBackend}; the kernel launches live in package-private
+ * files by family, one per kernel file in cuda/: CudaElementwise (elementwise.cuh), CudaReduce
+ * (reduce.cuh), CudaLikelihood (likelihood.cuh), CudaOptim (optim.cuh), CudaRandom (random.cuh), with
+ * CudaLauncher for the launch geometry (common.cuh) and CublasGemm for the products. This class holds
+ * the context, stream, memory, staging, graphs and the random stream state.
+ *
  * <p>Semantics are those of {@code CpuBackend} (its twin): same shape checks and messages, same
  * formulas (double-precision math where the CPU uses double), deterministic reductions (two passes,
  * fixed order, no float atomics). The Philox stream state (seed, offset) lives in device memory and
@@ -61,10 +66,10 @@ import org.fishleg.backend.Tensor;
  * <p>An instance is used from one thread at a time (like a CUDA stream); the primary context is
  * made current on whichever thread calls.
  *
- * <p>TF32 for GEMM is off (CUBLAS_DEFAULT_MATH: full FP32); -Dfishleg.cuda.tf32=true or
- * FISHLEG_CUDA_TF32=1 allows it (CUBLAS_TF32_TENSOR_OP_MATH).
+ * <p>TF32 for GEMM is off (CUBLAS_DEFAULT_MATH: full FP32); {@link BackendOptions#tf32()}
+ * (-Dfishleg.cuda.tf32=true or FISHLEG_CUDA_TF32=1) allows it (CUBLAS_TF32_TENSOR_OP_MATH).
  */
-public final class CudaBackend implements Backend {
+public final class CudaBackend extends AbstractBackend<DeviceBuffer> {
     /** Floats per host staging chunk (pinned memory) for upload/download. */
     private static final int STAGING_FLOATS = 1 << 20;
     /** cuBLAS workspace (NVIDIA recommends 32 MiB on Hopper, 4 MiB before). */
@@ -89,6 +94,12 @@ public final class CudaBackend implements Backend {
     private final DeviceBuffer partials;   // MAX_PARTIALS doubles for two-pass reductions
     private final DeviceBuffer rngState;   // 2 x u64: seed, offset (counters consumed)
     private final DeviceBuffer cublasWorkspace; // cuBLAS never allocates inside a captured graph
+    /** The op families, one per kernel file in cuda/ (elementwise.cuh, reduce.cuh, likelihood.cuh, optim.cuh, random.cuh). */
+    private final CudaElementwise elementwise;
+    private final CudaReduce reduce;
+    private final CudaLikelihood likelihood;
+    private final CudaOptim optim;
+    private final CudaRandom random;
     private final Pointer staging = new Pointer();
     private final FloatBuffer stagingFloats;
     private final LongBuffer stagingLongs;
@@ -101,8 +112,12 @@ public final class CudaBackend implements Backend {
     private long seed;
     private boolean closed;
 
-    /** Opens device {@code ordinal}; CudaSupport.open() is the normal entry (it probes first). */
-    CudaBackend(int ordinal, String description) {
+    /**
+     * Opens device {@code options.cudaDevice()} with TF32 as {@code options.tf32()} and the kernels of
+     * {@code options.fatbin()}; CudaSupport.open(options) is the normal entry (it probes first).
+     */
+    CudaBackend(BackendOptions options, String description) {
+        int ordinal = options.cudaDevice();
         this.ordinal = ordinal;
         check(jcuda.driver.JCudaDriver.cuDeviceGet(device, ordinal), "cuDeviceGet(" + ordinal + ")");
         check(cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain");
@@ -116,12 +131,12 @@ public final class CudaBackend implements Backend {
             bindThread();
             check(cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
             streamMade = true;
-            k = new Kernels();
+            k = new Kernels(options.fatbin());
             checkBlas(JCublas2.cublasCreate(cublas), "cublasCreate");
             blasMade = true;
             checkBlas(JCublas2.cublasSetStream(cublas, new cudaStream_t(stream)), "cublasSetStream");
             checkBlas(JCublas2.cublasSetPointerMode(cublas, cublasPointerMode.CUBLAS_POINTER_MODE_HOST), "cublasSetPointerMode");
-            tf32 = tf32Requested();
+            tf32 = options.tf32();
             checkBlas(JCublas2.cublasSetMathMode(cublas, tf32 ? cublasMath.CUBLAS_TF32_TENSOR_OP_MATH : cublasMath.CUBLAS_DEFAULT_MATH),
                     "cublasSetMathMode");
             p = new DevicePool(this::syncStream);
@@ -153,16 +168,14 @@ public final class CudaBackend implements Backend {
         partials = part;
         rngState = rng;
         cublasWorkspace = work;
+        CudaLauncher launcher = new CudaLauncher(k, stream);
+        elementwise = new CudaElementwise(launcher);
+        reduce = new CudaReduce(launcher, part);
+        likelihood = new CudaLikelihood(launcher, part);
+        optim = new CudaOptim(launcher);
+        random = new CudaRandom(launcher, rng);
         this.description = description + (tf32 ? ", TF32 on" : "");
         setSeed(0L);
-    }
-
-    static boolean tf32Requested() {
-        String p = System.getProperty("fishleg.cuda.tf32");
-        if (p == null || p.isBlank()) p = System.getenv("FISHLEG_CUDA_TF32");
-        if (p == null) return false;
-        String v = p.trim().toLowerCase(Locale.ROOT);
-        return v.equals("1") || v.equals("true") || v.equals("yes") || v.equals("on");
     }
 
     @Override public String name() { return "cuda"; }
@@ -273,6 +286,9 @@ public final class CudaBackend implements Backend {
                     + "copy to or from the host, or wait); do it before or after the capture");
     }
 
+    @Override
+    protected boolean isClosed() { return closed; }
+
     private static void check(int rc, String what) {
         if (rc != CUresult.CUDA_SUCCESS) throw new BackendException("cuda: " + what + " failed: " + CUresult.stringFor(rc));
     }
@@ -282,63 +298,45 @@ public final class CudaBackend implements Backend {
             throw new BackendException("cuda: " + what + " failed: " + cublasStatus.stringFor(rc));
     }
 
-    private DeviceBuffer st(Tensor t, String op) {
-        DeviceBuffer d = storage(op, t, this, closed, DeviceBuffer.class);
+    @Override
+    protected DeviceBuffer storage(String op, Tensor t) {
+        DeviceBuffer d = checkedStorage(op, t, DeviceBuffer.class);
         if (d.isFreed()) throw new BackendException(op + ": tensor " + t.shape() + " used after its storage was freed");
         bindThread();
         return d;
     }
 
-    private static long addr(DeviceBuffer d, Tensor t) { return d.address(t.offset()); }
-
-    private void launch(String kernel, long n, Object... args) {
-        kernels.launch(kernel, Kernels.blocksFor(n), Kernels.THREADS, stream, args);
-    }
-
-    private void launchRows(String kernel, int rows, Object... args) {
-        kernels.launch(kernel, Kernels.rowBlocks(rows), Kernels.THREADS, stream, args);
-    }
 
     // =================================================================================== memory
 
     @Override
-    public Tensor zeros(int rows, int cols) {
+    protected Tensor doZeros(int rows, int cols) {
         Tensor t = allocate(rows, cols, "zeros");
         DeviceBuffer d = (DeviceBuffer) t.storage();
         if (t.size() > 0) check(cuMemsetD32Async(d.pointer(0), 0, t.size(), stream), "cuMemsetD32Async");
         return t;
     }
 
+    /** A new tensor of a checked shape, its memory uninitialised. */
     private Tensor allocate(int rows, int cols, String op) {
-        if (closed) throw new BackendException(op + ": cuda backend is closed");
-        if (rows < 0 || cols < 0) throw new BackendException(op + ": negative shape " + rows + "x" + cols);
-        long n = (long) rows * cols;
-        if (n > Integer.MAX_VALUE - 8) throw new BackendException(op + ": " + rows + "x" + cols + " is too large");
         noCapture(op);
         bindThread();
-        DeviceBuffer d = pool.allocate(n);
+        DeviceBuffer d = pool.allocate((long) rows * cols);
         Tensor t = new Tensor(this, d, rows, cols);
         synchronized (live) { live.put(t, d); }
         return t;
     }
 
     @Override
-    public Tensor upload(float[] host, int rows, int cols) {
-        if (host == null) throw new BackendException("upload: null host array");
-        if ((long) rows * cols != host.length)
-            throw new BackendException("upload: host array of " + host.length + " floats does not match " + rows + "x" + cols);
+    protected Tensor doUpload(float[] host, int rows, int cols) {
         Tensor t = allocate(rows, cols, "upload");
-        upload(host, t);
+        doUpload(host, t, storage("upload", t));
         return t;
     }
 
     @Override
-    public void upload(float[] host, Tensor dst) {
-        DeviceBuffer d = st(dst, "upload");
+    protected void doUpload(float[] host, Tensor dst, DeviceBuffer d) {
         noCapture("upload");
-        if (host == null) throw new BackendException("upload: null host array");
-        if (host.length != dst.size())
-            throw new BackendException("upload: host array of " + host.length + " floats does not match " + dst.shape());
         synchronized (staging) {
             // staging is idle here (every user of it waits for its copy); wait after each chunk so
             // the next one may overwrite it and the caller may reuse host afterwards
@@ -353,12 +351,8 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void download(Tensor src, float[] dst) {
-        DeviceBuffer d = st(src, "download");
+    protected void doDownload(Tensor src, DeviceBuffer d, float[] dst) {
         noCapture("download");
-        if (dst == null) throw new BackendException("download: null host array");
-        if (dst.length < src.size())
-            throw new BackendException("download: host array of " + dst.length + " floats is smaller than " + src.shape());
         synchronized (staging) {
             int n = src.size();
             if (n == 0) { syncStream(); return; }
@@ -373,10 +367,8 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public float readScalar(Tensor scalar) {
-        DeviceBuffer d = st(scalar, "readScalar");
+    protected float doReadScalar(Tensor scalar, DeviceBuffer d) {
         noCapture("readScalar");
-        if (scalar.size() < 1) throw new BackendException("readScalar: empty tensor " + scalar.shape());
         synchronized (staging) {
             check(cuMemcpyDtoHAsync(staging, d.pointer(scalar.offset()), Float.BYTES, stream), "cuMemcpyDtoHAsync (readScalar)");
             syncStream();
@@ -385,15 +377,11 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void copy(Tensor src, Tensor dst) {
-        DeviceBuffer ss = st(src, "copy"), sd = st(dst, "copy");
-        sameSize("copy", "src", src, "dst", dst);
-        int n = src.size();
-        if (n == 0 || (ss == sd && src.offset() == dst.offset())) return;
-        long bytes = (long) n * Float.BYTES;
+    protected void doCopy(Tensor src, DeviceBuffer ss, Tensor dst, DeviceBuffer sd) {
+        long bytes = (long) src.size() * Float.BYTES;
         if (ss == sd && overlaps(src, dst)) { // memmove through a pooled temporary
             noCapture("copy between overlapping ranges");
-            DeviceBuffer tmp = pool.allocate(n);
+            DeviceBuffer tmp = pool.allocate(src.size());
             try {
                 check(cuMemcpyDtoDAsync(tmp.pointer(0), ss.pointer(src.offset()), bytes, stream), "cuMemcpyDtoDAsync (copy)");
                 check(cuMemcpyDtoDAsync(sd.pointer(dst.offset()), tmp.pointer(0), bytes, stream), "cuMemcpyDtoDAsync (copy)");
@@ -411,15 +399,13 @@ public final class CudaBackend implements Backend {
      * with the same array reuses that copy when the slice it reads is unchanged, else uploads it again.
      */
     @Override
-    public void gatherRows(Tensor src, int[] rows, int start, Tensor dst) {
+    protected void doGatherRows(Tensor src, DeviceBuffer ss, int[] rows, int start, Tensor dst, DeviceBuffer sd) {
         String op = "gatherRows";
-        DeviceBuffer ss = st(src, op), sd = st(dst, op);
-        gatherIndices(op, src, rows, start, dst);
         if (ss == sd && overlaps(src, dst)) throw new BackendException(op + ": dst " + dst + " overlaps src " + src);
         if (dst.size() == 0) return;
         noCapture(op);
         DeviceBuffer idx = deviceIndices(rows, start, dst.rows());
-        launch("fl_gather_rows", dst.size(), dst.rows(), dst.cols(), src.rows(), addr(ss, src), idx.address(start), addr(sd, dst));
+        elementwise.gatherRows(src, ss, idx, start, dst, sd);
     }
 
     private DeviceBuffer deviceIndices(int[] rows, int start, int count) {
@@ -452,20 +438,16 @@ public final class CudaBackend implements Backend {
         return d;
     }
 
+    /** One kernel instead of one copy per row. */
     @Override
-    public void copyIntoColumns(Tensor src, Tensor dst, int col0) {
+    protected void doCopyIntoColumns(Tensor src, DeviceBuffer ss, Tensor dst, DeviceBuffer sd, int col0) {
         String op = "copyIntoColumns";
-        DeviceBuffer ss = st(src, op), sd = st(dst, op);
-        if (src.rows() != dst.rows() || col0 < 0 || col0 + src.cols() > dst.cols())
-            throw new BackendException(op + ": src " + src.shape() + " does not fit dst " + dst.shape() + " at column " + col0);
         if (ss == sd && overlaps(src, dst)) throw new BackendException(op + ": dst " + dst + " overlaps src " + src);
-        if (src.size() == 0) return;
-        launch("fl_copy_into_columns", src.size(), src.rows(), src.cols(), dst.cols(), col0, addr(ss, src), addr(sd, dst));
+        elementwise.copyIntoColumns(src, ss, dst, sd, col0);
     }
 
     @Override
-    public void fill(Tensor t, float value) {
-        DeviceBuffer d = st(t, "fill");
+    protected void doFill(Tensor t, DeviceBuffer d, float value) {
         if (t.size() == 0) return;
         check(cuMemsetD32Async(d.pointer(t.offset()), Float.floatToRawIntBits(value), t.size(), stream), "cuMemsetD32Async (fill)");
     }
@@ -530,14 +512,11 @@ public final class CudaBackend implements Backend {
     // =================================================================================== BLAS
 
     @Override
-    public void gemm(boolean transA, boolean transB, float alpha, Tensor a, Tensor b, float beta, Tensor c) {
-        DeviceBuffer sa = st(a, "gemm"), sb = st(b, "gemm"), sc = st(c, "gemm");
-        int[] mnk = Checks.gemm(transA, transB, a, sa, b, sb, c, sc);
-        int m = mnk[0], n = mnk[1], k = mnk[2];
-        if (m == 0 || n == 0) return;
+    protected void doGemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Tensor a, DeviceBuffer sa,
+                          Tensor b, DeviceBuffer sb, float beta, Tensor c, DeviceBuffer sc) {
         if (k == 0 || alpha == 0f) { // C = beta * C, beta == 0 ignores C (even NaN)
-            if (beta == 0f) fill(c, 0f);
-            else if (beta != 1f) launch("fl_axpby", c.size(), c.size(), 0f, addr(sc, c), beta, addr(sc, c));
+            if (beta == 0f) doFill(c, sc, 0f);
+            else if (beta != 1f) elementwise.scale(beta, c, sc);
             return;
         }
         int rc = CublasGemm.sgemmRowMajor(cublas, transA, transB, m, n, k, alpha, sa.pointer(a.offset()), a.cols(),
@@ -554,271 +533,141 @@ public final class CudaBackend implements Backend {
      * {@code shape} is not exploited here.
      */
     @Override
-    public void gram(Tensor l, Triangle shape, Tensor p) {
-        DeviceBuffer sl = st(l, "gram"), sp = st(p, "gram");
-        Checks.gram(l, sl, shape, p, sp);
+    protected void doGram(Tensor l, DeviceBuffer sl, Triangle shape, Tensor p, DeviceBuffer sp) {
         int n = l.rows();
         if (n == 0) return;
         int rc = CublasGemm.ssyrkGramUpperRowMajor(cublas, n, sl.pointer(l.offset()), sp.pointer(p.offset()));
         if (rc != cublasStatus.CUBLAS_STATUS_SUCCESS)
             throw new BackendException("gram: cublasSsyrk failed: " + cublasStatus.stringFor(rc) + " (l " + l.shape() + ")");
-        launch("fl_mirror_upper", p.size(), n, addr(sp, p));
+        elementwise.mirrorUpper(p, sp, n);
     }
 
-    // =================================================================================== elementwise
+    // =================================================================================== elementwise (CudaElementwise)
 
     @Override
-    public void axpby(float alpha, Tensor x, float beta, Tensor y) {
-        DeviceBuffer sx = st(x, "axpby"), sy = st(y, "axpby");
-        sameSize("axpby", "x", x, "y", y);
-        noPartialOverlap("axpby", "x", x, sx, "y", y, sy);
-        if (y.size() == 0 || (beta == 1f && alpha == 0f)) return;
-        launch("fl_axpby", y.size(), y.size(), alpha, addr(sx, x), beta, addr(sy, y));
+    protected void doAxpby(float alpha, Tensor x, DeviceBuffer sx, float beta, Tensor y, DeviceBuffer sy) {
+        elementwise.axpby(alpha, x, sx, beta, y, sy);
     }
 
     @Override
-    public void mul(Tensor x, Tensor y, Tensor out) {
-        DeviceBuffer sx = st(x, "mul"), sy = st(y, "mul"), so = st(out, "mul");
-        twoInOneOut("mul", "x", x, sx, "y", y, sy, "out", out, so);
-        if (x.size() == 0) return;
-        launch("fl_mul", x.size(), x.size(), addr(sx, x), addr(sy, y), addr(so, out));
+    protected void doMul(Tensor x, DeviceBuffer sx, Tensor y, DeviceBuffer sy, Tensor out, DeviceBuffer so) {
+        elementwise.mul(x, sx, y, sy, out, so);
     }
 
     @Override
-    public void clamp(Tensor x, float lo, float hi) {
-        DeviceBuffer sx = st(x, "clamp");
-        if (!(lo <= hi)) throw new BackendException("clamp: empty interval [" + lo + ", " + hi + "] for " + x.shape());
-        if (x.size() == 0) return;
-        launch("fl_clamp", x.size(), x.size(), addr(sx, x), lo, hi);
+    protected void doClamp(Tensor x, DeviceBuffer sx, float lo, float hi) { elementwise.clamp(x, sx, lo, hi); }
+
+    @Override
+    protected void doAddRowVector(Tensor m, DeviceBuffer sm, Tensor row, DeviceBuffer sr) { elementwise.addRowVector(m, sm, row, sr); }
+
+    @Override
+    protected void doColumnSums(float alpha, Tensor m, DeviceBuffer sm, float beta, Tensor out, DeviceBuffer so) {
+        elementwise.columnSums(alpha, m, sm, beta, out, so);
     }
 
     @Override
-    public void addRowVector(Tensor m, Tensor row) {
-        DeviceBuffer sm = st(m, "addRowVector"), sr = st(row, "addRowVector");
-        rowVector("addRowVector", m, sm, row, sr);
-        if (m.size() == 0) return;
-        launch("fl_add_row_vector", m.size(), m.rows(), m.cols(), addr(sm, m), addr(sr, row));
+    protected void doActivation(Activation phi, Tensor a, DeviceBuffer sa, Tensor h, DeviceBuffer sh) {
+        elementwise.activation(phi, a, sa, h, sh);
     }
 
     @Override
-    public void columnSums(float alpha, Tensor m, float beta, Tensor out) {
-        DeviceBuffer sm = st(m, "columnSums"), so = st(out, "columnSums");
-        columnSumsOut("columnSums", m, sm, out, so);
-        if (m.cols() == 0) return;
-        kernels.launch2d("fl_column_sums", (m.cols() + 31) / 32, 1, 32, 8, stream,
-                m.rows(), m.cols(), alpha, addr(sm, m), beta, addr(so, out));
+    protected void doActivationDerivMul(Activation phi, Tensor a, DeviceBuffer sa, Tensor g, DeviceBuffer sg, Tensor out,
+                                        DeviceBuffer so) {
+        elementwise.activationMul("fl_activation_deriv_mul", phi, a, sa, g, sg, out, so);
     }
 
     @Override
-    public void activation(Activation phi, Tensor a, Tensor h) {
-        DeviceBuffer sa = st(a, "activation"), sh = st(h, "activation");
-        if (phi == null) throw new BackendException("activation: null activation");
-        sameShape("activation", "a", a, "h", h);
-        noPartialOverlap("activation", "a", a, sa, "h", h, sh);
-        if (a.size() == 0 || (phi == Activation.IDENTITY && sa == sh && a.offset() == h.offset())) return;
-        launch("fl_activation", a.size(), a.size(), phi.ordinal(), addr(sa, a), addr(sh, h));
+    protected void doActivationSecondDerivMul(Activation phi, Tensor a, DeviceBuffer sa, Tensor g, DeviceBuffer sg, Tensor out,
+                                              DeviceBuffer so) {
+        elementwise.activationMul("fl_activation_second_mul", phi, a, sa, g, sg, out, so);
     }
 
     @Override
-    public void activationDerivMul(Activation phi, Tensor a, Tensor g, Tensor out) {
-        activationMul("activationDerivMul", "fl_activation_deriv_mul", phi, a, g, out);
+    protected void doTriangularMask(Tensor t, DeviceBuffer s, boolean upper) { elementwise.triangularMask(t, s, upper); }
+
+    @Override
+    protected void doSetIdentity(Tensor t, DeviceBuffer d, float s) { elementwise.setIdentity(t, d, s); }
+
+    // =================================================================================== reductions (CudaReduce)
+
+    @Override
+    protected void doDot(Tensor x, DeviceBuffer sx, Tensor y, DeviceBuffer sy, Tensor out, DeviceBuffer so) {
+        reduce.dot(x, sx, y, sy, out, so);
     }
 
     @Override
-    public void activationSecondDerivMul(Activation phi, Tensor a, Tensor g, Tensor out) {
-        activationMul("activationSecondDerivMul", "fl_activation_second_mul", phi, a, g, out);
-    }
+    protected void doSumSquares(Tensor x, DeviceBuffer sx, Tensor out, DeviceBuffer so) { reduce.sumSquares(x, sx, out, so); }
 
-    private void activationMul(String op, String kernel, Activation phi, Tensor a, Tensor g, Tensor out) {
-        DeviceBuffer sa = st(a, op), sg = st(g, op), so = st(out, op);
-        if (phi == null) throw new BackendException(op + ": null activation");
-        twoInOneOut(op, "a", a, sa, "g", g, sg, "out", out, so);
-        if (a.size() == 0) return;
-        launch(kernel, a.size(), a.size(), phi.ordinal(), addr(sa, a), addr(sg, g), addr(so, out));
+    @Override
+    protected void doCountNonFinite(Tensor x, DeviceBuffer sx, Tensor out, DeviceBuffer so) { reduce.countNonFinite(x, sx, out, so); }
+
+    @Override
+    protected void doScaleByScalar(Tensor x, DeviceBuffer sx, Tensor s, DeviceBuffer ss, float power, float alpha, Tensor y,
+                                   DeviceBuffer sy) {
+        reduce.scaleByScalar(x, sx, s, ss, power, alpha, y, sy);
     }
 
     @Override
-    public void triangularMask(Tensor t, boolean upper) {
-        DeviceBuffer s = st(t, "triangularMask");
-        square("triangularMask", t);
-        if (t.size() == 0) return;
-        launch("fl_triangular_mask", t.size(), t.cols(), addr(s, t), upper ? 1 : 0);
+    protected void doScalarMulAdd(float alpha, Tensor a, DeviceBuffer sa, Tensor b, DeviceBuffer sb, float beta, Tensor out,
+                                  DeviceBuffer so) {
+        reduce.scalarMulAdd(alpha, a, sa, b, sb, beta, out, so);
+    }
+
+    // =================================================================================== likelihoods (CudaLikelihood)
+
+    @Override
+    protected void doNll(LikelihoodKind kind, Tensor f, DeviceBuffer sf, Tensor y, DeviceBuffer sy, Tensor sigma, DeviceBuffer ss,
+                         Tensor out, DeviceBuffer so) {
+        if (f.rows() == 0) { doFill(out, so, 0f); return; }
+        likelihood.nll(kind, f, sf, y, sy, sigma, ss, out, so);
     }
 
     @Override
-    public void setIdentity(Tensor t, float s) {
-        DeviceBuffer d = st(t, "setIdentity");
-        square("setIdentity", t);
-        if (t.size() == 0) return;
-        launch("fl_set_identity", t.size(), t.cols(), addr(d, t), s);
-    }
-
-    // =================================================================================== reductions
-
-    private static final int RED_DOT = 0, RED_SUMSQ = 1, RED_NONFINITE = 2, RED_SQDIFF = 3;
-
-    private void reduce(int op, int n, long x, long y, double scale, long out) {
-        int blocks = Kernels.reduceBlocks(n);
-        kernels.launch("fl_reduce_partial", blocks, Kernels.THREADS, stream, op, n, x, y, partials.address());
-        kernels.launch("fl_reduce_final", 1, Kernels.THREADS, stream, blocks, partials.address(), scale, out);
+    protected void doNllGrad(LikelihoodKind kind, Tensor f, DeviceBuffer sf, Tensor y, DeviceBuffer sy, Tensor sigma,
+                             DeviceBuffer ss, float scale, Tensor grad, DeviceBuffer sg) {
+        likelihood.nllGrad(kind, f, sf, y, sy, sigma, ss, scale, grad, sg);
     }
 
     @Override
-    public void dot(Tensor x, Tensor y, Tensor out) {
-        DeviceBuffer sx = st(x, "dot"), sy = st(y, "dot"), so = st(out, "dot");
-        sameSize("dot", "x", x, "y", y);
-        scalar("dot", "out", out);
-        reduce(RED_DOT, x.size(), addr(sx, x), addr(sy, y), 1.0, addr(so, out));
+    protected void doGaussianSigmaGrad(Tensor f, DeviceBuffer sf, Tensor y, DeviceBuffer sy, Tensor sigma, DeviceBuffer ss,
+                                       float scale, Tensor out, DeviceBuffer so) {
+        likelihood.gaussianSigmaGrad(f, sf, y, sy, sigma, ss, scale, out, so);
     }
 
     @Override
-    public void sumSquares(Tensor x, Tensor out) {
-        DeviceBuffer sx = st(x, "sumSquares"), so = st(out, "sumSquares");
-        scalar("sumSquares", "out", out);
-        reduce(RED_SUMSQ, x.size(), addr(sx, x), 0L, 1.0, addr(so, out));
+    protected void doOutputHessianVec(LikelihoodKind kind, Tensor f, DeviceBuffer sf, Tensor sigma, DeviceBuffer ss, Tensor v,
+                                      DeviceBuffer sv, float scale, Tensor out, DeviceBuffer so) {
+        likelihood.outputHessianVec(kind, f, sf, sigma, ss, v, sv, scale, out, so);
     }
 
     @Override
-    public void countNonFinite(Tensor x, Tensor out) {
-        DeviceBuffer sx = st(x, "countNonFinite"), so = st(out, "countNonFinite");
-        scalar("countNonFinite", "out", out);
-        reduce(RED_NONFINITE, x.size(), addr(sx, x), 0L, 1.0, addr(so, out));
+    protected void doSampleTargets(LikelihoodKind kind, Tensor f, DeviceBuffer sf, Tensor sigma, DeviceBuffer ss, Tensor noise,
+                                   DeviceBuffer sn, Tensor y, DeviceBuffer sy) {
+        likelihood.sampleTargets(kind, f, sf, sigma, ss, noise, sn, y, sy);
+    }
+
+    // =================================================================================== fused optimizer updates (CudaOptim)
+
+    @Override
+    protected void doMomentumStep(Tensor p, DeviceBuffer sp, Tensor g, DeviceBuffer sg, Tensor m, DeviceBuffer sm, float lr, float mu,
+                                  float dampening, float wd, boolean nesterov) {
+        optim.momentumStep(p, sp, g, sg, m, sm, lr, mu, dampening, wd, nesterov);
     }
 
     @Override
-    public void scaleByScalar(Tensor x, Tensor s, float power, float alpha, Tensor y) {
-        String op = "scaleByScalar";
-        DeviceBuffer sx = st(x, op), ss = st(s, op), sy = st(y, op);
-        scalar(op, "s", s);
-        sameSize(op, "x", x, "y", y);
-        noPartialOverlap(op, "x", x, sx, "y", y, sy);
-        if (sy == ss && overlaps(y, s) && y.size() > 1)
-            throw new BackendException(op + ": y " + y + " overlaps the scalar s " + s);
-        if (y.size() == 0) return;
-        launch("fl_scale_by_scalar", y.size(), y.size(), addr(sx, x), addr(ss, s), power, alpha, addr(sy, y));
+    protected void doAdamStep(Tensor p, DeviceBuffer sp, Tensor g, DeviceBuffer sg, Tensor m, DeviceBuffer sm, Tensor v,
+                              DeviceBuffer sv, float lr, float b1, float b2, float eps, float l2, float decoupledWd, float bc1, float bc2) {
+        optim.adamStep(p, sp, g, sg, m, sm, v, sv, lr, b1, b2, eps, l2, decoupledWd, bc1, bc2);
     }
 
     @Override
-    public void scalarMulAdd(float alpha, Tensor a, Tensor b, float beta, Tensor out) {
-        String op = "scalarMulAdd";
-        DeviceBuffer sa = st(a, op), sb = st(b, op), so = st(out, op);
-        scalars(op, new String[] {"a", "b", "out"}, a, b, out);
-        kernels.launch("fl_scalar_mul_add", 1, 32, stream, alpha, addr(sa, a), addr(sb, b), beta, addr(so, out));
+    protected void doAdamStepAt(Tensor p, DeviceBuffer sp, Tensor g, DeviceBuffer sg, Tensor m, DeviceBuffer sm, Tensor v,
+                                DeviceBuffer sv, float lr, float b1, float b2, float eps, float l2, float decoupledWd, Tensor step,
+                                DeviceBuffer ss) {
+        optim.adamStepAt(p, sp, g, sg, m, sm, v, sv, lr, b1, b2, eps, l2, decoupledWd, step, ss);
     }
 
-    // =================================================================================== likelihoods
-
-    /** Device address of sigma for GAUSSIAN (checked 1x1), 0 for the other kinds. */
-    private long sigmaAddr(String op, LikelihoodKind kind, Tensor sigma) {
-        if (kind != LikelihoodKind.GAUSSIAN) return 0L;
-        if (sigma == null) throw new BackendException(op + ": GAUSSIAN needs a 1x1 sigma tensor, got null");
-        DeviceBuffer s = st(sigma, op);
-        scalar(op, "sigma", sigma);
-        return addr(s, sigma);
-    }
-
-    @Override
-    public void nll(LikelihoodKind kind, Tensor f, Tensor y, Tensor sigma, Tensor out) {
-        String op = "nll";
-        if (kind == null) throw new BackendException(op + ": null likelihood kind");
-        DeviceBuffer sf = st(f, op), sy = st(y, op), so = st(out, op);
-        sameShape(op, "f", f, "y", y);
-        scalar(op, "out", out);
-        long sg = sigmaAddr(op, kind, sigma);
-        int rows = f.rows();
-        if (rows == 0) { fill(out, 0f); return; }
-        int blocks = Kernels.rowBlocks(rows);
-        kernels.launch("fl_nll_partial", blocks, Kernels.THREADS, stream, kind.ordinal(), rows, f.cols(),
-                addr(sf, f), addr(sy, y), sg, partials.address());
-        kernels.launch("fl_reduce_final", 1, Kernels.THREADS, stream, blocks, partials.address(), 1.0 / rows, addr(so, out));
-    }
-
-    @Override
-    public void nllGrad(LikelihoodKind kind, Tensor f, Tensor y, Tensor sigma, float scale, Tensor grad) {
-        String op = "nllGrad";
-        if (kind == null) throw new BackendException(op + ": null likelihood kind");
-        DeviceBuffer sf = st(f, op), sy = st(y, op), sg = st(grad, op);
-        twoInOneOut(op, "f", f, sf, "y", y, sy, "grad", grad, sg);
-        long sig = sigmaAddr(op, kind, sigma);
-        if (f.size() == 0) return;
-        launchRows("fl_nll_grad", f.rows(), kind.ordinal(), f.rows(), f.cols(), addr(sf, f), addr(sy, y), sig, scale, addr(sg, grad));
-    }
-
-    @Override
-    public void gaussianSigmaGrad(Tensor f, Tensor y, Tensor sigma, float scale, Tensor out) {
-        String op = "gaussianSigmaGrad";
-        DeviceBuffer sf = st(f, op), sy = st(y, op), so = st(out, op);
-        sameShape(op, "f", f, "y", y);
-        scalar(op, "out", out);
-        long sig = sigmaAddr(op, LikelihoodKind.GAUSSIAN, sigma);
-        int n = f.size();
-        int blocks = Kernels.reduceBlocks(n);
-        kernels.launch("fl_reduce_partial", blocks, Kernels.THREADS, stream, RED_SQDIFF, n, addr(sf, f), addr(sy, y), partials.address());
-        kernels.launch("fl_sigma_grad_final", 1, Kernels.THREADS, stream, blocks, partials.address(), n, sig, scale, addr(so, out));
-    }
-
-    @Override
-    public void outputHessianVec(LikelihoodKind kind, Tensor f, Tensor sigma, Tensor v, float scale, Tensor out) {
-        String op = "outputHessianVec";
-        if (kind == null) throw new BackendException(op + ": null likelihood kind");
-        DeviceBuffer sf = st(f, op), sv = st(v, op), so = st(out, op);
-        twoInOneOut(op, "f", f, sf, "v", v, sv, "out", out, so);
-        long sig = sigmaAddr(op, kind, sigma);
-        if (f.size() == 0) return;
-        launchRows("fl_output_hessian_vec", f.rows(), kind.ordinal(), f.rows(), f.cols(), addr(sf, f), sig, addr(sv, v), scale, addr(so, out));
-    }
-
-    @Override
-    public void sampleTargets(LikelihoodKind kind, Tensor f, Tensor sigma, Tensor noise, Tensor y) {
-        String op = "sampleTargets";
-        if (kind == null) throw new BackendException(op + ": null likelihood kind");
-        DeviceBuffer sf = st(f, op), sn = st(noise, op), sy = st(y, op);
-        twoInOneOut(op, "f", f, sf, "noise", noise, sn, "y", y, sy);
-        long sig = sigmaAddr(op, kind, sigma);
-        if (f.size() == 0) return;
-        launchRows("fl_sample_targets", f.rows(), kind.ordinal(), f.rows(), f.cols(), addr(sf, f), sig, addr(sn, noise), addr(sy, y));
-    }
-
-    // =================================================================================== fused optimizer updates
-
-    @Override
-    public void momentumStep(Tensor p, Tensor g, Tensor m, float lr, float mu, float dampening, float wd, boolean nesterov) {
-        String op = "momentumStep";
-        DeviceBuffer sp = st(p, op), sg = st(g, op), sm = st(m, op);
-        fusedUpdate(op, new String[] {"p", "g", "m"}, new Tensor[] {p, g, m}, new Tensor.Storage[] {sp, sg, sm});
-        if (p.size() == 0) return;
-        launch("fl_momentum_step", p.size(), p.size(), addr(sp, p), addr(sg, g), addr(sm, m), lr, mu, dampening, wd, nesterov ? 1 : 0);
-    }
-
-    @Override
-    public void adamStep(Tensor p, Tensor g, Tensor m, Tensor v, float lr, float b1, float b2, float eps,
-                         float l2, float decoupledWd, float bc1, float bc2) {
-        String op = "adamStep";
-        DeviceBuffer sp = st(p, op), sg = st(g, op), sm = st(m, op), sv = st(v, op);
-        fusedUpdate(op, new String[] {"p", "g", "m", "v"}, new Tensor[] {p, g, m, v}, new Tensor.Storage[] {sp, sg, sm, sv});
-        if (!(bc1 > 0f) || !(bc2 > 0f))
-            throw new BackendException(op + ": bias corrections must be > 0 (step t >= 1), got bc1 = " + bc1 + ", bc2 = " + bc2);
-        if (p.size() == 0) return;
-        launch("fl_adam_step", p.size(), p.size(), addr(sp, p), addr(sg, g), addr(sm, m), addr(sv, v),
-                lr, b1, b2, eps, l2, decoupledWd, 1f / bc1, 1f / bc2);
-    }
-
-    @Override
-    public void adamStepAt(Tensor p, Tensor g, Tensor m, Tensor v, float lr, float b1, float b2, float eps,
-                           float l2, float decoupledWd, Tensor step) {
-        String op = "adamStepAt";
-        DeviceBuffer sp = st(p, op), sg = st(g, op), sm = st(m, op), sv = st(v, op), ss = st(step, op);
-        String[] names = {"p", "g", "m", "v"};
-        Tensor[] ts = {p, g, m, v};
-        Tensor.Storage[] sts = {sp, sg, sm, sv};
-        fusedUpdate(op, names, ts, sts);
-        stepScalar(op, step, ss, ts, sts, names);
-        if (p.size() == 0) return;
-        launch("fl_adam_step_at", p.size(), p.size(), addr(sp, p), addr(sg, g), addr(sm, m), addr(sv, v),
-                lr, b1, b2, eps, l2, decoupledWd, addr(ss, step));
-    }
-
-    // =================================================================================== random numbers
+    // =================================================================================== random numbers (CudaRandom)
 
     @Override
     public void setSeed(long seed) { setRngState(seed, 0L); }
@@ -840,8 +689,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void setRngState(long seed, long offset) {
-        if (offset < 0) throw new BackendException("setRngState: negative offset " + offset);
+    protected void doSetRngState(long seed, long offset) {
         if (closed) throw new BackendException("setRngState: cuda backend is closed");
         noCapture("setRngState");
         bindThread();
@@ -855,24 +703,10 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void randUniform(Tensor t) {
-        DeviceBuffer s = st(t, "randUniform");
-        int n = t.size();
-        if (n == 0) return;
-        long counters = ((long) n + 3) / 4;
-        launch("fl_rand_uniform", counters, n, rngState.address(), addr(s, t));
-        kernels.launch("fl_rng_advance", 1, 32, stream, rngState.address(), counters);
-    }
+    protected void doRandUniform(Tensor t, DeviceBuffer s) { random.uniform(t, s); }
 
     @Override
-    public void randNormal(Tensor t, float mean, float std) {
-        DeviceBuffer s = st(t, "randNormal");
-        int n = t.size();
-        if (n == 0) return;
-        long counters = ((long) n + 1) / 2;
-        launch("fl_rand_normal", counters, n, rngState.address(), mean, std, addr(s, t));
-        kernels.launch("fl_rng_advance", 1, 32, stream, rngState.address(), counters);
-    }
+    protected void doRandNormal(Tensor t, DeviceBuffer s, float mean, float std) { random.normal(t, s, mean, std); }
 
     @Override
     public String toString() { return "CudaBackend[device " + ordinal + ", " + description + "]"; }

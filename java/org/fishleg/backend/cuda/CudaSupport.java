@@ -2,7 +2,9 @@ package org.fishleg.backend.cuda;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
@@ -12,6 +14,7 @@ import jcuda.driver.CUresult;
 import jcuda.driver.JCudaDriver;
 import org.fishleg.backend.Backend;
 import org.fishleg.backend.BackendException;
+import org.fishleg.backend.BackendOptions;
 
 /**
  * Entry point the rest of the project uses to find out whether the CUDA backend is usable and to
@@ -28,10 +31,13 @@ import org.fishleg.backend.BackendException;
 public final class CudaSupport {
     private CudaSupport() {}
 
-    /** Set to 1/true to make GPU tests FAIL instead of skip when no GPU is usable (scripts/gpu-check.sh sets it). */
-    public static final String REQUIRE_GPU_ENV = "FISHLEG_REQUIRE_GPU";
-    /** Device ordinal to use (default 0); env twin FISHLEG_CUDA_DEVICE. */
-    public static final String DEVICE_PROPERTY = "fishleg.cuda.device";
+    /**
+     * Set to 1/true to make GPU tests FAIL instead of skip when no GPU is usable (scripts/gpu-check.sh sets it):
+     * {@link BackendOptions#REQUIRE_GPU_ENV}.
+     */
+    public static final String REQUIRE_GPU_ENV = BackendOptions.REQUIRE_GPU_ENV;
+    /** Device ordinal to use (default 0); env twin FISHLEG_CUDA_DEVICE: {@link BackendOptions#CUDA_DEVICE_PROPERTY}. */
+    public static final String DEVICE_PROPERTY = BackendOptions.CUDA_DEVICE_PROPERTY;
 
     /** Result of probing for a usable CUDA device and libraries. */
     public static final class Probe {
@@ -50,55 +56,68 @@ public final class CudaSupport {
         public String toString() { return (usable ? "usable: " : "not usable: ") + reason; }
     }
 
-    private static Probe cached;
-    private static int probedOrdinal;
+    /** Probe results by device ordinal. */
+    private static final Map<Integer, Probe> CACHED = new HashMap<>();
 
     /** True when FISHLEG_REQUIRE_GPU is 1/true/yes: tests must fail, not skip, without a usable GPU. */
     public static boolean gpuRequired() {
-        String v = System.getenv(REQUIRE_GPU_ENV);
-        if (v == null) return false;
-        v = v.trim().toLowerCase(Locale.ROOT);
-        return v.equals("1") || v.equals("true") || v.equals("yes");
+        return BackendOptions.fromEnvironment().requireGpu();
     }
 
-    /** Probes once (cached); never throws. */
-    public static synchronized Probe probe() {
+    /**
+     * {@link #probe(BackendOptions)} with {@link BackendOptions#fromEnvironment()}; an invalid option is
+     * reported as the reason of an unusable probe. Never throws.
+     */
+    public static Probe probe() {
+        BackendOptions o;
+        try {
+            o = BackendOptions.fromEnvironment();
+        } catch (BackendException e) {
+            return new Probe(false, e.getMessage(), List.of());
+        }
+        return probe(o);
+    }
+
+    /**
+     * Probes the device {@code options.cudaDevice()} once per JVM (cached); never throws. The library
+     * options (fatbin, cuBLAS 13 path, library folders) act on the first probe of the JVM.
+     */
+    public static synchronized Probe probe(BackendOptions options) {
+        Probe cached = CACHED.get(options.cudaDevice());
         if (cached == null) {
             List<String> details = new ArrayList<>();
             Probe p;
             try {
-                p = NativeLibs.withPrivateNatives(() -> doProbe(details));
+                p = NativeLibs.withPrivateNatives(() -> doProbe(details, options));
             } catch (RuntimeException | LinkageError e) { // CudaException is a RuntimeException
                 p = new Probe(false, "CUDA probe failed: " + NativeLibs.oneLine(e), details);
             }
             cached = new Probe(p.usable, p.reason, Collections.unmodifiableList(new ArrayList<>(p.details)));
+            CACHED.put(options.cudaDevice(), cached);
         }
         return cached;
     }
 
-    /** Opens the CUDA backend on the probed device; throws BackendException with the probe's reason if unusable. */
+    /** {@link #open(BackendOptions)} with {@link BackendOptions#fromEnvironment()}. */
     public static Backend open() {
-        Probe p = probe();
-        if (!p.usable) throw new BackendException("CUDA backend unavailable: " + p.reason);
-        return new CudaBackend(probedOrdinal, p.reason);
+        return open(BackendOptions.fromEnvironment());
     }
 
-    private static int deviceOrdinal() {
-        String v = System.getProperty(DEVICE_PROPERTY);
-        if (v == null || v.isBlank()) v = System.getenv("FISHLEG_CUDA_DEVICE");
-        if (v == null || v.isBlank()) return 0;
-        try {
-            return Integer.parseInt(v.trim());
-        } catch (NumberFormatException e) {
-            return 0;
-        }
+    /**
+     * Opens the CUDA backend on device {@code options.cudaDevice()} (TF32 as {@code options.tf32()});
+     * throws BackendException with the probe's reason if unusable.
+     */
+    public static Backend open(BackendOptions options) {
+        Probe p = probe(options);
+        if (!p.usable) throw new BackendException("CUDA backend unavailable: " + p.reason);
+        return new CudaBackend(options, p.reason);
     }
 
     private static Probe fail(String reason, List<String> details) {
         return new Probe(false, reason, details);
     }
 
-    private static Probe doProbe(List<String> details) {
+    private static Probe doProbe(List<String> details, BackendOptions options) {
         // JCuda extracts its JNI libraries into java.io.tmpdir and fails if that folder is missing
         // (Maven's surefire points it at target/tmp, which nothing else creates).
         try {
@@ -106,12 +125,12 @@ public final class CudaSupport {
         } catch (java.io.IOException | RuntimeException e) {
             details.add("java.io.tmpdir " + System.getProperty("java.io.tmpdir") + " cannot be created: " + e.getMessage());
         }
-        String kernelsLine = Kernels.describeImage();
-        Kernels.Image image = Kernels.image();
+        String kernelsLine = Kernels.describeImage(options.fatbin());
+        Kernels.Image image = Kernels.image(options.fatbin());
 
         // 1. driver library: loaded by absolute path first when it is somewhere the dynamic loader does
         // not look (e.g. /usr/local/nvidia/lib64 without LD_LIBRARY_PATH), so that JCudaDriver links to it
-        details.add(NativeLibs.searchSummary());
+        details.add(NativeLibs.searchSummary(options));
         NativeLibs.preload("libcuda.so.1");
         int[] v = new int[1];
         int rc;
@@ -144,10 +163,9 @@ public final class CudaSupport {
         rc = JCudaDriver.cuDeviceGetCount(count);
         if (rc != CUresult.CUDA_SUCCESS) return fail("cuDeviceGetCount: " + CUresult.stringFor(rc), details);
         if (count[0] == 0) return fail("no CUDA device (cuDeviceGetCount = 0)", details);
-        int ordinal = deviceOrdinal();
+        int ordinal = options.cudaDevice();
         if (ordinal < 0 || ordinal >= count[0])
             return fail("CUDA device " + ordinal + " requested but there are " + count[0], details);
-        probedOrdinal = ordinal;
         CUdevice dev = new CUdevice();
         rc = JCudaDriver.cuDeviceGet(dev, ordinal);
         if (rc != CUresult.CUDA_SUCCESS) return fail("cuDeviceGet(" + ordinal + "): " + CUresult.stringFor(rc), details);
@@ -180,7 +198,7 @@ public final class CudaSupport {
         }
 
         // 6. cuBLAS: forwarder first if needed, then JCublas2
-        NativeLibs.CublasSetup cs = NativeLibs.prepareCublas();
+        NativeLibs.CublasSetup cs = NativeLibs.prepareCublas(options);
         if (!cs.ok) {
             details.add("cuBLAS: " + cs.detail);
             return fail(cs.detail, details);
@@ -194,7 +212,7 @@ public final class CudaSupport {
             String from = NativeLibs.loadedFrom(cs.forwarded ? "libcublas.so.13" : "libcublas.so");
             details.add("cuBLAS " + ma[0] + "." + mi[0] + "." + pa[0] + ": " + cs.detail
                     + (cs.forwarded || from == null ? "" : " (mapped " + from + ")")
-                    + ", TF32 " + (CudaBackend.tf32Requested() ? "allowed" : "off (-Dfishleg.cuda.tf32=true or FISHLEG_CUDA_TF32=1 allows it)"));
+                    + ", TF32 " + (options.tf32() ? "allowed" : "off (-Dfishleg.cuda.tf32=true or FISHLEG_CUDA_TF32=1 allows it)"));
         } catch (LinkageError e) {
             String why = "cuBLAS failed to load: " + NativeLibs.oneLine(e);
             details.add("cuBLAS: " + why + " (" + cs.detail + ")");

@@ -7,7 +7,7 @@ import org.fishleg.backend.Tensor;
  * Device memory behind a CUDA tensor: a block of the backend's {@link DevicePool}. Closing (or
  * {@link #free()}, which the owning tensor calls) returns the block to the pool; idempotent.
  */
-public abstract class DeviceBuffer implements Tensor.Storage, AutoCloseable {
+abstract class DeviceBuffer implements Tensor.Storage, AutoCloseable {
     final DevicePool.DevPtr ptr;
     final long classBytes;
     private final long floats;

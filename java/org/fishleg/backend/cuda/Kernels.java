@@ -18,6 +18,7 @@ import jcuda.driver.CUmodule;
 import jcuda.driver.CUresult;
 import jcuda.driver.CUstream;
 import org.fishleg.backend.BackendException;
+import org.fishleg.backend.BackendOptions;
 
 /**
  * The project's kernels (cuda/*.cu, built by CMake into one fatbin that Maven ships as classpath
@@ -29,8 +30,11 @@ final class Kernels implements AutoCloseable {
     static final String NOT_BUILT_RESOURCE = "/org/fishleg/cuda/kernels-not-built.txt";
     static final String BUILD_INFO_RESOURCE = "/org/fishleg/cuda/kernels-build-info.txt";
     static final String PTXAS_REPORT_RESOURCE = "/org/fishleg/cuda/ptxas-report.txt";
-    /** Overrides the fatbin (a file path), e.g. one built with the host's own nvcc. Env twin: FISHLEG_CUDA_FATBIN. */
-    static final String FATBIN_PROPERTY = "fishleg.cuda.fatbin";
+    /**
+     * Overrides the fatbin (a file path), e.g. one built with the host's own nvcc. Env twin: FISHLEG_CUDA_FATBIN
+     * ({@link BackendOptions#fatbin()}).
+     */
+    static final String FATBIN_PROPERTY = BackendOptions.FATBIN_PROPERTY;
 
     /** Threads per block of every 1-D kernel (FL_THREADS in cuda/common.cuh). */
     static final int THREADS = 256;
@@ -54,13 +58,14 @@ final class Kernels implements AutoCloseable {
 
     private static Image image;
 
-    /** Reads the fatbin once (property/env override, else the classpath resource). */
-    static synchronized Image image() {
+    /**
+     * Reads the fatbin once per JVM: {@code override} ({@link BackendOptions#fatbin()}) when not null, else
+     * the classpath resource. The first call decides; later calls return its image.
+     */
+    static synchronized Image image(Path override) {
         if (image != null) return image;
-        String override = System.getProperty(FATBIN_PROPERTY);
-        if (override == null || override.isBlank()) override = System.getenv("FISHLEG_CUDA_FATBIN");
-        if (override != null && !override.isBlank()) {
-            Path p = Path.of(override.trim());
+        if (override != null) {
+            Path p = override;
             try {
                 image = new Image(Files.readAllBytes(p), p.toAbsolutePath().toString(), null);
             } catch (IOException e) {
@@ -84,8 +89,8 @@ final class Kernels implements AutoCloseable {
     }
 
     /** One line: what the fatbin holds (nvcc release, archs) or why it is missing. */
-    static String describeImage() {
-        Image im = image();
+    static String describeImage(Path override) {
+        Image im = image(override);
         if (im.bytes == null) return im.problem;
         String info = NativeLibs.readResource(BUILD_INFO_RESOURCE);
         String nvcc = "", archs = "";
@@ -142,9 +147,12 @@ final class Kernels implements AutoCloseable {
     private final Map<String, CUfunction> functions = new HashMap<>();
     private boolean closed;
 
-    /** Loads the fatbin into the current context; throws BackendException with the driver's reason. */
-    Kernels() {
-        Image im = image();
+    /**
+     * Loads the fatbin ({@link #image(Path)} of {@code fatbin}) into the current context; throws BackendException
+     * with the driver's reason.
+     */
+    Kernels(Path fatbin) {
+        Image im = image(fatbin);
         if (im.bytes == null) throw new BackendException("cuda: " + im.problem);
         int rc = cuModuleLoadData(module, im.bytes);
         if (rc != CUresult.CUDA_SUCCESS) throw new BackendException("cuda: loading kernels failed: " + moduleLoadHint(rc));

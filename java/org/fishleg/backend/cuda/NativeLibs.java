@@ -13,6 +13,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import org.fishleg.backend.BackendException;
+import org.fishleg.backend.BackendOptions;
 
 /**
  * Native library plumbing of the CUDA backend, all without touching a JCuda class (so it can run
@@ -26,14 +28,14 @@ import java.util.concurrent.TimeUnit;
  *   <li>which file a loaded library came from ({@code /proc/self/maps}), for {@code fishleg info}.</li>
  * </ul>
  */
-public final class NativeLibs {
+final class NativeLibs {
     /** Classpath resource of the forwarding library (soname libcublas.so.12). */
     public static final String FORWARDER_RESOURCE = "/org/fishleg/cuda/native/libcublas.so.12";
     static final String FORWARDER_NOT_BUILT = "/org/fishleg/cuda/native/forwarder-not-built.txt";
-    /** Path of libcublas.so.13 (file, or a directory holding it). Env twin: FISHLEG_CUBLAS13_PATH. */
-    public static final String CUBLAS13_PROPERTY = "fishleg.cublas13.path";
+    /** Path of libcublas.so.13 (file, or a directory holding it): {@link BackendOptions#CUBLAS13_PROPERTY}. */
+    public static final String CUBLAS13_PROPERTY = BackendOptions.CUBLAS13_PROPERTY;
     /** Environment twin of {@link #CUBLAS13_PROPERTY}. */
-    public static final String CUBLAS13_ENV = "FISHLEG_CUBLAS13_PATH";
+    public static final String CUBLAS13_ENV = BackendOptions.CUBLAS13_ENV;
 
     private NativeLibs() {}
 
@@ -59,10 +61,24 @@ public final class NativeLibs {
      * Makes sure JCublas2 will find a libcublas.so.12: a real one (nothing to do), or the forwarder
      * in front of libcublas.so.13. Idempotent; never throws.
      */
-    public static synchronized CublasSetup prepareCublas() {
+    public static CublasSetup prepareCublas() {
+        BackendOptions o;
+        try {
+            o = BackendOptions.fromEnvironment();
+        } catch (BackendException e) {
+            return new CublasSetup(false, false, "cuBLAS setup failed: " + e.getMessage());
+        }
+        return prepareCublas(o);
+    }
+
+    /**
+     * {@link #prepareCublas()} with libcublas.so.13 from {@code options.cublas13Path()} when set. The first
+     * call of the JVM decides; later calls return its result. Never throws.
+     */
+    public static synchronized CublasSetup prepareCublas(BackendOptions options) {
         if (cublasSetup == null) {
             try {
-                cublasSetup = doPrepareCublas();
+                cublasSetup = doPrepareCublas(options.cublas13Path());
             } catch (RuntimeException | LinkageError e) {
                 cublasSetup = new CublasSetup(false, false, "cuBLAS setup failed: " + oneLine(e));
             }
@@ -70,7 +86,7 @@ public final class NativeLibs {
         return cublasSetup;
     }
 
-    private static CublasSetup doPrepareCublas() {
+    private static CublasSetup doPrepareCublas(Path cublas13) {
         String loaded12 = loadedFrom("libcublas.so.12");
         if (loaded12 != null) return new CublasSetup(true, false, "libcublas.so.12 (already loaded) from " + loaded12);
         Path p12 = findLibrary("libcublas.so.12");
@@ -79,7 +95,7 @@ public final class NativeLibs {
             return new CublasSetup(true, false, "libcublas.so.12 from " + (from != null ? from : p12));
         }
 
-        Path p13 = explicitCublas13();
+        Path p13 = explicitCublas13(cublas13);
         if (p13 == null) p13 = findLibrary("libcublas.so.13");
         if (p13 == null)
             return new CublasSetup(false, false, "libcublas.so.12 not found and no libcublas.so.13 to forward to");
@@ -100,20 +116,24 @@ public final class NativeLibs {
         return new CublasSetup(true, true, "libcublas.so.12 forwarded to " + p13 + " by " + fwd);
     }
 
-    /** libcublas.so.13 named by -Dfishleg.cublas13.path or FISHLEG_CUBLAS13_PATH (file or directory), else null. */
-    static Path explicitCublas13() {
-        String v = System.getProperty(CUBLAS13_PROPERTY);
-        if (v == null || v.isBlank()) v = System.getenv(CUBLAS13_ENV);
-        if (v == null || v.isBlank()) return null;
-        Path p = Path.of(v.trim());
+    /**
+     * libcublas.so.13 named by {@code configured} (-Dfishleg.cublas13.path or FISHLEG_CUBLAS13_PATH, a file or
+     * directory), else null.
+     */
+    static Path explicitCublas13(Path configured) {
+        if (configured == null) return null;
+        Path p = configured;
         if (Files.isDirectory(p)) p = p.resolve("libcublas.so.13");
         return Files.isRegularFile(p) ? p : null;
     }
 
-    /** Directories named by -Dfishleg.cuda.libPath or FISHLEG_CUDA_LIB_PATH (colon-separated), searched first. */
-    public static final String LIB_PATH_PROPERTY = "fishleg.cuda.libPath";
+    /**
+     * Directories named by -Dfishleg.cuda.libPath or FISHLEG_CUDA_LIB_PATH (colon-separated), searched first:
+     * {@link BackendOptions#CUDA_LIB_PATH_PROPERTY}.
+     */
+    public static final String LIB_PATH_PROPERTY = BackendOptions.CUDA_LIB_PATH_PROPERTY;
     /** Environment twin of {@link #LIB_PATH_PROPERTY}. */
-    public static final String LIB_PATH_ENV = "FISHLEG_CUDA_LIB_PATH";
+    public static final String LIB_PATH_ENV = BackendOptions.CUDA_LIB_PATH_ENV;
 
     /** A folder where CUDA libraries are looked for, and why it is on the list. */
     public record SearchDir(Path dir, String origin) {}
@@ -132,9 +152,12 @@ public final class NativeLibs {
     }
 
     static List<SearchDir> searchDirs(java.util.Map<String, String> env, java.util.Properties props) {
+        return searchDirs(BackendOptions.from(env, BackendOptions.properties(props)).cudaLibPath(), env, props);
+    }
+
+    /** {@link #searchDirs()} with {@code explicit} (the option {@link BackendOptions#cudaLibPath()}) searched first. */
+    static List<SearchDir> searchDirs(String explicit, java.util.Map<String, String> env, java.util.Properties props) {
         List<SearchDir> out = new ArrayList<>();
-        String explicit = props.getProperty(LIB_PATH_PROPERTY);
-        if (explicit == null || explicit.isBlank()) explicit = env.get(LIB_PATH_ENV);
         for (String d : split(explicit)) out.add(new SearchDir(Path.of(d), LIB_PATH_ENV));
         for (String d : split(env.get("LD_LIBRARY_PATH"))) out.add(new SearchDir(Path.of(d), "LD_LIBRARY_PATH"));
         for (String d : split(props.getProperty("java.library.path"))) out.add(new SearchDir(Path.of(d), "java.library.path"));
@@ -244,9 +267,9 @@ public final class NativeLibs {
     }
 
     /** One line for `fishleg info`: where CUDA libraries are looked for (the folders that exist). */
-    public static String searchSummary() {
+    public static String searchSummary(BackendOptions options) {
         java.util.Map<String, List<String>> byOrigin = new java.util.LinkedHashMap<>();
-        for (SearchDir sd : searchDirs()) {
+        for (SearchDir sd : searchDirs(options.cudaLibPath(), System.getenv(), System.getProperties())) {
             if (!Files.isDirectory(sd.dir()) || sd.origin().equals("Python site-packages")) continue;
             byOrigin.computeIfAbsent(sd.origin(), k -> new ArrayList<>()).add(sd.dir().toString());
         }

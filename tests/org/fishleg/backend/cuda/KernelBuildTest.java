@@ -48,13 +48,18 @@ class KernelBuildTest {
         Assumptions.assumeTrue(nvccPresent() || notBuilt == null, "nvcc not found and kernels not built: " + notBuilt);
     }
 
-    /** Kernel names the backend launches, read from CudaBackend's class file (string constants "fl_..."). */
+    /** The classes that launch kernels: the backend and its op families (one per cuda/*.cuh). */
+    static final String[] LAUNCHING_CLASSES = {"CudaBackend", "CudaElementwise", "CudaReduce", "CudaLikelihood", "CudaOptim", "CudaRandom"};
+
+    /** Kernel names the backend launches, read from the class files of {@link #LAUNCHING_CLASSES} (string constants "fl_..."). */
     static TreeSet<String> launchedKernels() throws Exception {
-        byte[] cls = resource("/org/fishleg/backend/cuda/CudaBackend.class");
-        assertNotNull(cls);
         TreeSet<String> names = new TreeSet<>();
-        Matcher m = Pattern.compile("fl_[a-z0-9_]+").matcher(new String(cls, StandardCharsets.ISO_8859_1));
-        while (m.find()) names.add(m.group());
+        for (String c : LAUNCHING_CLASSES) {
+            byte[] cls = resource("/org/fishleg/backend/cuda/" + c + ".class");
+            assertNotNull(cls, c + ".class");
+            Matcher m = Pattern.compile("fl_[a-z0-9_]+").matcher(new String(cls, StandardCharsets.ISO_8859_1));
+            while (m.find()) names.add(m.group());
+        }
         return names;
     }
 
@@ -66,7 +71,7 @@ class KernelBuildTest {
         assertTrue(fatbin.length > 10_000, "fatbin of " + fatbin.length + " bytes");
         String text = new String(fatbin, StandardCharsets.ISO_8859_1);
         TreeSet<String> launched = launchedKernels();
-        assertTrue(launched.size() >= 20, "kernel names found in CudaBackend: " + launched);
+        assertTrue(launched.size() >= 20, "kernel names found in the CUDA backend's classes: " + launched);
         for (String k : launched) assertTrue(text.contains(k), "kernel " + k + " launched by CudaBackend is not in the fatbin");
         assertTrue(Kernels.ALL.containsAll(launched), "Kernels.ALL lacks a kernel CudaBackend launches: " + launched);
         assertEquals(null, NativeLibs.readResource(Kernels.NOT_BUILT_RESOURCE), "stale kernels-not-built.txt beside the fatbin");
