@@ -231,8 +231,9 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     // ---------------------------------------------------------------- FishLeg
     @Option(names = "--fishleg-preset", paramLabel = "NAME",
             description = "FishLeg configuration: jax-mnist | jax-faces | ocaml-mnist | ocaml-faces | ocaml-dln (as published) | "
-                    + "mnist-ae (ocaml-mnist with --factor full --damping 1e-3) | dln (ocaml-dln with --max-step-norm 1). "
-                    + "Default: mnist-ae for mnist-ae, jax-faces for faces-ae, dln for dln, jax-mnist otherwise. "
+                    + "mnist-ae (ocaml-mnist with --factor full --damping 1e-3) | curves-ae (mnist-ae with --lr 0.02) | "
+                    + "dln (ocaml-dln with --max-step-norm 1). "
+                    + "Default: mnist-ae for mnist-ae, curves-ae for curves-ae, jax-faces for faces-ae, dln for dln, jax-mnist otherwise. "
                     + "The FishLeg options below override it.")
     String fishlegPreset;
 

@@ -58,8 +58,9 @@ public final class Recipes {
     }
 
     /**
-     * The FishLeg preset of a model: {@code mnist-ae} for mnist-ae, {@code jax-faces} for faces-ae, {@code dln}
-     * (ocaml-dln with the step safeguard) for dln, {@code jax-mnist} otherwise.
+     * The FishLeg preset of a model: {@code mnist-ae} for mnist-ae, {@code curves-ae} (mnist-ae at lr 0.02) for
+     * curves-ae, {@code jax-faces} for faces-ae, {@code dln} (ocaml-dln with the step safeguard) for dln,
+     * {@code jax-mnist} otherwise.
      * @param modelName a named model, or null
      * @return the name of a {@link FishLegConfig#preset}
      */
@@ -68,6 +69,7 @@ public final class Recipes {
             case "faces-ae": return "jax-faces";
             case "dln": return "dln";
             case "mnist-ae": return "mnist-ae";
+            case "curves-ae": return "curves-ae";
             default: return "jax-mnist";
         }
     }

@@ -25,7 +25,7 @@ class OptimizersTest {
         assertEquals(3e-5f, Optimizers.defaultLr("adam", "faces-ae"));
         assertEquals(2e-4f, Optimizers.defaultLr("adam", "dln"));
         assertEquals(2e-3f, Optimizers.defaultLr("momentum", "dln"));
-        assertEquals(0.05f, Optimizers.defaultLr("fishleg", "curves-ae")); // jax-mnist
+        assertEquals(0.02f, Optimizers.defaultLr("fishleg", "curves-ae")); // curves-ae: mnist-ae at lr 0.02
         // mnist-ae: the preset study's winner, ocaml-mnist with full factors and damping 1e-3
         assertEquals("mnist-ae", Optimizers.defaultFishLegPreset("mnist-ae"));
         FishLegConfig m = Optimizers.defaultFishLegConfig("mnist-ae"), o = FishLegConfig.preset("ocaml-mnist");
