@@ -35,7 +35,7 @@ describe() {
     dln-full) echo "deep linear network, full-batch variant (DeepLinearExperiment): seed 1 with plots, seeds 1-8 (~4 min)" ;;
     mnist-suite) echo "bench suite mnist-ae: FishLeg, Adam, momentum (and KFAC where built) at batch 1000, 75 epochs, seed 1 (~60 min)" ;;
     curves-suite) echo "bench suite curves-ae: the same on regenerated CURVES, 100 epochs (~15 min)" ;;
-    faces-suite) echo "bench suite faces-ae: the same on the FACES-like data, 50 epochs (~2.5 h)" ;;
+    faces-suite) echo "bench suite faces-ae: the same on the FACES-like data, 50 epochs (~4 h on 2 cores; RESULTS_QUICK=1: minutes)" ;;
     dln-suite) echo "bench suite dln: deep linear network, train --model dln defaults, 20000 steps (~2 min)" ;;
   esac
 }
@@ -356,6 +356,11 @@ suite_section() {
   out=$(mktemp)
   {
     header "$name"
+    if [ -n "$quick" ]; then
+      echo "**Quick run** (\`RESULTS_QUICK=1\`, i.e. \`--quick\`: 10,000 training and 10,000 test examples and a few"
+      echo "epochs): a smoke test of the suite, not the full-length benchmark."
+      echo
+    fi
     echo "Per-run metrics CSVs, summary.md and the log in \`$dir/\`."
     echo
     sed '1,2d' "$dir/summary.md" | sed "s#(test-vs-epoch.png)#(img/suite-$suite-epochs.png)#; s#(test-vs-seconds.png)#(img/suite-$suite-seconds.png)#"
