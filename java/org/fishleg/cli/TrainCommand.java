@@ -87,7 +87,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     String optimizer;
 
     @Option(names = "--lr", paramLabel = "X",
-            description = "Learning rate. Default: sgd 0.01; momentum 0.03 (dln 2e-3); adam/adamw 1e-4 (faces-ae 3e-5, dln 2e-4); "
+            description = "Learning rate. Default: sgd 0.01; momentum 0.03 (faces-ae 0.01, dln 2e-3); adam/adamw 1e-4 (faces-ae 3e-5, dln 2e-4); "
                     + "fishleg: the preset's (mnist-ae 0.01, jax-mnist 0.05); kfac 0.1.")
     Float lr;
 
@@ -233,7 +233,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
             description = "FishLeg configuration: jax-mnist | jax-faces | ocaml-mnist | ocaml-faces | ocaml-dln (as published) | "
                     + "mnist-ae (ocaml-mnist with --factor full --damping 1e-3) | curves-ae (mnist-ae with --lr 0.02) | "
                     + "dln (ocaml-dln with --max-step-norm 1). "
-                    + "Default: mnist-ae for mnist-ae, curves-ae for curves-ae, jax-faces for faces-ae, dln for dln, jax-mnist otherwise. "
+                    + "Default: mnist-ae for mnist-ae and faces-ae, curves-ae for curves-ae, dln for dln, jax-mnist otherwise. "
                     + "The FishLeg options below override it.")
     String fishlegPreset;
 

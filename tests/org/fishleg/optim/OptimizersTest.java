@@ -26,6 +26,8 @@ class OptimizersTest {
         assertEquals(2e-4f, Optimizers.defaultLr("adam", "dln"));
         assertEquals(2e-3f, Optimizers.defaultLr("momentum", "dln"));
         assertEquals(0.02f, Optimizers.defaultLr("fishleg", "curves-ae")); // curves-ae: mnist-ae at lr 0.02
+        assertEquals("mnist-ae", Optimizers.defaultFishLegPreset("faces-ae")); // jax-faces diverged at batch 1000
+        assertEquals(0.01f, Optimizers.defaultLr("momentum", "faces-ae"));     // 0.03 diverged at batch 1000
         // mnist-ae: the preset study's winner, ocaml-mnist with full factors and damping 1e-3
         assertEquals("mnist-ae", Optimizers.defaultFishLegPreset("mnist-ae"));
         FishLegConfig m = Optimizers.defaultFishLegConfig("mnist-ae"), o = FishLegConfig.preset("ocaml-mnist");

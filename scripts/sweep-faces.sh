@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The 60-step probe behind the faces-ae defaults (docs/RESULTS.md, FACES): FishLeg presets and the
+# momentum learning rate on the FACES-like auto-encoder at batch 1000, test NLL at the start and after
+# 60 steps. About 1.5 minutes per run on 2 CPU cores.
+# Usage: scripts/sweep-faces.sh [DIR]   (default runs/sweep-faces)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=${1:-runs/sweep-faces}
+mkdir -p "$dir"
+: >"$dir/summary.txt"
+run() {
+  local name=$1; shift
+  ./fishleg train --model faces-ae --batch-size 1000 --steps 60 --eval-every-epochs 0 --backend cpu \
+    --progress lines --print-every 10 --metrics none "$@" >"$dir/$name.log" 2>&1 || true
+  printf '%-16s %s\n' "$name" "$(tail -n 1 "$dir/$name.log")" | tee -a "$dir/summary.txt"
+}
+run jax-faces      --optimizer fishleg --fishleg-preset jax-faces
+run jax-faces-lr02 --optimizer fishleg --fishleg-preset jax-faces --lr 0.02
+run jax-mnist      --optimizer fishleg --fishleg-preset jax-mnist
+run ocaml-faces    --optimizer fishleg --fishleg-preset ocaml-faces
+run mnist-ae       --optimizer fishleg --fishleg-preset mnist-ae
+run momentum-0.03  --optimizer momentum --lr 0.03
+run momentum-0.01  --optimizer momentum --lr 0.01
