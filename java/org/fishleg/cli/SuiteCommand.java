@@ -66,7 +66,7 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
 
     @Option(names = "--optimizers", paramLabel = "NAME,...", split = ",",
             description = "Optimizers to compare, each with its default hyper-parameters for the model. Default: "
-                    + "fishleg,adam,momentum (and kfac where this build has it).")
+                    + "fishleg,adam,momentum,kfac.")
     List<String> optimizers;
 
     @Option(names = "--seeds", paramLabel = "S,...", defaultValue = "1",
@@ -269,7 +269,7 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
         bySeconds.logY(log).write(dir.resolve("test-vs-seconds.png"));
     }
 
-    /** --optimizers, canonical and checked; by default fishleg, adam, momentum and kfac where it exists. */
+    /** --optimizers, canonical and checked; by default fishleg, adam, momentum and kfac. */
     private List<String> optimizerList() {
         List<String> names = new ArrayList<>();
         if (optimizers == null || optimizers.isEmpty()) return defaultOptimizers();
@@ -286,11 +286,9 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
         return names;
     }
 
-    /** fishleg, adam, momentum, and kfac when this build's {@link Optimizers} has it. */
+    /** fishleg, adam, momentum and kfac. */
     static List<String> defaultOptimizers() {
-        List<String> names = new ArrayList<>(List.of("fishleg", "adam", "momentum"));
-        if (Optimizers.names().containsKey("kfac")) names.add("kfac");
-        return names;
+        return new ArrayList<>(List.of("fishleg", "adam", "momentum", "kfac"));
     }
 
     /** "1,2,5-8" as a list of distinct seeds. */

@@ -63,16 +63,15 @@ public final class Recipes {
 
     /**
      * The FishLeg preset of a model: {@code mnist-ae} for mnist-ae, {@code curves-ae} (mnist-ae at lr 0.02) for
-     * curves-ae, {@code mnist-ae} for faces-ae too, {@code dln} (ocaml-dln with the step safeguard) for dln,
+     * curves-ae, {@code faces-ae} (mnist-ae with Q0 = I, aux lr 1e-4) for faces-ae, {@code dln} (ocaml-dln with the step safeguard) for dln,
      * {@code jax-mnist} otherwise.
      * @param modelName a named model, or null
      * @return the name of a {@link FishLegConfig#preset}
      */
     public static String fishLegPreset(String modelName) {
         switch (key(modelName)) {
-            // jax-faces diverged within 20 steps at batch 1000 on the FACES-like data; mnist-ae had the lowest loss
-            // of five presets after 60 steps (docs/RESULTS.md, FACES)
-            case "faces-ae": return "mnist-ae";
+            // jax-faces and mnist-ae diverged at batch 1000 on the FACES-like data (docs/RESULTS.md, FACES)
+            case "faces-ae": return "faces-ae";
             case "dln": return "dln";
             case "mnist-ae": return "mnist-ae";
             case "curves-ae": return "curves-ae";

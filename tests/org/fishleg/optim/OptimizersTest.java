@@ -26,7 +26,9 @@ class OptimizersTest {
         assertEquals(2e-4f, Optimizers.defaultLr("adam", "dln"));
         assertEquals(2e-3f, Optimizers.defaultLr("momentum", "dln"));
         assertEquals(0.02f, Optimizers.defaultLr("fishleg", "curves-ae")); // curves-ae: mnist-ae at lr 0.02
-        assertEquals("mnist-ae", Optimizers.defaultFishLegPreset("faces-ae")); // jax-faces diverged at batch 1000
+        assertEquals("faces-ae", Optimizers.defaultFishLegPreset("faces-ae")); // jax-faces and mnist-ae diverged at batch 1000
+        FishLegConfig f = Optimizers.defaultFishLegConfig("faces-ae");
+        assertEquals(FishLegConfig.preset("mnist-ae").toBuilder().initScale(1f).auxLr(1e-4f).build().toString(), f.toString());
         assertEquals(0.01f, Optimizers.defaultLr("momentum", "faces-ae"));     // 0.03 diverged at batch 1000
         // mnist-ae: the preset study's winner, ocaml-mnist with full factors and damping 1e-3
         assertEquals("mnist-ae", Optimizers.defaultFishLegPreset("mnist-ae"));
