@@ -43,7 +43,7 @@ import picocli.CommandLine.Option;
                 + "plots, DIR/test-vs-epoch.png and DIR/test-vs-seconds.png (test NLL, mean over seeds, against epochs and "
                 + "against training seconds; log scale when the losses span a wide range).",
                 "",
-                "Suites: mnist-ae (75 epochs, targets 80/70/60/57), curves-ae (100 epochs, targets 60/50/45), faces-ae (50 epochs, "
+                "Suites: mnist-ae (75 epochs, targets 80/70/60/57), curves-ae (100 epochs, targets 120/100/80), faces-ae (50 epochs, "
                 + "targets 620/600/590), all at batch 1000; dln (the deep linear network with the 'train --model dln' defaults: "
                 + "bootstrap batches of 40, one step per epoch, 20000 steps evaluated every 10; targets 0/-25/-50).",
                 "",
