@@ -232,7 +232,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     @Option(names = "--fishleg-preset", paramLabel = "NAME",
             description = "FishLeg configuration: jax-mnist | jax-faces | ocaml-mnist | ocaml-faces | ocaml-dln (as published) | "
                     + "mnist-ae (ocaml-mnist with --factor full --damping 1e-3) | curves-ae (mnist-ae with --lr 0.02) | faces-ae (mnist-ae with --init-scale 1 --aux-lr 1e-4) | "
-                    + "dln (ocaml-dln with --max-step-norm 1). "
+                    + "dln (ocaml-dln with --lr 0.1 --max-step-norm 1). "
                     + "Default: the preset of the model's name for mnist-ae, curves-ae, faces-ae and dln, jax-mnist otherwise. "
                     + "The FishLeg options below override it.")
     String fishlegPreset;

@@ -63,7 +63,7 @@ public final class Recipes {
 
     /**
      * The FishLeg preset of a model: {@code mnist-ae} for mnist-ae, {@code curves-ae} (mnist-ae at lr 0.02) for
-     * curves-ae, {@code faces-ae} (mnist-ae with Q0 = I, aux lr 1e-4) for faces-ae, {@code dln} (ocaml-dln with the step safeguard) for dln,
+     * curves-ae, {@code faces-ae} (mnist-ae with Q0 = I, aux lr 1e-4) for faces-ae, {@code dln} (ocaml-dln at lr 0.1 with the step safeguard) for dln,
      * {@code jax-mnist} otherwise.
      * @param modelName a named model, or null
      * @return the name of a {@link FishLegConfig#preset}

@@ -38,7 +38,7 @@ class OptimizersTest {
         assertEquals(1e-3f, m.damping);
         assertEquals(o.toBuilder().factor(FishLegConfig.Factor.FULL).damping(1e-3f).build().toString(), m.toString());
         assertEquals(FishLegConfig.Factor.TRIANGULAR, o.factor, "the published preset keeps the authors' values");
-        assertEquals(0.04f, Optimizers.defaultLr("fishleg", "dln"));
+        assertEquals(0.1f, Optimizers.defaultLr("fishleg", "dln"));
         assertEquals("momentum", Optimizers.canonicalName("SGD-Momentum"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Optimizers.canonicalName("lbfgs"));
         assertTrue(e.getMessage().contains("adamw"), e.getMessage());
