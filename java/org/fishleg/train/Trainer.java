@@ -7,6 +7,7 @@ import java.util.Locale;
 import org.fishleg.backend.Backend;
 import org.fishleg.backend.Tensor;
 import org.fishleg.nn.Mlp;
+import org.fishleg.optim.CurvatureException;
 import org.fishleg.optim.Optimizer;
 import org.fishleg.optim.OptimizerState;
 import org.fishleg.optim.fishleg.AuxBatchSource;
@@ -286,7 +287,13 @@ public final class Trainer implements AutoCloseable {
                     backend.gatherRows(train.x(), b.permutation, b.start, xb);
                     if (yb != xb) backend.gatherRows(train.y(), b.permutation, b.start, yb);
                 }
-                graphs.step(opt, model, xb, yb, loss, accumulate);
+                try {
+                    graphs.step(opt, model, xb, yb, loss, accumulate);
+                } catch (CurvatureException e) {
+                    // the optimizer's curvature broke down before it moved the parameters: a divergence, not a bug
+                    return diverged("the optimizer's curvature broke down", " (" + oneLine(e.getMessage()) + ")", step + 1, step,
+                            Double.NaN, sessionStart, t0, lastTest);
+                }
                 accCount++;
                 step++;
                 progress.stepped(step);
@@ -435,12 +442,21 @@ public final class Trainer implements AutoCloseable {
     private static String lossWord(double v) { return Double.isNaN(v) ? "loss became NaN" : "loss became infinite"; }
 
     private TrainResult diverged(String what, long step, long lastLogStep, double value, long sessionStart, long t0, double lastTest) {
+        return diverged(what, "", step, lastLogStep, value, sessionStart, t0, lastTest);
+    }
+
+    private static String oneLine(String s) { return s == null ? "" : s.replace('\r', ' ').replace('\n', ' ').trim(); }
+
+    /** A stopped run: {@code what} happened at {@code step} (or since the last loss read), {@code detail} follows the step. */
+    private TrainResult diverged(String what, String detail, long step, long lastLogStep, double value, long sessionStart, long t0,
+                                 double lastTest) {
         StringBuilder m = new StringBuilder(what);
         if (lastLogStep >= step - 1)
             m.append(" at step ").append(step);
         else
             m.append(" between steps ").append(lastLogStep + 1).append(" and ").append(step)
                     .append(" (checked every ").append(cfg.logEvery).append(" steps; --log-every 1 pins it down)");
+        m.append(detail);
         if (cfg.checkpointDir != null) {
             if (haveSnapshot && countNonFinite(snapshot) == 0) {
                 Path p = cfg.checkpointDir.resolve(Checkpoint.LAST_FINITE);

@@ -20,7 +20,9 @@ import org.fishleg.data.Dataset;
 import org.fishleg.nn.Likelihood;
 import org.fishleg.nn.Mlp;
 import org.fishleg.nn.MlpSpec;
+import org.fishleg.optim.CurvatureException;
 import org.fishleg.optim.Optimizer;
+import org.fishleg.optim.OptimizerState;
 import org.fishleg.optim.Optimizers;
 import org.fishleg.optim.fishleg.FishLegConfig;
 import org.junit.jupiter.api.io.TempDir;
@@ -482,6 +484,44 @@ class TrainerTest {
                 assertEquals(last.step, r2.steps);
                 assertArrayEquals(last.params, b.download(m.params()));
             }
+        }
+    }
+
+    /**
+     * An optimizer whose curvature breaks down (KFAC: a factor that cannot be inverted) stops the run as a
+     * divergence with its message, not as an internal error, and leaves finite parameters in the checkpoint.
+     */
+    @ParameterizedTest(autoCloseArguments = false)
+    @MethodSource("org.fishleg.backend.TestBackends#arguments")
+    void curvatureBreakdownStopsTheRunAsDivergence(Backend b) throws IOException {
+        Path ck = tmp.resolve("curv");
+        TrainerConfig cfg = TrainerConfig.builder().batchSize(20).steps(50).logEvery(1).seed(2).checkpointDir(ck).build();
+        try (DeviceDataset train = DeviceDataset.upload(b, data("train", 100, 1));
+             Mlp m = new Mlp(b, SPEC, Likelihood.bernoulli());
+             Trainer t = new Trainer(m, train, null, cfg, null);
+             Optimizer sgd = Optimizers.create("sgd", m, new Optimizers.Options().lr(0.1f), null)) {
+            m.init(2);
+            Optimizer breaking = new Optimizer() {
+                @Override public String name() { return "breaking"; }
+                @Override public void step(Mlp model, Tensor x, Tensor y, Tensor lossOut) {
+                    if (sgd.stepCount() == 3)
+                        throw new CurvatureException("KFAC: the A factor of layer 0 (13x13) cannot be inverted", null);
+                    sgd.step(model, x, y, lossOut);
+                }
+                @Override public long stepCount() { return sgd.stepCount(); }
+                @Override public OptimizerState state() { return sgd.state(); }
+                @Override public void loadState(OptimizerState s) { sgd.loadState(s); }
+                @Override public String describe() { return "breaking sgd"; }
+                @Override public void close() { }
+            };
+            TrainResult r = t.run(breaking);
+            assertTrue(r.diverged, "a curvature breakdown is a divergence");
+            assertEquals(4, r.steps);
+            assertTrue(r.message.startsWith("the optimizer's curvature broke down at step 4 (KFAC: the A factor of layer 0"), r.message);
+            Checkpoint last = Checkpoint.read(ck.resolve(Checkpoint.LAST_FINITE));
+            assertEquals(3, last.step);
+            for (float v : last.params) assertTrue(Float.isFinite(v));
+            assertArrayEquals(last.params, b.download(m.params()), "the failing step moved no parameter");
         }
     }
 

@@ -8,6 +8,7 @@ import org.fishleg.backend.Tensor;
 import org.fishleg.nn.Mlp;
 import org.fishleg.nn.MlpSpec;
 import org.fishleg.optim.FlopCounter;
+import org.fishleg.optim.CurvatureException;
 import org.fishleg.optim.Optimizer;
 import org.fishleg.optim.OptimizerState;
 import org.fishleg.optim.kron.KroneckerBlocks;
@@ -191,7 +192,7 @@ public final class Kfac implements Optimizer, FlopCounter {
      * {@value #RELATIVE_SHIFT_FLOOR} of its factor's mean diagonal: the factors are float32 sums, accurate
      * to about 1e-7 of their scale, so a smaller shift cannot make a rounded, rank-deficient factor
      * positive definite. Where even that fails the floor grows tenfold, up to three times, before the
-     * step fails with a message that names the layer.
+     * step fails with a {@link CurvatureException} that names the layer (the trainer reports it as divergence).
      */
     private void invert() {
         double sqrtGamma = Math.sqrt(cfg.damping);
@@ -217,9 +218,9 @@ public final class Kfac implements Optimizer, FlopCounter {
                 return;
             } catch (BackendException e) {
                 if (attempt == 3 || floor == 0) {
-                    throw new BackendException("KFAC: the " + which + " factor of layer " + l + " (" + factor.rows() + "x" + factor.cols()
+                    throw new CurvatureException("KFAC: the " + which + " factor of layer " + l + " (" + factor.rows() + "x" + factor.cols()
                             + ", mean diagonal " + meanDiag + ") cannot be inverted with damping shift " + s
-                            + "; a larger --kfac-damping may help (" + e.getMessage() + ")");
+                            + "; a larger --kfac-damping or a smaller --lr may help (" + e.getMessage() + ")", e);
                 }
                 floor *= 10;
             }
