@@ -13,7 +13,8 @@
 # Raw outputs (metrics CSVs, logs) go to runs/results/SECTION/ (not committed).
 # Environment: RESULTS_BACKEND (default cpu), RESULTS_DOC (default docs/RESULTS.md), RESULTS_QUICK=1 (the
 # *-suite sections pass --quick to `fishleg bench suite`: a few minutes each, to check the splicing; such a
-# block says so in its command line and is no result).
+# block says so in its command line and is no result), RESULTS_EPOCHS=N (the *-suite sections run N epochs on
+# the whole data set instead of the suite's length; the block says so).
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -35,7 +36,7 @@ describe() {
     dln-full) echo "deep linear network, full-batch variant (DeepLinearExperiment): seed 1 with plots, seeds 1-8 (~4 min)" ;;
     mnist-suite) echo "bench suite mnist-ae: FishLeg, Adam, momentum (and KFAC where built) at batch 1000, 75 epochs, seed 1 (~60 min)" ;;
     curves-suite) echo "bench suite curves-ae: the same on regenerated CURVES, 100 epochs (~15 min)" ;;
-    faces-suite) echo "bench suite faces-ae: the same on the FACES-like data, 50 epochs (~4 h on 2 cores; RESULTS_QUICK=1: minutes)" ;;
+    faces-suite) echo "bench suite faces-ae: the same on the FACES-like data, 50 epochs (~4 h on 2 cores; RESULTS_EPOCHS=6: ~40 min; RESULTS_QUICK=1: minutes)" ;;
     dln-suite) echo "bench suite dln: deep linear network, train --model dln defaults, 20000 steps (~2 min)" ;;
   esac
 }
@@ -342,11 +343,12 @@ sec_dln_seeds() {
 # suite_section SECTION SUITE: `fishleg bench suite` with its defaults (RESULTS_QUICK=1: --quick); its summary.md
 # (without the title) spliced in, the plots copied to docs/img/suite-SUITE-{epochs,seconds}.png
 suite_section() {
-  local name=$1 suite=$2 dir=runs/results/$1 out quick=""
+  local name=$1 suite=$2 dir=runs/results/$1 out quick="" epochs=""
   [ -n "${RESULTS_QUICK:-}" ] && quick=--quick
+  [ -n "${RESULTS_EPOCHS:-}" ] && epochs="--epochs $RESULTS_EPOCHS"
   mkdir -p "$dir"
   # shellcheck disable=SC2086
-  if ! fl bench suite --suite "$suite" $quick --backend "$BACKEND" --overwrite --out "$dir" >"$dir/suite.out" 2>"$dir/suite.log"; then
+  if ! fl bench suite --suite "$suite" $quick $epochs --backend "$BACKEND" --overwrite --out "$dir" >"$dir/suite.out" 2>"$dir/suite.log"; then
     echo "results: $name failed (see $dir/suite.log): $(tail -n 1 "$dir/suite.log")" >&2
     return
   fi
@@ -359,6 +361,10 @@ suite_section() {
     if [ -n "$quick" ]; then
       echo "**Quick run** (\`RESULTS_QUICK=1\`, i.e. \`--quick\`: 10,000 training and 10,000 test examples and a few"
       echo "epochs): a smoke test of the suite, not the full-length benchmark."
+      echo
+    elif [ -n "$epochs" ]; then
+      echo "**Shortened run** (\`RESULTS_EPOCHS=$RESULTS_EPOCHS\`): the whole data set, but $RESULTS_EPOCHS epochs instead of the"
+      echo "suite's full length; the table is what these epochs show, not the full-length benchmark."
       echo
     fi
     echo "Per-run metrics CSVs, summary.md and the log in \`$dir/\`."
