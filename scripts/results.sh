@@ -270,7 +270,7 @@ sec_presets() {
 DLN_STEPS=${DLN_STEPS:-20000}
 DLN_EVAL=${DLN_EVAL:-10}   # --eval-every-epochs: train/test MSE every 10 steps (every step is an epoch for dln)
 DLN_CONFIGS=(
-  "FishLeg (default: preset dln = ocaml-dln + max step norm 1)|--optimizer fishleg"
+  "FishLeg (default: preset dln = ocaml-dln at lr 0.1 + max step norm 1)|--optimizer fishleg"
   "FishLeg ocaml-dln as published|--optimizer fishleg --fishleg-preset ocaml-dln"
   "Adam (lr 2e-4)|--optimizer adam"
   "FishLeg dln, sigma trained as log sigma|--optimizer fishleg --likelihood gaussian-logsigma"
