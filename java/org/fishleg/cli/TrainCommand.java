@@ -19,6 +19,7 @@ import org.fishleg.optim.fishleg.FishLegConfig;
 import org.fishleg.plot.LossPlot;
 import org.fishleg.train.Checkpoint;
 import org.fishleg.train.DeviceDataset;
+import org.fishleg.train.LrSchedule;
 import org.fishleg.train.MetricsWriter;
 import org.fishleg.train.Sampling;
 import org.fishleg.train.TrainResult;
@@ -90,6 +91,13 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
             description = "Learning rate. Default: sgd 0.01; momentum 0.03 (faces-ae 0.01, dln 2e-3); adam/adamw 1e-4 (faces-ae 3e-5, dln 2e-4); "
                     + "fishleg: the preset's (mnist-ae 0.01, jax-mnist 0.05); kfac 0.1.")
     Float lr;
+
+    @Option(names = "--lr-schedule", paramLabel = "SCHEDULE",
+            description = "How the learning rate changes over the run: constant | linear | cosine, the decaying ones optionally "
+                    + "followed by ,start=F (keep the learning rate for the first fraction F of the run's steps, default 0) and "
+                    + ",floor=M (decay towards M times it at the last step, default 0), e.g. linear,start=0.5. It follows the "
+                    + "step count, so a resumed run with the same --steps/--epochs continues it exactly. Default: constant.")
+    String lrSchedule;
 
     @Option(names = "--momentum", paramLabel = "MU",
             description = "Momentum of 'momentum' (default 0.9); for FishLeg its gradient/natural-gradient EMA beta (preset, 0.9).")
@@ -330,6 +338,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         String dataName = TrainingRun.dataName(mc, data);
         String backendChoice = TrainingRun.backendChoice(backend);
         Sampling samp = sampling != null ? parse(() -> Sampling.parse(sampling)) : TrainingRun.defaultSampling(mc);
+        LrSchedule schedule = lrSchedule != null ? parse(() -> LrSchedule.parse(lrSchedule)) : LrSchedule.CONSTANT;
         int batch = batchSize != null ? batchSize : TrainingRun.defaultBatchSize(mc); // full: set once the data are loaded
         positive("--batch-size", batch);
         positive("--log-every", logEvery);
@@ -397,7 +406,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
                 TrainerConfig.Builder tb = TrainerConfig.builder().batchSize(batch).seed(seed).logEvery(logEvery)
                         .evalEveryEpochs(evalEveryEpochs).evalBatchSize(evalBatchSize).metrics(metricsPath)
                         .checkpointDir(checkpointDir).checkpointEvery(checkpointEvery).keepCheckpoints(keepCheckpoints).resume(resume)
-                        .graphs(useGraphs).sampling(samp).evalTrainSet(evalTrainSet);
+                        .graphs(useGraphs).sampling(samp).evalTrainSet(evalTrainSet).lrSchedule(schedule);
                 if (length != null && length.steps != null) tb.steps(length.steps);
                 else tb.epochs(length != null && length.epochs != null ? length.epochs : 10);
                 TrainerConfig cfg = tb.build();
@@ -409,8 +418,9 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
                 return TrainingRun.with(be, train, test, mc, seed, cfg, prog, optName, oo, (trainer, opt) -> {
                     info("model: " + mc.summary());
                     info("optimizer: " + opt.describe());
-                    info(String.format(Locale.ROOT, "run: %d steps (%d per epoch), batch %d, sampling %s, seed %d%s",
+                    info(String.format(Locale.ROOT, "run: %d steps (%d per epoch), batch %d, sampling %s, seed %d%s%s",
                             trainer.totalSteps(), trainer.stepsPerEpoch(), b, samp, seed,
+                            schedule.isConstant() ? "" : ", lr schedule " + schedule,
                             metricsPath != null ? ", metrics " + metricsPath : ""));
                     // Ctrl-C (SIGINT) or SIGTERM: finish the step in progress, write its checkpoint (or, without one, its
                     // metrics row), print the summary below, then exit with the signal's status (130 / 143)

@@ -19,7 +19,7 @@ import org.fishleg.nn.Mlp;
  * used), downloaded exactly; hyper-parameters are recorded as numbers "hp.*" for information only and are
  * not restored by {@link #loadState} (the optimizer's own settings win).
  */
-public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter {
+public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter, LearningRateAdjustable {
 
     protected final Backend backend;
     /** Number of parameters n (buffers are 1 x n). */
@@ -46,21 +46,11 @@ public abstract class FirstOrderOptimizer implements Optimizer, FlopCounter {
         if (!Float.isFinite(v)) throw new IllegalArgumentException(what + " must be a finite number, got " + v);
     }
 
-    /**
-     * Learning rate used by the next step.
-     * @return the learning rate
-     */
+    @Override
     public float learningRate() { return lr; }
 
-    /**
-     * Changes the learning rate for later steps (schedules).
-     * @param lr the new learning rate
-     */
-    public void setLearningRate(float lr) {
-        checkFinite("learning rate", lr);
-        if (!(lr > 0)) throw new IllegalArgumentException("learning rate must be > 0, got " + lr);
-        this.lr = lr;
-    }
+    @Override
+    public void setLearningRate(float lr) { this.lr = LearningRateAdjustable.checked(lr); }
 
     /**
      * The weight decay coefficient.

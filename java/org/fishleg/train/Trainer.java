@@ -8,6 +8,7 @@ import org.fishleg.backend.Backend;
 import org.fishleg.backend.Tensor;
 import org.fishleg.nn.Mlp;
 import org.fishleg.optim.CurvatureException;
+import org.fishleg.optim.LearningRateAdjustable;
 import org.fishleg.optim.Optimizer;
 import org.fishleg.optim.OptimizerState;
 import org.fishleg.optim.fishleg.AuxBatchSource;
@@ -246,6 +247,15 @@ public final class Trainer implements AutoCloseable {
         }
         long total = totalSteps();
         int bpe = stepsPerEpoch();
+        LearningRateAdjustable scheduled = null;
+        float baseLr = 0f;
+        if (!cfg.lrSchedule.isConstant()) {
+            if (!(opt instanceof LearningRateAdjustable))
+                throw new IllegalArgumentException("the learning-rate schedule " + cfg.lrSchedule + " needs an optimizer whose learning rate can change; "
+                        + opt.name() + " cannot");
+            scheduled = (LearningRateAdjustable) opt;
+            baseLr = scheduled.learningRate();
+        }
         double lastTrain = Double.NaN, lastTest = Double.NaN;
         boolean mse = reportsSquaredError();
         lastTrainMse = Double.NaN;
@@ -287,6 +297,7 @@ public final class Trainer implements AutoCloseable {
                     backend.gatherRows(train.x(), b.permutation, b.start, xb);
                     if (yb != xb) backend.gatherRows(train.y(), b.permutation, b.start, yb);
                 }
+                if (scheduled != null) scheduled.setLearningRate((float) (baseLr * cfg.lrSchedule.factor(step, total)));
                 try {
                     graphs.step(opt, model, xb, yb, loss, accumulate);
                 } catch (CurvatureException e) {
@@ -370,6 +381,7 @@ public final class Trainer implements AutoCloseable {
                     .withSquaredErrors(lastTrainMse, lastTestMse);
         } finally {
             running = false;
+            if (scheduled != null) scheduled.setLearningRate(baseLr); // the schedule belongs to this run only
             stateStep = step;
             stateAccCount = accCount;
             stateWall = wall(wallOffset, t0);

@@ -51,6 +51,11 @@ public final class TrainerConfig {
      * training set).
      */
     public final boolean evalTrainSet;
+    /**
+     * The learning-rate schedule over the run's total steps ({@link LrSchedule#CONSTANT} by default); anything
+     * else needs an optimizer that is {@link org.fishleg.optim.LearningRateAdjustable}.
+     */
+    public final LrSchedule lrSchedule;
 
     private TrainerConfig(Builder b) {
         batchSize = b.batchSize; epochs = b.epochs; steps = b.steps; logEvery = b.logEvery;
@@ -62,6 +67,8 @@ public final class TrainerConfig {
         graphs = b.graphs;
         sampling = b.sampling;
         evalTrainSet = b.evalTrainSet;
+        lrSchedule = b.lrSchedule;
+        if (lrSchedule == null) throw new IllegalArgumentException("learning-rate schedule must be set");
         if (sampling == null) throw new IllegalArgumentException("sampling must be set");
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
         if (steps < 0) throw new IllegalArgumentException("steps must be >= 0, got " + steps);
@@ -93,6 +100,7 @@ public final class TrainerConfig {
         b.graphs = graphs;
         b.sampling = sampling;
         b.evalTrainSet = evalTrainSet;
+        b.lrSchedule = lrSchedule;
         return b;
     }
 
@@ -104,6 +112,7 @@ public final class TrainerConfig {
         private Path metrics, checkpointDir, resume;
         private Checkpoint resumeState;
         private Sampling sampling = Sampling.SHUFFLE;
+        private LrSchedule lrSchedule = LrSchedule.CONSTANT;
 
         /**
          * Sets {@link TrainerConfig#batchSize}.
@@ -207,6 +216,12 @@ public final class TrainerConfig {
          * @return this builder
          */
         public Builder evalTrainSet(boolean v) { evalTrainSet = v; return this; }
+        /**
+         * Sets {@link TrainerConfig#lrSchedule}.
+         * @param v the learning-rate schedule
+         * @return this builder
+         */
+        public Builder lrSchedule(LrSchedule v) { lrSchedule = v; return this; }
         /**
          * The configuration; throws IllegalArgumentException on an invalid value.
          * @return the configuration

@@ -49,7 +49,7 @@ class MainTest {
     }
 
     static final String[] TRAIN_OPTIONS = {"--model", "--likelihood", "--data", "--data-dir", "--optimizer", "--lr", "--momentum",
-        "--momentum-form", "--nesterov", "--beta1", "--beta2", "--eps", "--weight-decay", "--batch-size", "--sampling", "--epochs", "--steps",
+        "--lr-schedule", "--momentum-form", "--nesterov", "--beta1", "--beta2", "--eps", "--weight-decay", "--batch-size", "--sampling", "--epochs", "--steps",
         "--backend", "--seed", "--metrics", "--log-every", "--eval-every-epochs", "--checkpoint-dir", "--checkpoint-every",
         "--resume", "--plot", "--quiet", "--threads", "--fishleg-preset", "--aux-lr", "--aux-batch-size", "--aux-every",
         "--aux-at-step0", "--damping", "--init-scale", "--factor", "--ordering", "--aux-direction", "--fisher",
@@ -165,6 +165,8 @@ class MainTest {
         userError("--keep-checkpoints needs --checkpoint-dir", "train", "--keep-checkpoints");
         userError("--graphs must be on or off", "train", "--graphs", "sometimes");
         userError("--sampling must be shuffle, bootstrap or full", "train", "--sampling", "replace");
+        userError("unknown learning-rate schedule 'step' (expected constant, linear or cosine", "train", "--lr-schedule", "step");
+        userError("learning-rate schedule start must be in [0, 1), got 2.0", "train", "--lr-schedule", "linear,start=2");
         userError("--sampling full trains on all 40 training examples", "train", "--model", "dln", "--sampling", "full",
                 "--batch-size", "20", "--metrics", "none", "--backend", "cpu");
         userError("--graphs must be both, on or off", "bench", "steps", "--graphs", "sometimes");
@@ -367,6 +369,10 @@ class MainTest {
                 "--progress", "none");
         assertEquals(0, r.code, r.err);
         assertTrue(r.out.contains("batch 40, sampling full") && r.out.contains("aux_batch=40"), r.out);
+        r = run("train", "--model", "dln", "--steps", "4", "--lr-schedule", "cosine,floor=0.1", "--backend", "cpu", "--metrics", "none",
+                "--progress", "none");
+        assertEquals(0, r.code, r.err);
+        assertTrue(r.out.contains("sampling bootstrap, seed 1, lr schedule cosine,start=0.0,floor=0.1"), r.out);
     }
 
     @Test

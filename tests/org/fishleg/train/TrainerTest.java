@@ -21,6 +21,7 @@ import org.fishleg.nn.Likelihood;
 import org.fishleg.nn.Mlp;
 import org.fishleg.nn.MlpSpec;
 import org.fishleg.optim.CurvatureException;
+import org.fishleg.optim.LearningRateAdjustable;
 import org.fishleg.optim.Optimizer;
 import org.fishleg.optim.OptimizerState;
 import org.fishleg.optim.Optimizers;
@@ -137,8 +138,14 @@ class TrainerTest {
 
     /** As above with a sampling (batches of 20 of the 100 training examples, all 100 for FULL). */
     private float[] run(Backend b, String opt, Sampling sampling, long steps, Path metrics, Path ckDir, long ckEvery, Path resume) {
+        return run(b, opt, sampling, LrSchedule.CONSTANT, steps, metrics, ckDir, ckEvery, resume);
+    }
+
+    /** As above with a learning-rate schedule. */
+    private float[] run(Backend b, String opt, Sampling sampling, LrSchedule schedule, long steps, Path metrics, Path ckDir,
+            long ckEvery, Path resume) {
         TrainerConfig cfg = TrainerConfig.builder().batchSize(sampling == Sampling.FULL ? 100 : 20).steps(steps).logEvery(4).seed(9)
-                .metrics(metrics).sampling(sampling)
+                .metrics(metrics).sampling(sampling).lrSchedule(schedule)
                 .checkpointDir(ckDir).checkpointEvery(ckEvery).keepCheckpoints(true).resume(resume).build();
         try (DeviceDataset train = DeviceDataset.upload(b, data("train", 100, 1));
              DeviceDataset test = DeviceDataset.upload(b, data("test", 30, 2));
@@ -522,6 +529,84 @@ class TrainerTest {
             assertEquals(3, last.step);
             for (float v : last.params) assertTrue(Float.isFinite(v));
             assertArrayEquals(last.params, b.download(m.params()), "the failing step moved no parameter");
+        }
+    }
+
+    /**
+     * A schedule sets each step's learning rate from the step count and the run's total, gives the optimizer its own
+     * rate back at the end, and is refused for an optimizer whose rate cannot change.
+     */
+    @ParameterizedTest(autoCloseArguments = false)
+    @MethodSource("org.fishleg.backend.TestBackends#arguments")
+    void lrScheduleSetsEveryStepsLearningRate(Backend b) {
+        LrSchedule sched = LrSchedule.parse("linear,start=0.25,floor=0.1");
+        TrainerConfig cfg = TrainerConfig.builder().batchSize(20).steps(12).seed(3).lrSchedule(sched).build();
+        try (DeviceDataset train = DeviceDataset.upload(b, data("train", 100, 1));
+             Mlp m = new Mlp(b, SPEC, Likelihood.bernoulli());
+             Trainer t = new Trainer(m, train, null, cfg, null);
+             Optimizer sgd = Optimizers.create("momentum", m, new Optimizers.Options().lr(0.2f), null)) {
+            m.init(3);
+            LearningRateAdjustable adj = (LearningRateAdjustable) sgd;
+            List<Float> seen = new ArrayList<>();
+            class Adjustable extends Recording implements LearningRateAdjustable {
+                Adjustable() { super(sgd); }
+                @Override public void step(Mlp model, Tensor x, Tensor y, Tensor lossOut) {
+                    seen.add(adj.learningRate());
+                    sgd.step(model, x, y, lossOut);
+                }
+                @Override public float learningRate() { return adj.learningRate(); }
+                @Override public void setLearningRate(float lr) { adj.setLearningRate(lr); }
+            }
+            Optimizer recording = new Adjustable();
+            assertFalse(t.run(recording).diverged);
+            assertEquals(12, seen.size());
+            for (int s = 0; s < 12; s++)
+                assertEquals((float) (0.2f * sched.factor(s, 12)), seen.get(s), 0f, "learning rate of step " + s);
+            assertTrue(seen.get(11) < 0.2f * 0.3f, "the rate decayed: " + seen);
+            assertEquals(0.2f, adj.learningRate(), 0f, "the optimizer's own rate is back after the run");
+
+            Optimizer fixed = new Recording(sgd) {
+                @Override public void step(Mlp model, Tensor x, Tensor y, Tensor lossOut) { sgd.step(model, x, y, lossOut); }
+            };
+            try (Trainer t2 = new Trainer(m, train, null, cfg, null)) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> t2.run(fixed));
+                assertTrue(e.getMessage().contains("needs an optimizer whose learning rate can change; recording cannot"), e.getMessage());
+            }
+        }
+    }
+
+    /** An optimizer that forwards to another but does not expose its learning rate. */
+    private abstract static class Recording implements Optimizer {
+        final Optimizer inner;
+        Recording(Optimizer inner) { this.inner = inner; }
+        @Override public String name() { return "recording"; }
+        @Override public long stepCount() { return inner.stepCount(); }
+        @Override public OptimizerState state() { return inner.state(); }
+        @Override public void loadState(OptimizerState s) { inner.loadState(s); }
+        @Override public String describe() { return "recording " + inner.describe(); }
+        @Override public void close() { }
+    }
+
+    /**
+     * With a decaying schedule, a run resumed from a mid-run checkpoint continues the schedule exactly (the same
+     * parameters as the uninterrupted run), for every optimizer kind; and the schedule changed the run.
+     */
+    @ParameterizedTest(autoCloseArguments = false)
+    @MethodSource("org.fishleg.backend.TestBackends#arguments")
+    void lrScheduleResumesExactly(Backend b) throws IOException {
+        LrSchedule sched = LrSchedule.parse("cosine,start=0.2,floor=0.05");
+        for (String opt : new String[] {"momentum", "adam", "fishleg", "kfac"}) {
+            Path d = tmp.resolve("sched-" + opt);
+            float[] constant = run(b, opt, Sampling.SHUFFLE, LrSchedule.CONSTANT, 23, d.resolve("constant.csv"), null, 0, null);
+            float[] straight = run(b, opt, Sampling.SHUFFLE, sched, 23, d.resolve("straight.csv"), null, 0, null);
+            boolean differs = false;
+            for (int i = 0; i < straight.length; i++) differs |= straight[i] != constant[i];
+            assertTrue(differs, opt + ": the schedule changed nothing");
+            Path ck = d.resolve("ck");
+            run(b, opt, Sampling.SHUFFLE, sched, 23, d.resolve("resumed.csv"), ck, 7, null);
+            float[] resumed = run(b, opt, Sampling.SHUFFLE, sched, 23, d.resolve("resumed.csv"), null, 0, ck.resolve(Checkpoint.stepFile(7)));
+            assertArrayEquals(straight, resumed, opt + ": the resumed scheduled run differs from the uninterrupted one");
+            assertEquals(withoutWall(d.resolve("straight.csv")), withoutWall(d.resolve("resumed.csv")), opt + ": metrics differ");
         }
     }
 

@@ -34,7 +34,7 @@ import org.fishleg.optim.kron.KroneckerBlocks;
  *
  * <p>Everything runs on the model's backend; nothing is copied to the host during a step.
  */
-public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
+public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, org.fishleg.optim.LearningRateAdjustable {
 
     private final Mlp model;
     private final Backend b;
@@ -79,6 +79,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
         this.model = model;
         this.b = model.backend();
         this.cfg = cfg;
+        this.lr = cfg.lr;
         this.aux = aux;
         this.fvp = cfg.fisher == FishLegConfig.FisherProduct.GAUSS_NEWTON ? new GaussNewton() : new SampledHessian();
         this.layers = model.layerCount();
@@ -181,6 +182,15 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
     @Override
     public long stepCount() { return step; }
 
+    /** The learning rate of the next step: {@link FishLegConfig#lr} unless a schedule changed it. */
+    private float lr;
+
+    @Override
+    public float learningRate() { return lr; }
+
+    @Override
+    public void setLearningRate(float lr) { this.lr = org.fishleg.optim.LearningRateAdjustable.checked(lr); }
+
     /** Number of auxiliary (lambda) updates done. */
     long auxStepCount() { return auxSteps; }
 
@@ -230,11 +240,12 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
     /**
      * Every step is replayable: its backend work depends only on the batch size (dense or low-rank path)
      * and on whether it updates lambda. The auxiliary batch is gathered by {@link #prepareStep} outside
-     * the captured work, and the auxiliary Adam step reads its step count from the device.
+     * the captured work, and the auxiliary Adam step reads its step count from the device. The learning
+     * rate is part of the key: a schedule that changes it makes new work.
      */
     @Override
     public Object replayKey(int batch) {
-        return java.util.List.of(batch, lowRankApplies(batch), auxAt(step));
+        return java.util.List.of(batch, lowRankApplies(batch), auxAt(step), lr);
     }
 
     /** Gathers the auxiliary batch when the next step updates lambda (host indices: not capturable). */
@@ -258,11 +269,11 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
         if (m != model) throw new IllegalArgumentException("this FishLeg instance was built for another model");
         Tensor g = model.grads();
         model.lossAndGradient(x, y, lossOut, g);
-        boolean lr = lowRankApplies(x.rows());
+        boolean lowRank = lowRankApplies(x.rows());
         if (!cfg.decoupledWeightDecay && cfg.weightDecay != 0f) b.axpy(cfg.weightDecay, model.params(), g);
         if (gbar != null) b.axpby(1f - cfg.beta, g, cfg.beta, gbar);
 
-        if (lr) {
+        if (lowRank) {
             KroneckerBlocks.Batch f = q.batch(x.rows());
             if (auxNow) {
                 // the auxiliary Fisher product may reuse the model's work buffers: keep A and Delta
@@ -294,12 +305,12 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter {
 
         // decoupled decay: theta -= eta (step + wd theta) with theta BEFORE the update (fishleg-algorithm.md
         // section 4); scaling after the update would add eta^2 wd times the step
-        if (cfg.decoupledWeightDecay && cfg.weightDecay != 0f) b.scale(1f - cfg.lr * cfg.weightDecay, model.params());
+        if (cfg.decoupledWeightDecay && cfg.weightDecay != 0f) b.scale(1f - lr * cfg.weightDecay, model.params());
         if (cfg.ordering == FishLegConfig.Ordering.MOMENTUM_ON_GRADIENT) {
-            b.axpy(-cfg.lr, qg, model.params());
+            b.axpy(-lr, qg, model.params());
         } else {
             // mom = beta mom + (1 - beta) Q g; theta -= lr mom: one fused pass (the EMA form of momentumStep)
-            b.momentumStep(model.params(), qg, mom, cfg.lr, cfg.beta, cfg.beta, 0f, false);
+            b.momentumStep(model.params(), qg, mom, lr, cfg.beta, cfg.beta, 0f, false);
         }
         model.projectParams();
     }

@@ -32,7 +32,7 @@ import org.fishleg.optim.kron.KroneckerBlocks;
  * log-sigma parameter): a plain gradient step on sigma, at a learning rate meant for natural-gradient
  * steps, throws sigma against its bounds and diverges the deep linear network.
  */
-public final class Kfac implements Optimizer, FlopCounter {
+public final class Kfac implements Optimizer, FlopCounter, org.fishleg.optim.LearningRateAdjustable {
     private final Mlp model;
     private final Backend b;
     private final KfacConfig cfg;
@@ -54,6 +54,7 @@ public final class Kfac implements Optimizer, FlopCounter {
         this.model = model;
         this.b = model.backend();
         this.cfg = cfg;
+        this.lr = cfg.lr;
         this.layers = model.layerCount();
         long size = 0;
         for (int l = 0; l < layers; l++) {
@@ -106,6 +107,15 @@ public final class Kfac implements Optimizer, FlopCounter {
     @Override
     public long stepCount() { return step; }
 
+    /** The learning rate of the next step: {@link KfacConfig#lr} unless a schedule changed it. */
+    private float lr;
+
+    @Override
+    public float learningRate() { return lr; }
+
+    @Override
+    public void setLearningRate(float lr) { this.lr = org.fishleg.optim.LearningRateAdjustable.checked(lr); }
+
     /** Layer l's averaged activation factor Abar (live view, n1 x n1). */
     Tensor factorA(int l) { return aBar[l]; }
 
@@ -133,9 +143,12 @@ public final class Kfac implements Optimizer, FlopCounter {
         step++;
     }
 
-    /** Steps that invert the factors read them on the host and are not replayable (null); the others are, per batch size. */
+    /**
+     * Steps that invert the factors read them on the host and are not replayable (null); the others are, per batch
+     * size and learning rate.
+     */
     @Override
-    public Object replayKey(int batch) { return invertsAt(step) ? null : List.of(batch); }
+    public Object replayKey(int batch) { return invertsAt(step) ? null : List.of(batch, lr); }
 
     @Override
     public void enqueueStep(Mlp m, Tensor x, Tensor y, Tensor lossOut) {
@@ -161,7 +174,7 @@ public final class Kfac implements Optimizer, FlopCounter {
             float inv2d = 0.5f / model.spec().outputSize();
             b.scaleByScalar(model.sigmaElement(gbar), model.sigma(), model.likelihood().logSigma ? 0f : 2f, inv2d, model.sigmaElement(dir));
         }
-        b.axpy(-cfg.lr, dir, model.params());
+        b.axpy(-lr, dir, model.params());
         model.projectParams();
     }
 
