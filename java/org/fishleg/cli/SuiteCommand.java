@@ -181,7 +181,7 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
                             .evalTrainSet(true).build();
                     String label = "[" + opt + " seed " + seed + "]";
                     TrainingProgress prog = new EpochLines(err, label, s.stepsBased() ? "step" : "epoch", nEpochs);
-                    Optimizers.Options oo = new Optimizers.Options().modelName(mc.name);
+                    Optimizers.Options oo = new Optimizers.Options().modelName(mc.name).batchSize(batch);
                     TrainResult r = TrainingRun.with(be, train, test, mc, seed, cfg, prog, opt, oo, (trainer, o) -> {
                         described.putIfAbsent(opt, o.describe());
                         hook.watch(trainer);

@@ -239,13 +239,15 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     // ---------------------------------------------------------------- FishLeg
     @Option(names = "--fishleg-preset", paramLabel = "NAME",
             description = "FishLeg configuration: jax-mnist | jax-faces | ocaml-mnist | ocaml-faces | ocaml-dln (as published) | "
-                    + "mnist-ae (ocaml-mnist with --factor full --damping 1e-3) | curves-ae (mnist-ae with --lr 0.02) | faces-ae (mnist-ae with --init-scale 1 --aux-lr 1e-4) | "
+                    + "mnist-ae (ocaml-mnist with --factor full --damping 1e-3) | mnist-ae-1000 (mnist-ae with --aux-lr 3e-3) | "
+                    + "curves-ae (mnist-ae with --lr 0.02) | faces-ae (mnist-ae with --init-scale 1 --aux-lr 1e-4) | "
                     + "dln (ocaml-dln with --lr 0.1 --max-step-norm 1). "
-                    + "Default: the preset of the model's name for mnist-ae, curves-ae, faces-ae and dln, jax-mnist otherwise. "
+                    + "Default: the preset of the model's name for mnist-ae (mnist-ae-1000 at --batch-size 1000 or more), curves-ae, "
+                    + "faces-ae and dln, jax-mnist otherwise. "
                     + "The FishLeg options below override it.")
     String fishlegPreset;
 
-    @Option(names = "--aux-lr", paramLabel = "X", description = "Adam learning rate of the Q factors (lambda). Preset default (mnist-ae 1e-3, jax-mnist 1e-4).")
+    @Option(names = "--aux-lr", paramLabel = "X", description = "Adam learning rate of the Q factors (lambda). Preset default (mnist-ae 1e-3, mnist-ae-1000 3e-3, jax-mnist 1e-4).")
     Float auxLr;
 
     @Option(names = "--aux-eps", paramLabel = "E", description = "Adam epsilon of the Q factors. Preset default (jax 1e-8, ocaml 1e-4).")
@@ -354,7 +356,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         if (length != null && length.steps != null && length.steps < 1) throw new UserException("--steps must be >= 1, got " + length.steps);
         checkHyperParameters();
         SgdMomentum.Form form = parse(() -> SgdMomentum.Form.parse(momentumForm));
-        FishLegConfig flc = isFishLeg ? fishLegConfig(mc.name) : null;
+        FishLegConfig flc = isFishLeg ? fishLegConfig(mc.name, batch) : null;
         org.fishleg.optim.kfac.KfacConfig kfc = optName.equals("kfac") ? kfacConfig() : null;
         Path metricsPath = metricsPath(mc, optName);
         if (metricsPath != null) MetricsWriter.checkWritable(metricsPath);
@@ -507,9 +509,9 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     }
 
     /** The preset (named or the model's recipe) with every explicit FishLeg-only option applied (not --lr, --weight-decay, --momentum). */
-    FishLegConfig fishLegConfig(String modelName) {
+    FishLegConfig fishLegConfig(String modelName, Integer batch) {
         FishLegConfig base = parse(() -> fishlegPreset != null ? FishLegConfig.preset(fishlegPreset.trim())
-                : Recipes.fishLegConfig(modelName));
+                : Recipes.fishLegConfig(modelName, batch));
         FishLegConfig.Builder b = base.toBuilder();
         if (auxLr != null) b.auxLr(auxLr);
         if (auxEps != null) b.auxEps(auxEps);

@@ -67,6 +67,15 @@ public final class Optimizers {
         public KfacConfig kfac;
         /** Named model ("mnist-ae", "faces-ae", "dln", ...) for per-model default learning rates; may be null. */
         public String modelName;
+        /** Training batch size, for batch-dependent defaults ({@link Recipes#fishLegPreset(String, Integer)}); may be null. */
+        public Integer batchSize;
+
+        /**
+         * Sets {@link #batchSize}.
+         * @param v the training batch size, or null when unknown
+         * @return these options
+         */
+        public Options batchSize(Integer v) { batchSize = v; return this; }
 
         /**
          * Sets {@link #lr}.
@@ -166,6 +175,11 @@ public final class Optimizers {
         return FishLegConfig.preset(defaultFishLegPreset(modelName));
     }
 
+    /** The default configuration at a batch size: {@link Recipes#fishLegConfig(String, Integer)}. */
+    static FishLegConfig defaultFishLegConfig(String modelName, Integer batchSize) {
+        return Recipes.fishLegConfig(modelName, batchSize);
+    }
+
     /** The {@code fishleg-g} variant of a config: momentum on the gradient, u = gbar / |gbar| (JAX ordering); other settings kept. */
     static FishLegConfig gVariant(FishLegConfig c) {
         return c.toBuilder().ordering(FishLegConfig.Ordering.MOMENTUM_ON_GRADIENT)
@@ -217,7 +231,7 @@ public final class Optimizers {
                 return new Kfac(model, kb.build());
             }
             default: {
-                FishLegConfig cfg = o.fishLeg != null ? o.fishLeg : defaultFishLegConfig(o.modelName);
+                FishLegConfig cfg = o.fishLeg != null ? o.fishLeg : defaultFishLegConfig(o.modelName, o.batchSize);
                 FishLegConfig.Builder b = cfg.toBuilder();
                 if (o.lr != null) b.lr(o.lr);
                 if (o.weightDecay != null) b.weightDecay(o.weightDecay);

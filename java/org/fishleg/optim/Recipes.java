@@ -80,6 +80,28 @@ public final class Recipes {
     }
 
     /**
+     * The FishLeg preset of a model at a training batch size: {@link #fishLegPreset(String)}, except
+     * {@code mnist-ae-1000} (mnist-ae with aux lr 3e-3) for mnist-ae at batch 1000 or more.
+     * @param modelName a named model, or null
+     * @param batchSize the training batch size, or null when unknown (then as {@link #fishLegPreset(String)})
+     * @return the name of a {@link FishLegConfig#preset}
+     */
+    public static String fishLegPreset(String modelName, Integer batchSize) {
+        String p = fishLegPreset(modelName);
+        return p.equals("mnist-ae") && batchSize != null && batchSize >= 1000 ? "mnist-ae-1000" : p;
+    }
+
+    /**
+     * The configuration of {@link #fishLegPreset(String, Integer)}.
+     * @param modelName a named model, or null
+     * @param batchSize the training batch size, or null when unknown
+     * @return the FishLeg configuration
+     */
+    public static FishLegConfig fishLegConfig(String modelName, Integer batchSize) {
+        return FishLegConfig.preset(fishLegPreset(modelName, batchSize));
+    }
+
+    /**
      * The configuration of {@link #fishLegPreset}.
      * @param modelName a named model, or null
      * @return the FishLeg configuration

@@ -38,6 +38,18 @@ class OptimizersTest {
         assertEquals(1e-3f, m.damping);
         assertEquals(o.toBuilder().factor(FishLegConfig.Factor.FULL).damping(1e-3f).build().toString(), m.toString());
         assertEquals(FishLegConfig.Factor.TRIANGULAR, o.factor, "the published preset keeps the authors' values");
+        // at batch 1000 and above mnist-ae gets aux lr 3e-3 (batch-1000 probes), at 100 it keeps 1e-3
+        assertEquals("mnist-ae", Recipes.fishLegPreset("mnist-ae", 100));
+        assertEquals("mnist-ae", Recipes.fishLegPreset("mnist-ae", null));
+        assertEquals("mnist-ae-1000", Recipes.fishLegPreset("mnist-ae", 1000));
+        assertEquals("curves-ae", Recipes.fishLegPreset("curves-ae", 1000));
+        FishLegConfig big = Optimizers.defaultFishLegConfig("mnist-ae", 1000);
+        assertEquals(m.toBuilder().auxLr(3e-3f).build().toString(), big.toString());
+        try (Backend cpu = org.fishleg.backend.Backends.open("cpu", line -> { });
+             Mlp net = new Mlp(cpu, MlpSpec.parse("8-4-8:linear"), Likelihood.bernoulli());
+             Optimizer opt = Optimizers.create("fishleg", net, new Optimizers.Options().modelName("mnist-ae").batchSize(1000), x -> { })) {
+            assertTrue(opt.describe().contains("aux_lr=0.00300000"), opt.describe());
+        }
         assertEquals(0.1f, Optimizers.defaultLr("fishleg", "dln"));
         assertEquals("momentum", Optimizers.canonicalName("SGD-Momentum"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Optimizers.canonicalName("lbfgs"));
