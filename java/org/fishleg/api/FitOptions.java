@@ -3,17 +3,20 @@ package org.fishleg.api;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import org.fishleg.train.LrSchedule;
 import org.fishleg.train.Sampling;
 
 /**
  * Settings of {@link Model#fit}: {@code FitOptions.epochs(5).batchSize(100).evaluators(Evaluator.loss(), Evaluator.accuracy())}.
- * Defaults: 1 epoch, batch 100, shuffled batches seeded with 1, the {@link Evaluator#loss()} evaluator, no listener.
+ * Defaults: 1 epoch, batch 100, shuffled batches seeded with 1, a constant learning rate, the {@link Evaluator#loss()}
+ * evaluator, no listener.
  */
 public final class FitOptions {
     private int epochs = 1;
     private Integer batchSize;
     private long seed = 1;
     private Sampling sampling = Sampling.SHUFFLE;
+    private LrSchedule lrSchedule = LrSchedule.CONSTANT;
     private final List<Evaluator> evaluators = new ArrayList<>(List.of(Evaluator.loss()));
     private FitListener listener;
 
@@ -73,6 +76,19 @@ public final class FitOptions {
     }
 
     /**
+     * Sets how the optimizer's learning rate changes over this fit's steps (default constant), e.g.
+     * {@code LrSchedule.parse("cosine,start=0.5")}; a fit that continues an earlier one starts the schedule afresh
+     * at its own first step.
+     * @param s the schedule, not null
+     * @return these options
+     */
+    public FitOptions lrSchedule(LrSchedule s) {
+        if (s == null) throw new IllegalArgumentException("learning-rate schedule must not be null");
+        lrSchedule = s;
+        return this;
+    }
+
+    /**
      * Replaces the evaluators run on the test set after each epoch (none: only the training loss is reported).
      * @param e the evaluators, in the order their values are reported
      * @return these options
@@ -110,6 +126,11 @@ public final class FitOptions {
      * @return how batches are drawn
      */
     public Sampling sampling() { return sampling; }
+    /**
+     * The learning-rate schedule over this fit's steps.
+     * @return the schedule
+     */
+    public LrSchedule lrSchedule() { return lrSchedule; }
     /**
      * The evaluators (unmodifiable).
      * @return the evaluators, in order

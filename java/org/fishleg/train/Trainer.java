@@ -297,7 +297,7 @@ public final class Trainer implements AutoCloseable {
                     backend.gatherRows(train.x(), b.permutation, b.start, xb);
                     if (yb != xb) backend.gatherRows(train.y(), b.permutation, b.start, yb);
                 }
-                if (scheduled != null) scheduled.setLearningRate((float) (baseLr * cfg.lrSchedule.factor(step, total)));
+                if (scheduled != null) scheduled.setLearningRate((float) (baseLr * scheduleFactor(step, total)));
                 try {
                     graphs.step(opt, model, xb, yb, loss, accumulate);
                 } catch (CurvatureException e) {
@@ -387,6 +387,12 @@ public final class Trainer implements AutoCloseable {
             stateWall = wall(wallOffset, t0);
             if (metrics != null) metrics.close();
         }
+    }
+
+    /** The schedule's factor of step {@code step}: 1 before {@link TrainerConfig#lrScheduleFrom}, then over [from, total). */
+    private double scheduleFactor(long step, long total) {
+        long from = cfg.lrScheduleFrom;
+        return step < from || from >= total ? 1.0 : cfg.lrSchedule.factor(step - from, total - from);
     }
 
     /** Step, loss count and wall time at the end of the last {@link #run}, for {@link #state}. */

@@ -56,6 +56,11 @@ public final class TrainerConfig {
      * else needs an optimizer that is {@link org.fishleg.optim.LearningRateAdjustable}.
      */
     public final LrSchedule lrSchedule;
+    /**
+     * The step at which {@link #lrSchedule} begins: it runs over the steps [lrScheduleFrom, total) (default 0, the
+     * whole run; a resumed CLI run keeps 0 so that it continues the schedule; {@code Model.fit} gives each fit its own).
+     */
+    public final long lrScheduleFrom;
 
     private TrainerConfig(Builder b) {
         batchSize = b.batchSize; epochs = b.epochs; steps = b.steps; logEvery = b.logEvery;
@@ -68,6 +73,8 @@ public final class TrainerConfig {
         sampling = b.sampling;
         evalTrainSet = b.evalTrainSet;
         lrSchedule = b.lrSchedule;
+        lrScheduleFrom = b.lrScheduleFrom;
+        if (lrScheduleFrom < 0) throw new IllegalArgumentException("the learning-rate schedule's first step must be >= 0, got " + lrScheduleFrom);
         if (lrSchedule == null) throw new IllegalArgumentException("learning-rate schedule must be set");
         if (sampling == null) throw new IllegalArgumentException("sampling must be set");
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
@@ -101,13 +108,14 @@ public final class TrainerConfig {
         b.sampling = sampling;
         b.evalTrainSet = evalTrainSet;
         b.lrSchedule = lrSchedule;
+        b.lrScheduleFrom = lrScheduleFrom;
         return b;
     }
 
     /** Builds a {@link TrainerConfig}; each setter sets the field of the same name. */
     public static final class Builder {
         private int batchSize = 100, epochs = 1, logEvery = 10, evalEveryEpochs = 1, evalBatchSize = 1000;
-        private long steps = 0, seed = 1, checkpointEvery = 0;
+        private long steps = 0, seed = 1, checkpointEvery = 0, lrScheduleFrom = 0;
         private boolean evalAtStart = true, keepCheckpoints = false, graphs = true, evalTrainSet = false;
         private Path metrics, checkpointDir, resume;
         private Checkpoint resumeState;
@@ -222,6 +230,12 @@ public final class TrainerConfig {
          * @return this builder
          */
         public Builder lrSchedule(LrSchedule v) { lrSchedule = v; return this; }
+        /**
+         * Sets {@link TrainerConfig#lrScheduleFrom}.
+         * @param v the step at which the schedule begins
+         * @return this builder
+         */
+        public Builder lrScheduleFrom(long v) { lrScheduleFrom = v; return this; }
         /**
          * The configuration; throws IllegalArgumentException on an invalid value.
          * @return the configuration

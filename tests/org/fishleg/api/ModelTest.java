@@ -117,6 +117,34 @@ class ModelTest {
         }
     }
 
+    /**
+     * A fit's schedule spans that fit's steps: with {@code linear,start=0.5} over 2 epochs the first epoch runs at the
+     * base rate (the same as a constant fit) and the second decays; a fit that continues an earlier one starts its
+     * schedule at its own first step.
+     */
+    @Test
+    void fitScheduleSpansThisFitsSteps() {
+        Splits s = blobs();
+        org.fishleg.train.LrSchedule half = org.fishleg.train.LrSchedule.parse("linear,start=0.5");
+        OptimizerFactory opt = org.fishleg.optim.SgdMomentum.builder().lr(0.05f).build();
+        double[] constant, scheduled, continued;
+        try (Model m = classifier(3)) {
+            constant = m.fit(opt, s.train(), s.test(), FitOptions.epochs(3).batchSize(30)).test("loss");
+        }
+        try (Model m = classifier(3)) {
+            scheduled = m.fit(opt, s.train(), s.test(), FitOptions.epochs(2).batchSize(30).lrSchedule(half)).test("loss");
+        }
+        assertEquals(constant[0], scheduled[0], 0, "the first half runs at the base rate");
+        assertTrue(constant[1] != scheduled[1], "the second half decays");
+        try (Model m = classifier(3)) {
+            m.fit(opt, s.train(), s.test(), FitOptions.epochs(1).batchSize(30));
+            continued = m.fit(opt, s.train(), s.test(), FitOptions.epochs(2).batchSize(30).lrSchedule(half)).test("loss");
+        }
+        assertEquals(constant[1], continued[0], 0, "the continuing fit's first half (epoch 2) is at the base rate");
+        assertTrue(constant[2] != continued[1], "its second half decays");
+        assertThrows(IllegalArgumentException.class, () -> FitOptions.epochs(1).lrSchedule(null));
+    }
+
     @Test
     void fishLegGetsItsAuxiliaryBatchesFromTheFacade() {
         Splits s = blobs();
