@@ -148,7 +148,8 @@ class KfacTest {
                 double[][][][] avg = null;
                 double[][][] dampedA = new double[SPEC.layers().size()][][], dampedG = new double[SPEC.layers().size()][][];
                 for (int step = 0; step < 2; step++) {
-                    assertEquals(step % every == 0 ? null : java.util.List.of(B), k.replayKey(B));
+                    assertEquals(step % every == 0 ? null : java.util.List.of(B, lr), k.replayKey(B),
+                            "inverting steps are not replayable; the others are, per batch size and learning rate");
                     k.step(m, xt, yt, loss);
                     double[][] targets = y;
                     if (curv == KfacConfig.Curvature.SAMPLED) // the targets production drew during this step
