@@ -172,7 +172,7 @@ public final class Optimizers {
 
     /** The configuration of {@link #defaultFishLegPreset}. */
     static FishLegConfig defaultFishLegConfig(String modelName) {
-        return FishLegConfig.preset(defaultFishLegPreset(modelName));
+        return defaultFishLegConfig(modelName, null);
     }
 
     /** The default configuration at a batch size: {@link Recipes#fishLegConfig(String, Integer)}. */

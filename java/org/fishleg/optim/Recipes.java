@@ -106,7 +106,7 @@ public final class Recipes {
      * @param modelName a named model, or null
      * @return the FishLeg configuration
      */
-    public static FishLegConfig fishLegConfig(String modelName) { return FishLegConfig.preset(fishLegPreset(modelName)); }
+    public static FishLegConfig fishLegConfig(String modelName) { return fishLegConfig(modelName, null); }
 
     /**
      * The recipe's training batch size: 40 for dln (its whole training set), 100 otherwise.
