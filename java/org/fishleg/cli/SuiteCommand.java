@@ -1,5 +1,6 @@
 package org.fishleg.cli;
 
+import org.fishleg.nn.WeightInit;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -74,6 +75,11 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
                     + "Default: ${DEFAULT-VALUE}.")
     String seeds;
 
+    @Option(names = "--weight-init", paramLabel = "normal|uniform", defaultValue = "normal",
+            description = "Initial weights: normal (W ~ N(0, 1/n_in), biases 0) | uniform (W and biases ~ U(+-1/sqrt(n_in)), "
+                    + "as in the KFAC/K-BFGS benchmark code). Default: ${DEFAULT-VALUE}.")
+    String weightInit;
+
     @Option(names = "--batch-size", paramLabel = "B",
             description = "Mini-batch size. Default: 1000 (the KFAC / K-BFGS benchmark's); dln: 40.")
     Integer batchSize;
@@ -131,6 +137,12 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
         ModelChoice mc = ModelChoice.parse(s.model, null);
         List<String> opts = optimizerList();
         List<Long> seedList = parseSeeds(seeds);
+        WeightInit init;
+        try {
+            init = WeightInit.parse(weightInit);
+        } catch (IllegalArgumentException e) {
+            throw new UserException(e.getMessage());
+        }
         int batch = batchSize != null ? batchSize : s.stepsBased() ? TrainingRun.defaultBatchSize(mc) : 1000;
         if (batch < 1) throw new UserException("--batch-size must be >= 1, got " + batch);
         int nEpochs = epochs != null ? epochs : quick ? s.quickEpochs : s.epochs;
@@ -149,7 +161,8 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
         String backendChoice = TrainingRun.backendChoice(backend);
         TrainingRun.checkUsable(backendChoice);
         Sampling samp = TrainingRun.defaultSampling(mc);
-        String command = command(s, opts, seedList, batch, nEpochs, evalEvery, nTrain, nTest, dir);
+        String command = command(s, opts, seedList, batch, nEpochs, evalEvery, nTrain, nTest, dir)
+                + (init == WeightInit.NORMAL ? "" : " --weight-init " + init.cliName());
 
         // ---- data (the same message as train when it is missing)
         Splits splits = DataSources.load(dataName, dataDir, 1);
@@ -182,7 +195,7 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
                     String label = "[" + opt + " seed " + seed + "]";
                     TrainingProgress prog = new EpochLines(err, label, s.stepsBased() ? "step" : "epoch", nEpochs);
                     Optimizers.Options oo = new Optimizers.Options().modelName(mc.name).batchSize(batch);
-                    TrainResult r = TrainingRun.with(be, train, test, mc, seed, cfg, prog, opt, oo, (trainer, o) -> {
+                    TrainResult r = TrainingRun.with(be, train, test, mc, seed, init, cfg, prog, opt, oo, (trainer, o) -> {
                         described.putIfAbsent(opt, o.describe());
                         hook.watch(trainer);
                         try {
@@ -227,7 +240,8 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
         if (nTrain == null && nTest == null) {
             md.append("Each run is `fishleg train --model ").append(mc.name).append(" --optimizer OPTIMIZER --seed S --batch-size ")
                     .append(batch).append(" --epochs ").append(nEpochs).append(" --eval-every-epochs ").append(evalEvery)
-                    .append(" --eval-train-set`, metrics in `OPTIMIZER-seedS.csv`.\n\n");
+                    .append(" --eval-train-set").append(init == WeightInit.NORMAL ? "" : " --weight-init " + init.cliName())
+                    .append("`, metrics in `OPTIMIZER-seedS.csv`.\n\n");
         }
         md.append("Optimizers (default hyper-parameters for ").append(mc.name).append("):\n\n");
         for (Map.Entry<String, String> e : described.entrySet()) md.append("- `").append(e.getValue()).append("`\n");

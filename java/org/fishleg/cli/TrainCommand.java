@@ -14,6 +14,7 @@ import org.fishleg.data.Splits;
 import org.fishleg.optim.Optimizer;
 import org.fishleg.optim.Optimizers;
 import org.fishleg.optim.Recipes;
+import org.fishleg.nn.WeightInit;
 import org.fishleg.optim.SgdMomentum;
 import org.fishleg.optim.fishleg.FishLegConfig;
 import org.fishleg.plot.LossPlot;
@@ -153,6 +154,11 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     @Option(names = "--seed", paramLabel = "S", defaultValue = "1",
             description = "Seed of the weights, the batch draws and FishLeg's auxiliary batches and target samples. Default: ${DEFAULT-VALUE}.")
     long seed;
+
+    @Option(names = "--weight-init", paramLabel = "normal|uniform", defaultValue = "normal",
+            description = "Initial weights: normal (W ~ N(0, 1/n_in), biases 0) | uniform (W and biases ~ U(+-1/sqrt(n_in)), "
+                    + "a PyTorch nn.Linear's default, as in the KFAC/K-BFGS benchmark code). Default: ${DEFAULT-VALUE}.")
+    String weightInit;
 
     // ---------------------------------------------------------------- backend
     @Option(names = "--backend", paramLabel = "NAME", defaultValue = "auto",
@@ -303,8 +309,13 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
 
     // ---------------------------------------------------------------- KFAC
     @Option(names = "--kfac-damping", paramLabel = "GAMMA",
-            description = "KFAC Tikhonov damping, split between the factors as pi sqrt(gamma) and sqrt(gamma)/pi. Default: 3.")
+            description = "KFAC Tikhonov damping gamma: sqrt(gamma) on each factor (or split by pi, --kfac-damping-split). Default: 3.")
     Float kfacDamping;
+
+    @Option(names = "--kfac-damping-split", paramLabel = "none|pi",
+            description = "KFAC: none (sqrt(gamma) on each factor, the KFAC/K-BFGS benchmark code) | pi (Martens and Grosse's "
+                    + "pi sqrt(gamma) and sqrt(gamma)/pi). Default: none with lr 1 (mnist-ae); pi with lr 0.1 for curves-ae, faces-ae, dln.")
+    String kfacDampingSplit;
 
     @Option(names = "--kfac-inverse-every", paramLabel = "N", description = "KFAC: steps between factor inversions. Default: 20.")
     Integer kfacInverseEvery;
@@ -317,10 +328,11 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     String kfacCurvature;
 
     /** The KFAC configuration of the KFAC options (defaults for those left out). */
-    private org.fishleg.optim.kfac.KfacConfig kfacConfig() {
+    private org.fishleg.optim.kfac.KfacConfig kfacConfig(String modelName) {
         return parse(() -> {
-            var kb = org.fishleg.optim.kfac.KfacConfig.defaults().toBuilder();
+            var kb = Recipes.kfacConfig(modelName).toBuilder();
             if (kfacDamping != null) kb.damping(kfacDamping);
+            if (kfacDampingSplit != null) kb.dampingSplit(org.fishleg.optim.kfac.KfacConfig.DampingSplit.parse(kfacDampingSplit));
             if (kfacInverseEvery != null) kb.inverseEvery(kfacInverseEvery);
             if (kfacStatDecay != null) kb.statDecay(kfacStatDecay);
             if (kfacCurvature != null) kb.curvature(org.fishleg.optim.kfac.KfacConfig.Curvature.parse(kfacCurvature));
@@ -341,6 +353,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         String backendChoice = TrainingRun.backendChoice(backend);
         Sampling samp = sampling != null ? parse(() -> Sampling.parse(sampling)) : TrainingRun.defaultSampling(mc);
         LrSchedule schedule = lrSchedule != null ? parse(() -> LrSchedule.parse(lrSchedule)) : LrSchedule.CONSTANT;
+        WeightInit init = parse(() -> WeightInit.parse(weightInit));
         int batch = batchSize != null ? batchSize : TrainingRun.defaultBatchSize(mc); // full: set once the data are loaded
         positive("--batch-size", batch);
         positive("--log-every", logEvery);
@@ -357,7 +370,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         checkHyperParameters();
         SgdMomentum.Form form = parse(() -> SgdMomentum.Form.parse(momentumForm));
         FishLegConfig flc = isFishLeg ? fishLegConfig(mc.name, batch) : null;
-        org.fishleg.optim.kfac.KfacConfig kfc = optName.equals("kfac") ? kfacConfig() : null;
+        org.fishleg.optim.kfac.KfacConfig kfc = optName.equals("kfac") ? kfacConfig(mc.name) : null;
         Path metricsPath = metricsPath(mc, optName);
         if (metricsPath != null) MetricsWriter.checkWritable(metricsPath);
         if (plot != null && metricsPath == null) throw new UserException("--plot needs a metrics file (not --metrics none)");
@@ -417,7 +430,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
                         .momentumForm(form).nesterov(nesterov).betas(beta1, beta2).eps(eps).weightDecay(weightDecay)
                         .fishLeg(flc).kfac(kfc);
                 int b = batch;
-                return TrainingRun.with(be, train, test, mc, seed, cfg, prog, optName, oo, (trainer, opt) -> {
+                return TrainingRun.with(be, train, test, mc, seed, init, cfg, prog, optName, oo, (trainer, opt) -> {
                     info("model: " + mc.summary());
                     info("optimizer: " + opt.describe());
                     info(String.format(Locale.ROOT, "run: %d steps (%d per epoch), batch %d, sampling %s, seed %d%s%s",
@@ -599,7 +612,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         if (momentum != null && !mom && !fishLeg && !kfac)
             throw new UserException("--momentum applies to momentum, FishLeg (its beta) and KFAC only, not " + optName);
         if (!kfac)
-            for (var e : java.util.Arrays.asList(new Object[][] {{"--kfac-damping", kfacDamping}, {"--kfac-inverse-every", kfacInverseEvery},
+            for (var e : java.util.Arrays.asList(new Object[][] {{"--kfac-damping", kfacDamping}, {"--kfac-damping-split", kfacDampingSplit}, {"--kfac-inverse-every", kfacInverseEvery},
                     {"--kfac-stat-decay", kfacStatDecay}, {"--kfac-curvature", kfacCurvature}}))
                 if (e[1] != null) throw new UserException(e[0] + " applies to kfac only, not " + optName);
     }

@@ -1,5 +1,7 @@
 package org.fishleg.cli;
 
+import org.fishleg.nn.WeightInit;
+
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.fishleg.backend.Backend;
@@ -65,14 +67,14 @@ final class TrainingRun {
     }
 
     /**
-     * Builds the model (weights initialised from {@code seed}), its trainer on {@code train} / {@code test} and the
+     * Builds the model (weights initialised from {@code seed} by {@code init}), its trainer on {@code train} / {@code test} and the
      * named optimizer (with FishLeg's auxiliary batches from the trainer), runs {@code body} with them and closes
      * them again.
      */
-    static <T> T with(Backend be, DeviceDataset train, DeviceDataset test, ModelChoice mc, long seed, TrainerConfig cfg,
+    static <T> T with(Backend be, DeviceDataset train, DeviceDataset test, ModelChoice mc, long seed, WeightInit init, TrainerConfig cfg,
                       TrainingProgress progress, String optName, Optimizers.Options options, Body<T> body) {
         try (Mlp net = new Mlp(be, mc.spec, mc.likelihood)) {
-            net.init(seed);
+            net.init(seed, init);
             try (Trainer trainer = new Trainer(net, train, test, cfg, progress);
                  Optimizer opt = Optimizers.create(optName, net, options, trainer.auxSource())) {
                 return body.run(trainer, opt);

@@ -207,12 +207,27 @@ public final class Mlp implements AutoCloseable {
      * backend's Philox stream, so CPU and CUDA get the same weights.
      * @param seed the seed of the initial weights
      */
-    public void init(long seed) {
+    public void init(long seed) { init(seed, WeightInit.NORMAL); }
+
+    /**
+     * Initialises from a seed with the given scheme ({@link WeightInit}); a learned sigma at its initial value.
+     * Uses the backend's Philox stream, so CPU and CUDA get the same weights.
+     * @param seed the seed of the initial weights
+     * @param scheme how the weights (and biases) are drawn
+     */
+    public void init(long seed, WeightInit scheme) {
         backend.setSeed(seed);
         for (int l = 0; l < layerCount(); l++) {
             MlpSpec.LayerSpec s = layer(l);
             Tensor w = weights(l);
-            if (s.bias) {
+            if (scheme == WeightInit.UNIFORM) {
+                float bound = (float) (1.0 / Math.sqrt(s.in));
+                try (Tensor u = backend.zeros(w.rows(), w.cols())) {
+                    backend.randUniform(u);
+                    backend.fill(w, -bound);
+                    backend.axpby(2f * bound, u, 1f, w);
+                }
+            } else if (s.bias) {
                 backend.fill(w.row(0), 0f);
                 backend.randNormal(w.rowRange(1, w.rows()), 0f, (float) (1.0 / Math.sqrt(s.in)));
             } else {

@@ -224,7 +224,7 @@ public final class Optimizers {
                 return new AdamW(model, lr, or(o.beta1, Recipes.PAPER_ADAM_BETA1), or(o.beta2, Recipes.PAPER_ADAM_BETA2),
                         or(o.eps, Recipes.PAPER_ADAM_EPS), or(o.weightDecay, AdamW.DEFAULT_WEIGHT_DECAY));
             case "kfac": {
-                KfacConfig.Builder kb = (o.kfac != null ? o.kfac : KfacConfig.defaults()).toBuilder();
+                KfacConfig.Builder kb = (o.kfac != null ? o.kfac : Recipes.kfacConfig(o.modelName)).toBuilder();
                 if (o.lr != null) kb.lr(o.lr);
                 if (o.momentum != null) kb.momentum(o.momentum);
                 if (o.weightDecay != null) kb.weightDecay(o.weightDecay);

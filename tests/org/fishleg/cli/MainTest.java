@@ -50,7 +50,7 @@ class MainTest {
 
     static final String[] TRAIN_OPTIONS = {"--model", "--likelihood", "--data", "--data-dir", "--optimizer", "--lr", "--momentum",
         "--lr-schedule", "--momentum-form", "--nesterov", "--beta1", "--beta2", "--eps", "--weight-decay", "--batch-size", "--sampling", "--epochs", "--steps",
-        "--backend", "--seed", "--metrics", "--log-every", "--eval-every-epochs", "--checkpoint-dir", "--checkpoint-every",
+        "--backend", "--seed", "--weight-init", "--kfac-damping-split", "--metrics", "--log-every", "--eval-every-epochs", "--checkpoint-dir", "--checkpoint-every",
         "--resume", "--plot", "--quiet", "--threads", "--fishleg-preset", "--aux-lr", "--aux-batch-size", "--aux-every",
         "--aux-at-step0", "--damping", "--init-scale", "--factor", "--ordering", "--aux-direction", "--fisher",
         "--aux-weight-decay", "--decoupled-weight-decay", "--low-rank", "--overwrite", "--debug", "--help"};
@@ -182,6 +182,10 @@ class MainTest {
         userError("--momentum applies to momentum, FishLeg (its beta) and KFAC only", "train", "--optimizer", "adam", "--momentum", "0.5");
         userError("--kfac-damping applies to kfac only", "train", "--optimizer", "fishleg", "--kfac-damping", "3");
         userError("KFAC damping must be > 0", "train", "--optimizer", "kfac", "--kfac-damping", "0");
+        userError("KFAC damping split must be none or pi, got 'half'", "train", "--optimizer", "kfac", "--kfac-damping-split", "half");
+        userError("--kfac-damping-split applies to kfac only", "train", "--optimizer", "adam", "--kfac-damping-split", "pi");
+        userError("--weight-init must be normal or uniform, got 'xavier'", "train", "--weight-init", "xavier");
+        userError("--weight-init must be normal or uniform, got 'xavier'", "bench", "suite", "--suite", "dln", "--weight-init", "xavier");
         userError("KFAC curvature must be sampled or empirical", "train", "--optimizer", "kfac", "--kfac-curvature", "exact");
         // a layer or a model too large for one float tensor is a spec error, not an int overflow
         userError("has 2355000000 parameters", "train", "--model", "784-3000000", "--data", "mnist");

@@ -101,6 +101,36 @@ class MlpTest {
     }
 
     @Test
+    void uniformInitDrawsWeightsAndBiasesInTheFanInBound() {
+        MlpSpec spec = MlpSpec.parse("400-300-10:linear");
+        try (Mlp a = new Mlp(cpu, spec, Likelihood.softmax()); Mlp b = new Mlp(cpu, spec, Likelihood.softmax())) {
+            cpu.fill(a.params(), Float.NaN); // poisoned: every element must be written
+            a.init(5, WeightInit.UNIFORM);
+            b.init(5, WeightInit.UNIFORM);
+            assertArrayEquals(cpu.download(a.params()), cpu.download(b.params()), "seeded");
+            for (int l = 0; l < 2; l++) {
+                float[] w = cpu.download(a.weights(l));
+                int out = l == 0 ? 300 : 10;
+                double bound = 1.0 / Math.sqrt(l == 0 ? 400 : 300), ss = 0, sum = 0, bss = 0;
+                for (int i = 0; i < w.length; i++) {
+                    assertTrue(Math.abs(w[i]) <= bound, "layer " + l + " element " + i + " = " + w[i] + " outside +-" + bound);
+                    if (i < out) bss += w[i] * (double) w[i];
+                    else { ss += w[i] * (double) w[i]; sum += w[i]; }
+                }
+                int n = w.length - out;
+                assertEquals(bound * bound / 3, ss / n, 0.05 * bound * bound / 3, "layer " + l + ": weight variance bound^2 / 3");
+                assertEquals(0.0, sum / n, 4 * bound / Math.sqrt(3 * n), "layer " + l + ": weight mean 0");
+                assertTrue(bss > 0.1 * out * bound * bound / 3, "layer " + l + ": biases are drawn too, not zero");
+            }
+            b.init(5, WeightInit.NORMAL);
+            assertFalse(java.util.Arrays.equals(cpu.download(a.params()), cpu.download(b.params())), "the scheme matters");
+        }
+        assertEquals(WeightInit.UNIFORM, WeightInit.parse(" Uniform"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> WeightInit.parse("xavier"));
+        assertEquals("--weight-init must be normal or uniform, got 'xavier'", e.getMessage());
+    }
+
+    @Test
     void initIsSeededWithFanInVarianceAndZeroBias() {
         MlpSpec spec = MlpSpec.parse("400-300-10:linear");
         try (Mlp a = new Mlp(cpu, spec, Likelihood.softmax()); Mlp b = new Mlp(cpu, spec, Likelihood.softmax())) {

@@ -18,13 +18,15 @@ import org.fishleg.optim.kron.KroneckerBlocks;
  * it. Per layer l, with A_l = [1, h_{l-1}] (B x n1) and Delta_l the back-propagated errors (B x n2, of
  * the mean loss, so scaled by 1/B):
  * <pre>
- *   Abar_l = decay Abar_l + (1 - decay) A_l^T A_l / B
- *   Gbar_l = decay Gbar_l + (1 - decay) B Delta_l^T Delta_l      (Delta from sampled targets: the Fisher)
- *   every T steps: pi_l = sqrt((tr Abar_l / n1) / (tr Gbar_l / n2))
- *                  Ainv_l = (Abar_l + pi_l sqrt(gamma) I)^-1,  Ginv_l = (Gbar_l + sqrt(gamma) / pi_l I)^-1
+ *   Abar_l = decay_i Abar_l + (1 - decay_i) A_l^T A_l / B
+ *   Gbar_l = decay_i Gbar_l + (1 - decay_i) B Delta_l^T Delta_l      (Delta from sampled targets: the Fisher)
+ *   (step i: decay_i = min(1 - 1/(i + 1), decay), so the first averages are plain means)
+ *   at steps 0..T and every T steps after: Ainv_l = (Abar_l + pi_l sqrt(gamma) I)^-1,  Ginv_l = (Gbar_l + sqrt(gamma) / pi_l I)^-1
+ *      with pi_l = 1 (the benchmark code, {@link KfacConfig.DampingSplit#NONE}, the default) or
+ *      pi_l = sqrt((tr Abar_l / n1) / (tr Gbar_l / n2)) (Martens and Grosse's split, {@link KfacConfig.DampingSplit#PI})
  *   g = grad + wd theta;  gbar = mu gbar + (1 - mu) g;  theta_l -= lr Ainv_l gbar_l Ginv_l
  * </pre>
- * The first step takes the batch statistics as they are (no average yet) and inverts. The inverses are
+ * The inverses are
  * applied by {@code optim.kron.KroneckerBlocks} (internal), the block code FishLeg uses for its Q; they are computed by
  * {@link Backend#spdInverse} (double precision on the host), so an inverting step waits for the device
  * and is never captured in a graph; the other steps are. A learned Gaussian sigma, when the model has
@@ -135,7 +137,7 @@ public final class Kfac implements Optimizer, FlopCounter, org.fishleg.optim.Lea
      */
     public double pi(int l) { return pi[l]; }
 
-    private boolean invertsAt(long s) { return s % cfg.inverseEvery == 0; }
+    private boolean invertsAt(long s) { return s <= cfg.inverseEvery || s % cfg.inverseEvery == 0; }
 
     @Override
     public void step(Mlp m, Tensor x, Tensor y, Tensor lossOut) {
@@ -164,7 +166,7 @@ public final class Kfac implements Optimizer, FlopCounter, org.fishleg.optim.Lea
         int batch = x.rows();
         Tensor g = model.grads();
         model.lossAndGradient(x, y, lossOut, g);
-        updateStatistics(x, step == 0 ? 0f : cfg.statDecay);
+        updateStatistics(x, Math.min(1f - 1f / (step + 1), cfg.statDecay));
         if (cfg.weightDecay != 0f) b.axpy(cfg.weightDecay, model.params(), g);
         b.axpby(1f - cfg.momentum, g, cfg.momentum, gbar);
         if (invertsAt(step)) invert();
@@ -212,7 +214,7 @@ public final class Kfac implements Optimizer, FlopCounter, org.fishleg.optim.Lea
         for (int l = 0; l < layers; l++) {
             double ta = trace(aBar[l]) / aBar[l].rows(), tg = trace(gBar[l]) / gBar[l].rows();
             if (!Double.isFinite(ta) || !Double.isFinite(tg) || !finite(aBar[l]) || !finite(gBar[l])) continue;
-            double p = ta > 0 && tg > 0 ? Math.sqrt(ta / tg) : 1.0;
+            double p = cfg.dampingSplit == KfacConfig.DampingSplit.PI && ta > 0 && tg > 0 ? Math.sqrt(ta / tg) : 1.0;
             pi[l] = p;
             invertShifted(l, "A", aBar[l], p * sqrtGamma, ta, aInv[l]);
             invertShifted(l, "G", gBar[l], sqrtGamma / p, tg, gInv[l]);

@@ -29,23 +29,57 @@ public final class KfacConfig {
         }
     }
 
+    /** How the damping gamma is shared between a layer's two factors. */
+    public enum DampingSplit {
+        /**
+         * sqrt(gamma) added to each factor: (A + sqrt(gamma) I) and (G + sqrt(gamma) I), as the KFAC/K-BFGS
+         * benchmark code does it. A factor of small scale is then damped strongly, which keeps lr 1 stable.
+         */
+        NONE,
+        /**
+         * Martens and Grosse's factored Tikhonov split: (A + pi sqrt(gamma) I) and (G + sqrt(gamma) / pi I) with
+         * pi = sqrt((tr A / dim A) / (tr G / dim G)), so both factors get the same relative shift.
+         */
+        PI;
+
+        /**
+         * Parses "none" or "pi" (case-insensitive).
+         * @param s "none" or "pi"
+         * @return the split
+         */
+        public static DampingSplit parse(String s) {
+            switch (s.trim().toLowerCase(Locale.ROOT)) {
+                case "none": return NONE;
+                case "pi": return PI;
+                default: throw new IllegalArgumentException("KFAC damping split must be none or pi, got '" + s + "'");
+            }
+        }
+    }
+
     /**
-     * Default learning rate: 0.1. The benchmark code's demo value 1 (with damping 3) diverges here within 10 steps on
-     * the MNIST auto-encoder at batch 1000 (so does 0.3); 0.1 with damping 3 and 0.3 with damping 10 reach the
-     * same test NLL after 3 epochs (119.2, 119.5), the best of 1-epoch runs of (lr, damping) = (1, 3), (0.3, 3), (0.1, 3),
-     * (0.03, 3), (0.3, 10), (1, 30), (1, 100): test NLL diverged, diverged, 182.3, 211.0, 180.4, 187.0, 197.4.
+     * Default learning rate: 1, the benchmark code's demo value (with damping 3 and {@link DampingSplit#NONE}). With
+     * the pi split, lr 1 and 0.3 diverge within 10 steps on the MNIST auto-encoder at batch 1000; there 0.1 was the
+     * best of a 1-epoch screen (docs/RESULTS.md, MNIST suite).
      */
-    public static final float DEFAULT_LR = 0.1f;
+    public static final float DEFAULT_LR = 1f;
     /** Default Tikhonov damping gamma. */
     public static final float DEFAULT_DAMPING = 3f;
 
-    /** Learning rate: theta -= lr * (A + pi sqrt(gamma) I)^-1 gbar (G + sqrt(gamma)/pi I)^-1 per layer. */
+    /** Learning rate: theta -= lr * (A + a I)^-1 gbar (G + g I)^-1 per layer (a, g from the damping and its split). */
     public final float lr;
-    /** Damping gamma, split between the factors as pi sqrt(gamma) and sqrt(gamma) / pi. */
+    /** Damping gamma: sqrt(gamma) on each factor, or split as pi sqrt(gamma) and sqrt(gamma) / pi ({@link #dampingSplit}). */
     public final float damping;
-    /** Moving-average decay of the factors A and G (0 = the current batch only). */
+    /** How the damping is shared between the two factors. */
+    public final DampingSplit dampingSplit;
+    /**
+     * Moving-average decay of the factors A and G (0 = the current batch only). Step i uses min(1 - 1/(i + 1), decay),
+     * so the early averages are plain means of the batches so far (step 0 takes its batch as it is).
+     */
     public final float statDecay;
-    /** Steps between recomputations of the factor inverses (the first step always computes them). */
+    /**
+     * Steps between recomputations of the factor inverses. The first inverseEvery + 1 steps (0 to inverseEvery)
+     * all invert, as the benchmark code does, while the factor averages fill up.
+     */
     public final int inverseEvery;
     /** EMA coefficient of the gradient momentum: gbar = mu gbar + (1 - mu) g (0 = none). */
     public final float momentum;
@@ -57,6 +91,7 @@ public final class KfacConfig {
     private KfacConfig(Builder b) {
         lr = b.lr;
         damping = b.damping;
+        dampingSplit = b.dampingSplit;
         statDecay = b.statDecay;
         inverseEvery = b.inverseEvery;
         momentum = b.momentum;
@@ -69,10 +104,11 @@ public final class KfacConfig {
         if (!(momentum >= 0f && momentum < 1f)) throw new IllegalArgumentException("KFAC momentum must be in [0, 1), got " + momentum);
         if (!(weightDecay >= 0f) || !Float.isFinite(weightDecay)) throw new IllegalArgumentException("KFAC weight decay must be >= 0, got " + weightDecay);
         if (curvature == null) throw new IllegalArgumentException("KFAC curvature is missing");
+        if (dampingSplit == null) throw new IllegalArgumentException("KFAC damping split is missing");
     }
 
     /**
-     * The defaults: lr 0.1, damping 3, statistics decay 0.9, inverses every 20 steps, momentum 0.9, L2 1e-5, sampled targets.
+     * The defaults: lr 1, damping 3 (sqrt(3) on each factor), statistics decay 0.9, inverses every 20 steps, momentum 0.9, L2 1e-5, sampled targets.
      * @return the default configuration
      */
     public static KfacConfig defaults() { return builder().build(); }
@@ -90,7 +126,7 @@ public final class KfacConfig {
     public Builder toBuilder() {
         Builder b = new Builder();
         b.lr = lr; b.damping = damping; b.statDecay = statDecay; b.inverseEvery = inverseEvery;
-        b.momentum = momentum; b.weightDecay = weightDecay; b.curvature = curvature;
+        b.momentum = momentum; b.weightDecay = weightDecay; b.curvature = curvature; b.dampingSplit = dampingSplit;
         return b;
     }
 
@@ -99,6 +135,7 @@ public final class KfacConfig {
         private float lr = DEFAULT_LR, damping = DEFAULT_DAMPING, statDecay = 0.9f, momentum = 0.9f, weightDecay = 1e-5f;
         private int inverseEvery = 20;
         private Curvature curvature = Curvature.SAMPLED;
+        private DampingSplit dampingSplit = DampingSplit.NONE;
 
         private Builder() {}
 
@@ -114,6 +151,12 @@ public final class KfacConfig {
          * @return this builder
          */
         public Builder damping(float v) { damping = v; return this; }
+        /**
+         * Sets how the damping is shared between the factors.
+         * @param v the split
+         * @return this builder
+         */
+        public Builder dampingSplit(DampingSplit v) { dampingSplit = v; return this; }
         /**
          * Sets the factor moving-average decay.
          * @param v the decay rate
@@ -153,7 +196,7 @@ public final class KfacConfig {
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "lr=%g damping=%g statDecay=%g inverseEvery=%d momentum=%g wd=%g curvature=%s",
-                lr, damping, statDecay, inverseEvery, momentum, weightDecay, curvature.name().toLowerCase(Locale.ROOT));
+        return String.format(Locale.ROOT, "lr=%g damping=%g split=%s statDecay=%g inverseEvery=%d momentum=%g wd=%g curvature=%s",
+                lr, damping, dampingSplit.name().toLowerCase(Locale.ROOT), statDecay, inverseEvery, momentum, weightDecay, curvature.name().toLowerCase(Locale.ROOT));
     }
 }

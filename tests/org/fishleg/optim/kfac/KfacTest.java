@@ -123,12 +123,14 @@ class KfacTest {
     static double trace(double[][] a) { double s = 0; for (int i = 0; i < a.length; i++) s += a[i][i]; return s; }
 
     /**
-     * Two KFAC steps (inverting at step 0, and at step 1 only when inverseEvery = 1) against the reference:
-     * the factor averages after each step and the parameters after each step.
+     * Four KFAC steps against the reference: the factor averages after each step (decay min(1 - 1/(i + 1), decay) at
+     * step i), the damped inverses (recomputed at steps 0..inverseEvery and every inverseEvery steps after, with or
+     * without the pi split) and the parameters after each step.
      */
-    @ParameterizedTest(name = "curvature {0}, inverse every {1}, likelihood {2}")
-    @CsvSource({"EMPIRICAL,20,bernoulli", "SAMPLED,20,bernoulli", "EMPIRICAL,1,bernoulli", "SAMPLED,1,gaussian", "SAMPLED,20,softmax"})
-    void directionMatchesExplicitKroneckerSolve(KfacConfig.Curvature curv, int every, String lik) {
+    @ParameterizedTest(name = "curvature {0}, inverse every {1}, likelihood {2}, damping split {3}")
+    @CsvSource({"EMPIRICAL,20,bernoulli,PI", "SAMPLED,2,bernoulli,NONE", "EMPIRICAL,1,bernoulli,NONE", "SAMPLED,1,gaussian,PI",
+            "SAMPLED,2,softmax,PI", "SAMPLED,2,gaussian,NONE"})
+    void directionMatchesExplicitKroneckerSolve(KfacConfig.Curvature curv, int every, String lik, KfacConfig.DampingSplit split) {
         Likelihood likelihood = lik.equals("gaussian") ? Likelihood.gaussian(0.7f) : lik.equals("softmax") ? Likelihood.softmax() : Likelihood.bernoulli();
         RefMlp ref = new RefMlp(SPEC, likelihood);
         Random rnd = new Random(11);
@@ -137,7 +139,7 @@ class KfacTest {
         if (lik.equals("softmax")) for (double[] row : y) { java.util.Arrays.fill(row, 0); row[rnd.nextInt(6)] = 1; }
         float lr = 0.3f, mu = 0.9f, wd = 1e-3f, gamma = 0.05f, decay = 0.9f;
         KfacConfig cfg = KfacConfig.builder().lr(lr).momentum(mu).weightDecay(wd).damping(gamma).statDecay(decay)
-                .inverseEvery(every).curvature(curv).build();
+                .inverseEvery(every).curvature(curv).dampingSplit(split).build();
         try (Mlp m = new Mlp(cpu, SPEC, likelihood); Tensor xt = cpu.upload(flat(x), B, 5); Tensor yt = cpu.upload(flat(y), B, 6);
              Tensor loss = cpu.zeros(1, 1)) {
             m.init(5);
@@ -147,8 +149,10 @@ class KfacTest {
                 double[] gbar = new double[p.length];
                 double[][][][] avg = null;
                 double[][][] dampedA = new double[SPEC.layers().size()][][], dampedG = new double[SPEC.layers().size()][][];
-                for (int step = 0; step < 2; step++) {
-                    assertEquals(step % every == 0 ? null : java.util.List.of(B, lr), k.replayKey(B),
+                for (int step = 0; step < 4; step++) {
+                    boolean inverts = step <= every || step % every == 0;
+                    double di = Math.min(1.0 - 1.0 / (step + 1), decay);
+                    assertEquals(inverts ? null : java.util.List.of(B, lr), k.replayKey(B),
                             "inverting steps are not replayable; the others are, per batch size and learning rate");
                     k.step(m, xt, yt, loss);
                     double[][] targets = y;
@@ -158,7 +162,7 @@ class KfacTest {
                     if (avg == null) avg = now;
                     else for (int l = 0; l < now.length; l++) for (int f = 0; f < 2; f++)
                         for (int i = 0; i < now[l][f].length; i++) for (int j = 0; j < now[l][f].length; j++)
-                            avg[l][f][i][j] = decay * avg[l][f][i][j] + (1 - decay) * now[l][f][i][j];
+                            avg[l][f][i][j] = di * avg[l][f][i][j] + (1 - di) * now[l][f][i][j];
                     double[] g = ref.gradient(p, x, y);
                     for (int i = 0; i < p.length; i++) gbar[i] = mu * gbar[i] + (1 - mu) * (g[i] + wd * p[i]);
                     double[] next = p.clone();
@@ -169,8 +173,8 @@ class KfacTest {
                         double[][] a = avg[l][0], gg = avg[l][1];
                         assertClose(a, cpu.download(k.factorA(l)), 1e-5, "A average, layer " + l + ", step " + step);
                         assertClose(gg, cpu.download(k.factorG(l)), 1e-5, "G average, layer " + l + ", step " + step);
-                        if (step % every == 0) {
-                            double pi = Math.sqrt((trace(a) / n1) / (trace(gg) / n2));
+                        if (inverts) {
+                            double pi = split == KfacConfig.DampingSplit.PI ? Math.sqrt((trace(a) / n1) / (trace(gg) / n2)) : 1.0;
                             assertEquals(pi, k.pi(l), 1e-5 * pi, "pi, layer " + l);
                             dampedA[l] = shifted(a, pi * Math.sqrt(gamma));
                             dampedG[l] = shifted(gg, Math.sqrt(gamma) / pi);
@@ -342,14 +346,15 @@ class KfacTest {
     }
 
     /**
-     * With a learned sigma starting small (the deep linear network's 0.1), KFAC at its defaults trains a
-     * linear teacher without diverging; a plain gradient step on sigma threw it against its bounds.
+     * With a learned sigma starting small (the deep linear network's 0.1), KFAC with the dln recipe's pi split and
+     * lr 0.1 trains a linear teacher without diverging; a plain gradient step on sigma threw it against its bounds.
      */
     @Test
     void learnedSmallSigmaStaysStable() {
         MlpSpec spec = MlpSpec.parse("8-8:linear-8:linear-8:linear/nobias");
         try (Mlp teacher = new Mlp(cpu, spec, Likelihood.gaussian(1f)); Mlp m = new Mlp(cpu, spec, Likelihood.gaussianLearned(0.1f, 1e-4f, 1f));
-             Tensor x = cpu.zeros(40, 8); Tensor yc = cpu.zeros(40, 8); Tensor loss = cpu.zeros(1, 1); Kfac k = new Kfac(m, KfacConfig.defaults())) {
+             Tensor x = cpu.zeros(40, 8); Tensor yc = cpu.zeros(40, 8); Tensor loss = cpu.zeros(1, 1);
+             Kfac k = new Kfac(m, KfacConfig.defaults().toBuilder().dampingSplit(KfacConfig.DampingSplit.PI).lr(0.1f).build())) {
             cpu.setSeed(3);
             teacher.init(5);
             m.init(6);
