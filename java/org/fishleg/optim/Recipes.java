@@ -66,8 +66,8 @@ public final class Recipes {
      * org.fishleg.optim.kfac.KfacConfig#defaults()}: the KFAC/K-BFGS benchmark code's form (sqrt(gamma) on each
      * factor) at its demo values lr 1, damping 3, which reproduces the published MNIST demo's curve here
      * (docs/RESULTS.md, MNIST suite). curves-ae, faces-ae and dln keep the form their suites in docs/RESULTS.md
-     * were run with: Martens and Grosse's pi split at lr 0.1 (on dln a learned sigma scales G by 1/sigma^2, which
-     * the pi split follows).
+     * were run with: Martens and Grosse's pi split at lr 0.1, without the warm-up (on dln a learned sigma scales G by
+     * 1/sigma^2, which the pi split follows).
      * @param modelName a named model, or null
      * @return the configuration
      */
@@ -75,7 +75,7 @@ public final class Recipes {
         org.fishleg.optim.kfac.KfacConfig d = org.fishleg.optim.kfac.KfacConfig.defaults();
         switch (key(modelName)) {
             case "curves-ae": case "faces-ae": case "dln":
-                return d.toBuilder().dampingSplit(org.fishleg.optim.kfac.KfacConfig.DampingSplit.PI).lr(0.1f).build();
+                return d.toBuilder().dampingSplit(org.fishleg.optim.kfac.KfacConfig.DampingSplit.PI).lr(0.1f).warmup(false).build();
             default: return d;
         }
     }

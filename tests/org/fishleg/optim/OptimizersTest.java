@@ -120,9 +120,9 @@ class OptimizersTest {
             expect.put("momentum@mnist-ae", "momentum(lr=0.03, momentum=0.9, form=ema, weight_decay=0)");
             expect.put("momentum@dln", "momentum(lr=0.002, momentum=0.9, form=ema, weight_decay=0)");
             expect.put("sgd@null", "sgd(lr=0.01, weight_decay=0)");
-            expect.put("kfac@mnist-ae", "kfac lr=1.00000 damping=3.00000 split=none statDecay=0.900000 inverseEvery=20 momentum=0.900000 wd=1.00000e-05 curvature=sampled");
-            expect.put("kfac@dln", "kfac lr=0.100000 damping=3.00000 split=pi statDecay=0.900000 inverseEvery=20 momentum=0.900000 wd=1.00000e-05 curvature=sampled");
-            expect.put("kfac@faces-ae", "kfac lr=0.100000 damping=3.00000 split=pi statDecay=0.900000 inverseEvery=20 momentum=0.900000 wd=1.00000e-05 curvature=sampled");
+            expect.put("kfac@mnist-ae", "kfac lr=1.00000 damping=3.00000 split=none statDecay=0.900000 inverseEvery=20 warmup=on momentum=0.900000 wd=1.00000e-05 curvature=sampled");
+            expect.put("kfac@dln", "kfac lr=0.100000 damping=3.00000 split=pi statDecay=0.900000 inverseEvery=20 warmup=off momentum=0.900000 wd=1.00000e-05 curvature=sampled");
+            expect.put("kfac@faces-ae", "kfac lr=0.100000 damping=3.00000 split=pi statDecay=0.900000 inverseEvery=20 warmup=off momentum=0.900000 wd=1.00000e-05 curvature=sampled");
             for (java.util.Map.Entry<String, String> e : expect.entrySet()) {
                 String[] k = e.getKey().split("@");
                 String model = k[1].equals("null") ? null : k[1];

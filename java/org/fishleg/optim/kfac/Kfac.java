@@ -20,8 +20,9 @@ import org.fishleg.optim.kron.KroneckerBlocks;
  * <pre>
  *   Abar_l = decay_i Abar_l + (1 - decay_i) A_l^T A_l / B
  *   Gbar_l = decay_i Gbar_l + (1 - decay_i) B Delta_l^T Delta_l      (Delta from sampled targets: the Fisher)
- *   (step i: decay_i = min(1 - 1/(i + 1), decay), so the first averages are plain means)
- *   at steps 0..T and every T steps after: Ainv_l = (Abar_l + pi_l sqrt(gamma) I)^-1,  Ginv_l = (Gbar_l + sqrt(gamma) / pi_l I)^-1
+ *   (with the warm-up, the default: step i uses decay_i = min(1 - 1/(i + 1), decay), so the first averages are
+ *    plain means; without it step 0 uses 0 and later steps decay)
+ *   at steps 0..T (with the warm-up; else step 0) and every T steps after: Ainv_l = (Abar_l + pi_l sqrt(gamma) I)^-1,  Ginv_l = (Gbar_l + sqrt(gamma) / pi_l I)^-1
  *      with pi_l = 1 (the benchmark code, {@link KfacConfig.DampingSplit#NONE}, the default) or
  *      pi_l = sqrt((tr Abar_l / n1) / (tr Gbar_l / n2)) (Martens and Grosse's split, {@link KfacConfig.DampingSplit#PI})
  *   g = grad + wd theta;  gbar = mu gbar + (1 - mu) g;  theta_l -= lr Ainv_l gbar_l Ginv_l
@@ -137,7 +138,7 @@ public final class Kfac implements Optimizer, FlopCounter, org.fishleg.optim.Lea
      */
     public double pi(int l) { return pi[l]; }
 
-    private boolean invertsAt(long s) { return s <= cfg.inverseEvery || s % cfg.inverseEvery == 0; }
+    private boolean invertsAt(long s) { return (cfg.warmup && s <= cfg.inverseEvery) || s % cfg.inverseEvery == 0; }
 
     @Override
     public void step(Mlp m, Tensor x, Tensor y, Tensor lossOut) {
@@ -166,7 +167,7 @@ public final class Kfac implements Optimizer, FlopCounter, org.fishleg.optim.Lea
         int batch = x.rows();
         Tensor g = model.grads();
         model.lossAndGradient(x, y, lossOut, g);
-        updateStatistics(x, Math.min(1f - 1f / (step + 1), cfg.statDecay));
+        updateStatistics(x, cfg.warmup ? Math.min(1f - 1f / (step + 1), cfg.statDecay) : step == 0 ? 0f : cfg.statDecay);
         if (cfg.weightDecay != 0f) b.axpy(cfg.weightDecay, model.params(), g);
         b.axpby(1f - cfg.momentum, g, cfg.momentum, gbar);
         if (invertsAt(step)) invert();

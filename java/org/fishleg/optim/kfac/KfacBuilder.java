@@ -7,7 +7,7 @@ import org.fishleg.optim.fishleg.AuxBatchSource;
 
 /**
  * Settings of a KFAC optimizer for {@code Model.fit} (and any {@link OptimizerFactory} user), starting from
- * {@link KfacConfig#defaults()}: {@code Kfac.builder().lr(0.1f).damping(3f).build()}.
+ * {@link KfacConfig#defaults()}: {@code Kfac.builder().lr(1f).damping(3f).build()}.
  */
 public final class KfacBuilder implements OptimizerFactory {
     private KfacConfig.Builder config = KfacConfig.defaults().toBuilder();
@@ -32,6 +32,18 @@ public final class KfacBuilder implements OptimizerFactory {
      * @return this builder
      */
     public KfacBuilder damping(float v) { config.damping(v); return this; }
+    /**
+     * How the damping is shared between the factors ({@link KfacConfig.DampingSplit}).
+     * @param v the split
+     * @return this builder
+     */
+    public KfacBuilder dampingSplit(KfacConfig.DampingSplit v) { config.dampingSplit(v); return this; }
+    /**
+     * Whether the benchmark code's warm-up is used ({@link KfacConfig#warmup}).
+     * @param v true for the warm-up
+     * @return this builder
+     */
+    public KfacBuilder warmup(boolean v) { config.warmup(v); return this; }
     /**
      * Moving-average decay of the factors.
      * @param v the decay rate

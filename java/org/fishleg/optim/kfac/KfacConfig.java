@@ -71,15 +71,9 @@ public final class KfacConfig {
     public final float damping;
     /** How the damping is shared between the two factors. */
     public final DampingSplit dampingSplit;
-    /**
-     * Moving-average decay of the factors A and G (0 = the current batch only). Step i uses min(1 - 1/(i + 1), decay),
-     * so the early averages are plain means of the batches so far (step 0 takes its batch as it is).
-     */
+    /** Moving-average decay of the factors A and G (0 = the current batch only; see {@link #warmup}). */
     public final float statDecay;
-    /**
-     * Steps between recomputations of the factor inverses. The first inverseEvery + 1 steps (0 to inverseEvery)
-     * all invert, as the benchmark code does, while the factor averages fill up.
-     */
+    /** Steps between recomputations of the factor inverses (see {@link #warmup} for the first ones). */
     public final int inverseEvery;
     /** EMA coefficient of the gradient momentum: gbar = mu gbar + (1 - mu) g (0 = none). */
     public final float momentum;
@@ -87,6 +81,13 @@ public final class KfacConfig {
     public final float weightDecay;
     /** The source of the G factor's errors. */
     public final Curvature curvature;
+    /**
+     * The benchmark code's warm-up: step i averages the factors with min(1 - 1/(i + 1), statDecay), so the early
+     * averages are plain means of the batches so far, and steps 0 to inverseEvery all invert. Without it step 0 takes
+     * its batch's factors as they are, later steps use statDecay, and only steps that are multiples of inverseEvery
+     * invert. On by default.
+     */
+    public final boolean warmup;
 
     private KfacConfig(Builder b) {
         lr = b.lr;
@@ -97,6 +98,7 @@ public final class KfacConfig {
         momentum = b.momentum;
         weightDecay = b.weightDecay;
         curvature = b.curvature;
+        warmup = b.warmup;
         if (!(lr > 0f) || !Float.isFinite(lr)) throw new IllegalArgumentException("KFAC lr must be > 0, got " + lr);
         if (!(damping > 0f) || !Float.isFinite(damping)) throw new IllegalArgumentException("KFAC damping must be > 0, got " + damping);
         if (!(statDecay >= 0f && statDecay < 1f)) throw new IllegalArgumentException("KFAC statistics decay must be in [0, 1), got " + statDecay);
@@ -126,7 +128,7 @@ public final class KfacConfig {
     public Builder toBuilder() {
         Builder b = new Builder();
         b.lr = lr; b.damping = damping; b.statDecay = statDecay; b.inverseEvery = inverseEvery;
-        b.momentum = momentum; b.weightDecay = weightDecay; b.curvature = curvature; b.dampingSplit = dampingSplit;
+        b.momentum = momentum; b.weightDecay = weightDecay; b.curvature = curvature; b.dampingSplit = dampingSplit; b.warmup = warmup;
         return b;
     }
 
@@ -136,6 +138,7 @@ public final class KfacConfig {
         private int inverseEvery = 20;
         private Curvature curvature = Curvature.SAMPLED;
         private DampingSplit dampingSplit = DampingSplit.NONE;
+        private boolean warmup = true;
 
         private Builder() {}
 
@@ -157,6 +160,12 @@ public final class KfacConfig {
          * @return this builder
          */
         public Builder dampingSplit(DampingSplit v) { dampingSplit = v; return this; }
+        /**
+         * Sets whether the benchmark code's warm-up is used ({@link KfacConfig#warmup}).
+         * @param v true for the warm-up
+         * @return this builder
+         */
+        public Builder warmup(boolean v) { warmup = v; return this; }
         /**
          * Sets the factor moving-average decay.
          * @param v the decay rate
@@ -196,7 +205,7 @@ public final class KfacConfig {
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "lr=%g damping=%g split=%s statDecay=%g inverseEvery=%d momentum=%g wd=%g curvature=%s",
-                lr, damping, dampingSplit.name().toLowerCase(Locale.ROOT), statDecay, inverseEvery, momentum, weightDecay, curvature.name().toLowerCase(Locale.ROOT));
+        return String.format(Locale.ROOT, "lr=%g damping=%g split=%s statDecay=%g inverseEvery=%d warmup=%s momentum=%g wd=%g curvature=%s",
+                lr, damping, dampingSplit.name().toLowerCase(Locale.ROOT), statDecay, inverseEvery, warmup ? "on" : "off", momentum, weightDecay, curvature.name().toLowerCase(Locale.ROOT));
     }
 }

@@ -123,14 +123,14 @@ class KfacTest {
     static double trace(double[][] a) { double s = 0; for (int i = 0; i < a.length; i++) s += a[i][i]; return s; }
 
     /**
-     * Four KFAC steps against the reference: the factor averages after each step (decay min(1 - 1/(i + 1), decay) at
-     * step i), the damped inverses (recomputed at steps 0..inverseEvery and every inverseEvery steps after, with or
-     * without the pi split) and the parameters after each step.
+     * Four KFAC steps against the reference: the factor averages after each step (with the warm-up, decay
+     * min(1 - 1/(i + 1), decay) at step i), the damped inverses (recomputed at steps 0..inverseEvery with the warm-up,
+     * and every inverseEvery steps; with or without the pi split) and the parameters after each step.
      */
-    @ParameterizedTest(name = "curvature {0}, inverse every {1}, likelihood {2}, damping split {3}")
-    @CsvSource({"EMPIRICAL,20,bernoulli,PI", "SAMPLED,2,bernoulli,NONE", "EMPIRICAL,1,bernoulli,NONE", "SAMPLED,1,gaussian,PI",
-            "SAMPLED,2,softmax,PI", "SAMPLED,2,gaussian,NONE"})
-    void directionMatchesExplicitKroneckerSolve(KfacConfig.Curvature curv, int every, String lik, KfacConfig.DampingSplit split) {
+    @ParameterizedTest(name = "curvature {0}, inverse every {1}, likelihood {2}, damping split {3}, warm-up {4}")
+    @CsvSource({"EMPIRICAL,20,bernoulli,PI,true", "SAMPLED,2,bernoulli,NONE,true", "EMPIRICAL,1,bernoulli,NONE,true", "SAMPLED,1,gaussian,PI,true",
+            "SAMPLED,2,softmax,PI,true", "SAMPLED,2,gaussian,NONE,true", "SAMPLED,2,bernoulli,PI,false", "EMPIRICAL,20,softmax,NONE,false"})
+    void directionMatchesExplicitKroneckerSolve(KfacConfig.Curvature curv, int every, String lik, KfacConfig.DampingSplit split, boolean warmup) {
         Likelihood likelihood = lik.equals("gaussian") ? Likelihood.gaussian(0.7f) : lik.equals("softmax") ? Likelihood.softmax() : Likelihood.bernoulli();
         RefMlp ref = new RefMlp(SPEC, likelihood);
         Random rnd = new Random(11);
@@ -139,7 +139,7 @@ class KfacTest {
         if (lik.equals("softmax")) for (double[] row : y) { java.util.Arrays.fill(row, 0); row[rnd.nextInt(6)] = 1; }
         float lr = 0.3f, mu = 0.9f, wd = 1e-3f, gamma = 0.05f, decay = 0.9f;
         KfacConfig cfg = KfacConfig.builder().lr(lr).momentum(mu).weightDecay(wd).damping(gamma).statDecay(decay)
-                .inverseEvery(every).curvature(curv).dampingSplit(split).build();
+                .inverseEvery(every).curvature(curv).dampingSplit(split).warmup(warmup).build();
         try (Mlp m = new Mlp(cpu, SPEC, likelihood); Tensor xt = cpu.upload(flat(x), B, 5); Tensor yt = cpu.upload(flat(y), B, 6);
              Tensor loss = cpu.zeros(1, 1)) {
             m.init(5);
@@ -150,8 +150,8 @@ class KfacTest {
                 double[][][][] avg = null;
                 double[][][] dampedA = new double[SPEC.layers().size()][][], dampedG = new double[SPEC.layers().size()][][];
                 for (int step = 0; step < 4; step++) {
-                    boolean inverts = step <= every || step % every == 0;
-                    double di = Math.min(1.0 - 1.0 / (step + 1), decay);
+                    boolean inverts = (warmup && step <= every) || step % every == 0;
+                    double di = warmup ? Math.min(1.0 - 1.0 / (step + 1), decay) : decay; // (step 0 takes its batch as it is either way)
                     assertEquals(inverts ? null : java.util.List.of(B, lr), k.replayKey(B),
                             "inverting steps are not replayable; the others are, per batch size and learning rate");
                     k.step(m, xt, yt, loss);
@@ -354,7 +354,7 @@ class KfacTest {
         MlpSpec spec = MlpSpec.parse("8-8:linear-8:linear-8:linear/nobias");
         try (Mlp teacher = new Mlp(cpu, spec, Likelihood.gaussian(1f)); Mlp m = new Mlp(cpu, spec, Likelihood.gaussianLearned(0.1f, 1e-4f, 1f));
              Tensor x = cpu.zeros(40, 8); Tensor yc = cpu.zeros(40, 8); Tensor loss = cpu.zeros(1, 1);
-             Kfac k = new Kfac(m, KfacConfig.defaults().toBuilder().dampingSplit(KfacConfig.DampingSplit.PI).lr(0.1f).build())) {
+             Kfac k = new Kfac(m, org.fishleg.optim.Recipes.kfacConfig("dln"))) {
             cpu.setSeed(3);
             teacher.init(5);
             m.init(6);
