@@ -90,7 +90,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
 
     @Option(names = "--lr", paramLabel = "X",
             description = "Learning rate. Default: sgd 0.01; momentum 0.03 (faces-ae 0.01, dln 2e-3); adam/adamw 1e-4 (faces-ae 3e-5, dln 2e-4); "
-                    + "fishleg: the preset's (mnist-ae 0.01, jax-mnist 0.05); kfac 0.1.")
+                    + "fishleg: the preset's (mnist-ae 0.01, jax-mnist 0.05); kfac 1 (curves-ae, faces-ae, dln 0.1).")
     Float lr;
 
     @Option(names = "--lr-schedule", paramLabel = "SCHEDULE",
