@@ -149,8 +149,11 @@ public final class SafeTensors {
 
     // ------------------------------------------------------------------ writing
 
+    /** Random suffixes of the temporary files {@link #write} renames into place. */
+    private static final java.security.SecureRandom TMP_NAMES = new java.security.SecureRandom();
+
     /**
-     * Writes {@code c} to {@code file} atomically and durably: a temporary file in the same folder, written,
+     * Writes {@code c} to {@code file} atomically and durably: a temporary file of its own in the same folder, written,
      * forced to disk, renamed over {@code file}, then the folder forced so the rename itself survives a crash.
      * @param c the tensors and metadata
      * @param file where to write
@@ -161,10 +164,11 @@ public final class SafeTensors {
         Path abs = file.toAbsolutePath();
         Path dir = abs.getParent();
         if (dir != null) Files.createDirectories(dir);
-        Path tmp = abs.resolveSibling(abs.getFileName() + ".tmp");
+        // a fresh name per write: two writers of the same file (runs sharing a checkpoint folder) never share a temporary
+        // (named here rather than by Files.createTempFile, whose owner-only permissions the checkpoint would keep)
+        Path tmp = abs.resolveSibling(abs.getFileName() + "." + Long.toUnsignedString(TMP_NAMES.nextLong(), 36) + ".tmp");
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE)) {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).flip();
                 writeFully(ch, len);
                 writeFully(ch, ByteBuffer.wrap(header));

@@ -106,6 +106,28 @@ class CheckpointTest {
     }
 
     @Test
+    void concurrentWritersOfOneFileLeaveOneWholeCheckpointAndNoTemporaries() throws Exception {
+        Path p = tmp.resolve("shared").resolve("latest.ckpt");
+        Checkpoint a = sample(), b = sample();
+        b.params[0] = a.params[0] + 1f;
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            java.util.List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+            for (Checkpoint c : new Checkpoint[] {a, b})
+                done.add(pool.submit(() -> { for (int i = 0; i < 40; i++) c.write(p); return null; }));
+            for (java.util.concurrent.Future<?> f : done) f.get(); // a writer's failure surfaces here
+        } finally {
+            pool.shutdownNow();
+        }
+        Checkpoint d = Checkpoint.read(p);
+        assertTrue(java.util.Arrays.equals(a.params, d.params) || java.util.Arrays.equals(b.params, d.params), "one writer's whole file");
+        try (java.util.stream.Stream<Path> files = Files.list(p.getParent())) {
+            assertEquals(java.util.List.of(p.getFileName()), files.map(Path::getFileName).collect(java.util.stream.Collectors.toList()),
+                    "no temporary files left");
+        }
+    }
+
+    @Test
     void aCheckpointThatWouldNotLoadIsNeverWritten() throws IOException {
         Path p = tmp.resolve("b.ckpt");
         Files.writeString(p, "previous");
