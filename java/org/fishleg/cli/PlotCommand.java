@@ -11,7 +11,7 @@ import picocli.CommandLine.Parameters;
 
 /** {@code fishleg plot}: loss curves of one or several metrics CSV files as a PNG. */
 @Command(name = "plot", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, usageHelpWidth = 100,
-        description = "Draw the train loss (solid) and test loss (dashed, dots) of one or several metrics CSV files "
+        description = "Draw the train loss (solid) and test loss (dashed, dots), or with --metric mse the squared errors, of one or several metrics CSV files "
                 + "against step, wall time or epoch, into a PNG (legend by file name).")
 final class PlotCommand implements Callable<Integer>, Main.Streams {
     private PrintStream out = System.out, err = System.err;
@@ -29,6 +29,10 @@ final class PlotCommand implements Callable<Integer>, Main.Streams {
     @Option(names = "--x", paramLabel = "AXIS", defaultValue = "step",
             description = "step | wall (seconds) | epoch. Default: ${DEFAULT-VALUE}.")
     String x;
+
+    @Option(names = "--metric", paramLabel = "nll|mse", defaultValue = "nll",
+            description = "nll (train_loss, test_loss) | mse (train_mse, test_mse: runs of a Gaussian likelihood, e.g. dln). Default: ${DEFAULT-VALUE}.")
+    String metric;
 
     @Option(names = "--log-y", description = "Logarithmic loss axis.")
     boolean logY;
@@ -61,8 +65,18 @@ final class PlotCommand implements Callable<Integer>, Main.Streams {
         } catch (IllegalArgumentException e) {
             throw new UserException("--x must be step, wall or epoch, got '" + x + "'");
         }
-        new LossPlot().xAxis(axis).logY(logY).title(title).size(width, height).series(train, test)
-                .write(files, output);
+        LossPlot.Metric m;
+        try {
+            m = LossPlot.Metric.parse(metric);
+        } catch (IllegalArgumentException e) {
+            throw new UserException(e.getMessage());
+        }
+        try {
+            new LossPlot().xAxis(axis).logY(logY).title(title).size(width, height).series(train, test).metric(m)
+                    .write(files, output);
+        } catch (IllegalArgumentException e) {
+            throw new UserException(e.getMessage());
+        }
         out.println("plot: " + output + " (" + files.size() + " run" + (files.size() == 1 ? "" : "s") + ")");
         out.flush();
         return Main.EXIT_OK;

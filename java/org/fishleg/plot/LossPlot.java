@@ -49,6 +49,23 @@ public final class LossPlot {
         }
     }
 
+    /** Which columns are drawn. */
+    public enum Metric {
+        /** train_loss and test_loss (the NLL). */
+        NLL,
+        /** train_mse and test_mse (runs of a Gaussian likelihood write them). */
+        MSE;
+
+        /** Parses nll or mse. */
+        public static Metric parse(String s) {
+            switch (s.trim().toLowerCase(Locale.ROOT)) {
+                case "nll": case "loss": return NLL;
+                case "mse": return MSE;
+                default: throw new IllegalArgumentException("--metric must be nll or mse, got '" + s + "'");
+            }
+        }
+    }
+
     private static final Color[] PALETTE = {
         new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c), new Color(0xff7f0e), new Color(0x9467bd),
         new Color(0x8c564b), new Color(0xe377c2), new Color(0x7f7f7f), new Color(0xbcbd22), new Color(0x17becf)
@@ -59,6 +76,7 @@ public final class LossPlot {
     private int width = 1000, height = 640;
     private String title = "loss";
     private boolean showTrain = true, showTest = true;
+    private Metric metric = Metric.NLL;
 
     /** Sets the horizontal axis (default step). */
     public LossPlot xAxis(XAxis v) { xAxis = v; return this; }
@@ -71,6 +89,8 @@ public final class LossPlot {
     }
     /** Plot title. */
     public LossPlot title(String v) { title = v; return this; }
+    /** Which columns to draw (default the NLL). */
+    public LossPlot metric(Metric v) { metric = v; return this; }
     /** Which loss series to draw. */
     public LossPlot series(boolean train, boolean test) { showTrain = train; showTest = test; return this; }
 
@@ -129,8 +149,12 @@ public final class LossPlot {
             MetricsCsv r = runs.get(i);
             double[] x = xAxis == XAxis.STEP ? r.step : xAxis == XAxis.WALL ? r.wall : r.epoch;
             Color c = PALETTE[i % PALETTE.length];
-            if (showTrain) series.add(new Series(names.get(i) + ": train", c, false, x, r.train));
-            if (showTest) series.add(new Series(names.get(i) + ": test", c, true, x, r.test));
+            if (metric == Metric.MSE && !r.hasMse)
+                throw new IllegalArgumentException("metrics file " + r.file + " has no train_mse/test_mse columns "
+                        + "(only runs of a Gaussian likelihood write them); plot its loss without --metric mse");
+            String unit = metric == Metric.MSE ? " MSE" : "";
+            if (showTrain) series.add(new Series(names.get(i) + ": train" + unit, c, false, x, metric == Metric.MSE ? r.trainMse : r.train));
+            if (showTest) series.add(new Series(names.get(i) + ": test" + unit, c, true, x, metric == Metric.MSE ? r.testMse : r.test));
         }
         double xmin = Double.POSITIVE_INFINITY, xmax = Double.NEGATIVE_INFINITY;
         double ymin = Double.POSITIVE_INFINITY, ymax = Double.NEGATIVE_INFINITY;

@@ -286,6 +286,23 @@ class MainTest {
             }
         assertTrue(blue > 200 && red > 200, "both runs are drawn in their colours: " + blue + " / " + red + " pixels");
         userError("--x", "plot", a.toString(), "--x", "banana", "-o", png.toString());
+        userError("has no train_mse/test_mse columns", "plot", a.toString(), "--metric", "mse", "-o", png.toString());
+        userError("--metric must be nll or mse, got 'r2'", "plot", a.toString(), "--metric", "r2", "-o", png.toString());
+        // a Gaussian run's squared errors: drawn on their own scale (the NLL column is far away and must not be used)
+        Path g = tmp.resolve("dln.csv");
+        StringBuilder sg = new StringBuilder("step,epoch,wall_seconds,train_loss,test_loss,train_mse,test_mse\n");
+        for (int s = 0; s <= 200; s += 10)
+            sg.append(s).append(",").append(s / 5.0).append(",").append(s * 0.01).append(",").append(-50 - s * 0.1).append(",")
+                    .append(-45 - s * 0.1).append(",").append(Math.exp(-s / 50.0)).append(",").append(1.2 * Math.exp(-s / 50.0)).append("\n");
+        Files.writeString(g, sg);
+        Path pm = tmp.resolve("mse.png");
+        r = run("plot", g.toString(), "--metric", "mse", "--log-y", "-o", pm.toString());
+        assertEquals(0, r.code, r.err);
+        BufferedImage im = ImageIO.read(pm.toFile());
+        int drawn = 0;
+        for (int y = 0; y < im.getHeight(); y++)
+            for (int x = 0; x < im.getWidth(); x++) if ((im.getRGB(x, y) & 0xFFFFFF) == 0x1f77b4) drawn++;
+        assertTrue(drawn > 200, "the MSE curves are drawn (log scale: the NLL column is negative and could not be): " + drawn);
     }
 
     @Test
