@@ -181,19 +181,49 @@ public final class Recipes {
     public static FishLegBuilder fishLeg(String modelName) { return FishLeg.builder().preset(fishLegPreset(modelName)); }
 
     /**
+     * FishLeg with the model's default preset at a batch size ({@link #fishLegPreset(String, Integer)}: mnist-ae at
+     * batch 1000 or more gets {@code mnist-ae-1000}), as {@code fishleg train --batch-size B} picks it.
+     * @param modelName a named model, or null
+     * @param batchSize the training batch size, or null for the model's default
+     * @return a builder with the recipe's values
+     */
+    public static FishLegBuilder fishLeg(String modelName, Integer batchSize) {
+        return FishLeg.builder().preset(fishLegPreset(modelName, batchSize));
+    }
+
+    /**
+     * KFAC with the model's configuration ({@link #kfacConfig}).
+     * @param modelName a named model, or null
+     * @return a builder with the recipe's values
+     */
+    public static org.fishleg.optim.kfac.KfacBuilder kfac(String modelName) {
+        return org.fishleg.optim.kfac.Kfac.builder().config(kfacConfig(modelName));
+    }
+
+    /**
      * The recipe of any optimizer of {@link Optimizers#names()} on a model, with every value at its recipe default
      * (what {@code fishleg train --model MODEL --optimizer NAME} uses without further options).
      * @param optimizer an optimizer name of {@link Optimizers#names()}
      * @param modelName a named model, or null
      * @return the recipe's optimizer for that model
      */
-    public static OptimizerFactory optimizer(String optimizer, String modelName) {
+    public static OptimizerFactory optimizer(String optimizer, String modelName) { return optimizer(optimizer, modelName, null); }
+
+    /**
+     * The recipe of any optimizer on a model at a batch size (FishLeg's preset may depend on it, as in {@code fishleg
+     * train --model MODEL --optimizer NAME --batch-size B}).
+     * @param optimizer an optimizer name of {@link Optimizers#names()}
+     * @param modelName a named model, or null
+     * @param batchSize the training batch size, or null for the model's default
+     * @return the recipe's optimizer for that model and batch size
+     */
+    public static OptimizerFactory optimizer(String optimizer, String modelName, Integer batchSize) {
         String o = Optimizers.canonicalName(optimizer);
         return new OptimizerFactory() {
             @Override public String name() { return o.startsWith("fishleg") ? "fishleg" : o; }
             @Override public boolean needsAuxBatches() { return o.startsWith("fishleg"); }
             @Override public Optimizer create(org.fishleg.nn.Mlp model, org.fishleg.optim.fishleg.AuxBatchSource aux) {
-                return Optimizers.create(o, model, new Optimizers.Options().modelName(modelName), aux);
+                return Optimizers.create(o, model, new Optimizers.Options().modelName(modelName).batchSize(batchSize), aux);
             }
             @Override public String toString() { return o + " recipe for " + (modelName == null ? "any model" : modelName); }
         };

@@ -139,6 +139,14 @@ class OptimizersTest {
             try (Optimizer o = Optimizers.create("fishleg", m, new Optimizers.Options().modelName("dln").lr(0.02f).weightDecay(1e-3f).momentum(0.8f), aux)) {
                 assertEquals("fishleg " + FishLegConfig.preset("dln").toBuilder().lr(0.02f).weightDecay(1e-3f).beta(0.8f).build(), o.describe());
             }
+            // the batch-aware recipes: mnist-ae at batch 1000 gets mnist-ae-1000, as the CLI picks it
+            try (Optimizer fa = Recipes.fishLeg("mnist-ae", 1000).create(m, aux); Optimizer fb = Recipes.optimizer("fishleg", "mnist-ae", 1000).create(m, aux);
+                 Optimizer fc = Recipes.fishLeg("mnist-ae", 100).create(m, aux); Optimizer kd = Recipes.kfac("dln").create(m, aux)) {
+                assertEquals("fishleg " + FishLegConfig.preset("mnist-ae-1000"), fa.describe());
+                assertEquals(fa.describe(), fb.describe());
+                assertEquals("fishleg " + FishLegConfig.preset("mnist-ae"), fc.describe());
+                assertEquals(expect.get("kfac@dln"), kd.describe());
+            }
             assertEquals(40, Recipes.batchSize("dln"));
             assertEquals("bootstrap", Recipes.sampling("dln"));
             assertEquals(100, Recipes.batchSize("mnist-ae"));
