@@ -22,6 +22,7 @@ import org.fishleg.optim.OptimizerState;
 import org.fishleg.optim.Optimizers;
 import org.fishleg.optim.fishleg.FishLeg;
 import org.fishleg.optim.fishleg.FishLegConfig;
+import org.fishleg.optim.kfac.KfacConfig;
 import org.fishleg.testutil.RecordingBackend;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -38,8 +39,20 @@ import org.junit.jupiter.params.provider.MethodSource;
 class StepGraphsTest {
 
     /** One training setup: optimizer name, model, likelihood, batch size, steps. */
-    record Case(String optimizer, String spec, Likelihood likelihood, int batch, int steps, FishLegConfig fishLeg) {
-        @Override public String toString() { return optimizer + " " + spec + " " + likelihood + " B=" + batch; }
+    record Case(String optimizer, String spec, Likelihood likelihood, int batch, int steps, FishLegConfig fishLeg, KfacConfig kfac) {
+        Case(String optimizer, String spec, Likelihood likelihood, int batch, int steps, FishLegConfig fishLeg) {
+            this(optimizer, spec, likelihood, batch, steps, fishLeg, null);
+        }
+        @Override public String toString() {
+            return optimizer + " " + spec + " " + likelihood + " B=" + batch + (kfac != null ? " warmup=" + (kfac.warmup ? "on" : "off") : "");
+        }
+        /** KFAC steps that recompute the inverses, and so run eagerly: as {@code Kfac}'s own schedule. */
+        long kfacInvertingSteps() {
+            long n = 0;
+            for (long s = 0; s < steps; s++)
+                if ((kfac.warmup && s <= kfac.inverseEvery) || s % kfac.inverseEvery == 0) n++;
+            return n;
+        }
     }
 
     static FishLegConfig.Builder fl() {
@@ -60,7 +73,11 @@ class StepGraphsTest {
                 new Case("fishleg", "12-8-12:linear", Likelihood.gaussianLearned(1f, 0.05f, 10f), 20, 30,
                         fl().fisher(FishLegConfig.FisherProduct.SAMPLED_HESSIAN).build()),
                 // inverting steps (0 and 20 of 30) run eagerly; the others replay one graph (sampled targets included)
-                new Case("kfac", "12-6-12:linear", Likelihood.bernoulli(), 20, 30, null));
+                new Case("kfac", "12-6-12:linear", Likelihood.bernoulli(), 20, 30, null,
+                        KfacConfig.builder().lr(0.05f).warmup(false).build()),
+                // with the warm-up, steps 0..20 invert and then every 20th (40): 22 inverting steps of 50
+                new Case("kfac", "12-6-12:linear", Likelihood.bernoulli(), 20, 50, null,
+                        KfacConfig.builder().lr(0.05f).warmup(true).build()));
     }
 
     static Stream<Arguments> cpuCases() { return cases().map(Arguments::of); }
@@ -80,7 +97,7 @@ class StepGraphsTest {
             b.setSeed(3);
             try (Trainer t = new Trainer(m, train, null, cfg, progress);
                  Optimizer o = Optimizers.create(c.optimizer, m,
-                         new Optimizers.Options().lr(c.optimizer.startsWith("fishleg") ? null : 0.05f).fishLeg(c.fishLeg), t.auxSource())) {
+                         new Optimizers.Options().lr(c.optimizer.startsWith("fishleg") ? null : 0.05f).fishLeg(c.fishLeg).kfac(c.kfac), t.auxSource())) {
                 if (c.optimizer.equals("fishleg-qg")) assertTrue(((FishLeg) o).lowRankApplies(c.batch), "case meant for the low-rank path");
                 TrainResult r = t.run(o);
                 assertFalse(r.diverged, r.message);
@@ -108,7 +125,7 @@ class StepGraphsTest {
                 assertEquals(2, graphed.eager, "only the first step of each kind runs eagerly");
             } else if (c.optimizer.equals("kfac")) {
                 assertEquals(1, graphed.captures, "graphs");
-                assertEquals(3, graphed.eager, "the two inverting steps and the first plain step run eagerly");
+                assertEquals(c.kfacInvertingSteps() + 1, graphed.eager, "the inverting steps and the first plain step run eagerly");
             } else {
                 assertEquals(1, graphed.captures, "graphs");
                 assertEquals(1, graphed.eager, "only the first step runs eagerly");
