@@ -26,7 +26,7 @@ CP="target/fishleg.jar:target/lib/*"
 
 die() { echo "results: $*" >&2; exit 2; }
 
-SECTIONS="mnist-short step-cost dln-seeds presets dln-full mnist-suite curves-suite faces-suite dln-suite"
+SECTIONS="mnist-short step-cost dln-seeds presets dln-full mnist-suite kfac-reference curves-suite faces-suite dln-suite"
 describe() {
   case $1 in
     mnist-short) echo "MNIST AE 2 epochs batch 100: Adam, SGD-momentum, FishLeg default and presets; Adam and momentum 10 epochs (~12 min)" ;;
@@ -34,7 +34,8 @@ describe() {
     dln-seeds) echo "deep linear network, CLI defaults, 16 seeds x 20000 steps: FishLeg variants vs Adam, divergences, steps to train MSE targets (~25 min)" ;;
     presets) echo "FishLeg preset study on MNIST AE: epoch 1/2 test NLL and ms/step at batch 100 and 1000 (~20 min)" ;;
     dln-full) echo "deep linear network, full-batch variant (DeepLinearExperiment): seed 1 with plots, seeds 1-8 (~4 min)" ;;
-    mnist-suite) echo "bench suite mnist-ae: FishLeg, Adam, momentum (and KFAC where built) at batch 1000, 75 epochs, seed 1 (~60 min)" ;;
+    mnist-suite) echo "bench suite mnist-ae: FishLeg, Adam, momentum (and KFAC where built) at batch 1000, 75 epochs, seed 1 (~85 min)" ;;
+    kfac-reference) echo "scripts/kfac-reference.sh: KFAC's benchmark form from the uniform init against the published MNIST demo, 50 epochs; FishLeg probes (~35 min)" ;;
     curves-suite) echo "bench suite curves-ae: the same on regenerated CURVES, 100 epochs (~15 min)" ;;
     faces-suite) echo "bench suite faces-ae: the same on the FACES-like data, 50 epochs (~4 h on 2 cores; RESULTS_EPOCHS=6: ~40 min; RESULTS_QUICK=1: minutes)" ;;
     dln-suite) echo "bench suite dln: deep linear network, train --model dln defaults, 20000 steps (~2 min)" ;;
@@ -376,6 +377,60 @@ suite_section() {
 }
 
 sec_mnist_suite() { suite_section mnist-suite mnist-ae; }
+
+# The published MNIST demo of the KFAC / K-BFGS benchmark code (repository renyiryry/kbfgs_neurips2020_public,
+# its KFAC demo notebook's printed output: batch 1000, lr 1, damping 3, PyTorch's default init), as
+# "epoch train test"; the reference the kfac-uniform run is compared with.
+KFAC_DEMO="1 183.2 182.7
+2 135.1 134.3
+5 74.0 73.7
+10 61.65 62.48
+20 56.7 58.5
+30 55.1 57.65
+50 53.7 57.38
+75 52.90 57.60"
+
+sec_kfac_reference() {
+  local dir=runs/results/kfac-reference out
+  mkdir -p "$dir"
+  out=$(mktemp)
+  scripts/kfac-reference.sh "$dir" >"$dir/script.out" 2>&1 || echo "results: kfac-reference.sh failed, see $dir/script.out" >&2
+  {
+    header kfac-reference
+    echo "Command: \`scripts/kfac-reference.sh $dir\` (its runs are \`./fishleg train --model mnist-ae --batch-size 1000"
+    echo "--eval-every-epochs 1 --eval-train-set --backend cpu\` plus the options below; metrics CSVs and logs in \`$dir/\`)."
+    echo
+    echo "KFAC with its mnist-ae defaults from PyTorch's default (uniform) init, \`--optimizer kfac --weight-init uniform\`,"
+    echo "against the benchmark code's published demo (same batch, lr, damping and init). NLL over the whole training set / test set:"
+    echo
+    echo "| epoch | demo train | demo test | ours train | ours test |"
+    echo "|---:|---:|---:|---:|---:|"
+    local ep tr te
+    while read -r ep tr te; do
+      printf '| %s | %s | %s | %s | %s |\n' "$ep" "$tr" "$te" "$(csv_at "$dir/kfac-uniform.csv" train_set_loss "$ep")" \
+        "$(csv_at "$dir/kfac-uniform.csv" test_loss "$ep")"
+    done <<<"$KFAC_DEMO"
+    echo
+    echo "(\`-\`: past the 50 epochs run here.) The other runs (test NLL at epochs 1, 3 and 10; the run's last log line):"
+    echo
+    echo "| run | options | test NLL epoch 1 | epoch 3 | epoch 10 | outcome |"
+    echo "|---|---|---:|---:|---:|---|"
+    local r opts
+    for r in kfac-pi-lr1 fishleg-uniform fishleg-damp1 fishleg-damp3; do
+      case $r in
+        kfac-pi-lr1) opts="--optimizer kfac --kfac-damping-split pi --epochs 1" ;;
+        fishleg-uniform) opts="--optimizer fishleg --weight-init uniform --epochs 10" ;;
+        fishleg-damp1) opts="--optimizer fishleg --lr 0.3 --damping 1 --init-scale 0.1 --epochs 3" ;;
+        fishleg-damp3) opts="--optimizer fishleg --lr 1 --damping 3 --init-scale 0.03 --epochs 3" ;;
+      esac
+      [ -f "$dir/$r.csv" ] || { echo "| $r | \`$opts\` | | | | no metrics (see $dir/$r.log) |"; continue; }
+      printf '| %s | `%s` | %s | %s | %s | %s |\n' "$r" "$opts" "$(csv_at "$dir/$r.csv" test_loss 1)" "$(csv_at "$dir/$r.csv" test_loss 3)" \
+        "$(csv_at "$dir/$r.csv" test_loss 10)" "$(tail -n 1 "$dir/$r.log" | tr '|' '/' | cut -c1-100)"
+    done
+  } >"$out"
+  splice kfac-reference "$out"
+  rm -f "$out"
+}
 sec_curves_suite() { suite_section curves-suite curves-ae; }
 sec_faces_suite() { suite_section faces-suite faces-ae; }
 sec_dln_suite() { suite_section dln-suite dln; }
@@ -389,7 +444,7 @@ median() {   # median of numbers (- when none)
 [ $# -ge 1 ] || { sed -n '2,14p' "$0"; exit 2; }
 case $1 in
   -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
-  --list) for s in $SECTIONS; do printf '%-12s %s\n' "$s" "$(describe "$s")"; done; exit 0 ;;
+  --list) for s in $SECTIONS; do printf '%-14s %s\n' "$s" "$(describe "$s")"; done; exit 0 ;;
   all) set -- $SECTIONS ;;
 esac
 for s in "$@"; do
