@@ -44,13 +44,16 @@ class StepGraphsTest {
             this(optimizer, spec, likelihood, batch, steps, fishLeg, null);
         }
         @Override public String toString() {
-            return optimizer + " " + spec + " " + likelihood + " B=" + batch + (kfac != null ? " warmup=" + (kfac.warmup ? "on" : "off") : "");
+            return optimizer + " " + spec + " " + likelihood + " B=" + batch + (kfac != null ? " warmup=" + (kfac.warmup ? "on" : "off") + " decay=" + kfac.statDecay : "");
         }
-        /** KFAC steps that recompute the inverses, and so run eagerly: as {@code Kfac}'s own schedule. */
-        long kfacInvertingSteps() {
+        /**
+         * KFAC steps that run eagerly: those that recompute the inverses (steps 0..T with the warm-up, then every T),
+         * and warm-up steps whose running-mean decay 1 - 1/(s + 1) is still below statDecay.
+         */
+        long kfacEagerSteps() {
             long n = 0;
             for (long s = 0; s < steps; s++)
-                if ((kfac.warmup && s <= kfac.inverseEvery) || s % kfac.inverseEvery == 0) n++;
+                if ((kfac.warmup && (s <= kfac.inverseEvery || 1f - 1f / (s + 1) < kfac.statDecay)) || s % kfac.inverseEvery == 0) n++;
             return n;
         }
     }
@@ -77,7 +80,10 @@ class StepGraphsTest {
                         KfacConfig.builder().lr(0.05f).warmup(false).build()),
                 // with the warm-up, steps 0..20 invert and then every 20th (40): 22 inverting steps of 50
                 new Case("kfac", "12-6-12:linear", Likelihood.bernoulli(), 20, 50, null,
-                        KfacConfig.builder().lr(0.05f).warmup(true).build()));
+                        KfacConfig.builder().lr(0.05f).warmup(true).build()),
+                // statDecay 0.96: the warm-up's decay still changes at steps 21..23, which must not replay one graph
+                new Case("kfac", "12-6-12:linear", Likelihood.bernoulli(), 20, 50, null,
+                        KfacConfig.builder().lr(0.05f).warmup(true).statDecay(0.96f).build()));
     }
 
     static Stream<Arguments> cpuCases() { return cases().map(Arguments::of); }
@@ -125,7 +131,7 @@ class StepGraphsTest {
                 assertEquals(2, graphed.eager, "only the first step of each kind runs eagerly");
             } else if (c.optimizer.equals("kfac")) {
                 assertEquals(1, graphed.captures, "graphs");
-                assertEquals(c.kfacInvertingSteps() + 1, graphed.eager, "the inverting steps and the first plain step run eagerly");
+                assertEquals(c.kfacEagerSteps() + 1, graphed.eager, "the inverting and warm-up steps and the first plain step run eagerly");
             } else {
                 assertEquals(1, graphed.captures, "graphs");
                 assertEquals(1, graphed.eager, "only the first step runs eagerly");

@@ -140,6 +140,18 @@ public final class Kfac implements Optimizer, FlopCounter, org.fishleg.optim.Lea
 
     private boolean invertsAt(long s) { return (cfg.warmup && s <= cfg.inverseEvery) || s % cfg.inverseEvery == 0; }
 
+    /** The factors' moving-average decay at step s: min(1 - 1/(s + 1), statDecay) with the warm-up. */
+    private float decayAt(long s) {
+        return cfg.warmup ? Math.min(1f - 1f / (s + 1), cfg.statDecay) : s == 0 ? 0f : cfg.statDecay;
+    }
+
+    /**
+     * Whether step s must run eagerly: it inverts the factors on the host, or its decay is still the warm-up's
+     * running-mean value below statDecay (past step T when statDecay is above 1 - 1/(T + 1)), which changes from
+     * step to step where a replayed graph would keep the captured one.
+     */
+    private boolean eagerAt(long s) { return invertsAt(s) || (cfg.warmup && decayAt(s) != cfg.statDecay); }
+
     @Override
     public void step(Mlp m, Tensor x, Tensor y, Tensor lossOut) {
         queue(m, x, y, lossOut);
@@ -147,15 +159,15 @@ public final class Kfac implements Optimizer, FlopCounter, org.fishleg.optim.Lea
     }
 
     /**
-     * Steps that invert the factors read them on the host and are not replayable (null); the others are, per batch
-     * size and learning rate.
+     * Steps that invert the factors read them on the host and are not replayable (null), nor are warm-up steps whose
+     * decay is still below statDecay; the others are, per batch size and learning rate.
      */
     @Override
-    public Object replayKey(int batch) { return invertsAt(step) ? null : List.of(batch, lr); }
+    public Object replayKey(int batch) { return eagerAt(step) ? null : List.of(batch, lr); }
 
     @Override
     public void enqueueStep(Mlp m, Tensor x, Tensor y, Tensor lossOut) {
-        if (invertsAt(step)) throw new IllegalStateException("KFAC step " + step + " inverts its factors on the host: not capturable");
+        if (eagerAt(step)) throw new IllegalStateException("KFAC step " + step + " inverts its factors on the host or changes its decay: not capturable");
         queue(m, x, y, lossOut);
     }
 
@@ -167,7 +179,7 @@ public final class Kfac implements Optimizer, FlopCounter, org.fishleg.optim.Lea
         int batch = x.rows();
         Tensor g = model.grads();
         model.lossAndGradient(x, y, lossOut, g);
-        updateStatistics(x, cfg.warmup ? Math.min(1f - 1f / (step + 1), cfg.statDecay) : step == 0 ? 0f : cfg.statDecay);
+        updateStatistics(x, decayAt(step));
         if (cfg.weightDecay != 0f) b.axpy(cfg.weightDecay, model.params(), g);
         b.axpby(1f - cfg.momentum, g, cfg.momentum, gbar);
         if (invertsAt(step)) invert();
