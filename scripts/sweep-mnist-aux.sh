@@ -16,12 +16,13 @@ screen() {
   if [ ${#want[@]} -gt 0 ] && [[ " ${want[*]} " != *" $name "* ]]; then return; fi
   ./fishleg train --model mnist-ae --optimizer fishleg --batch-size 1000 --epochs 10 --eval-every-epochs 5 --backend cpu \
     --progress lines --print-every 100000 --overwrite --metrics "$dir/$name.csv" "$@" >"$dir/$name.log" 2>&1 || true
-  printf '%-26s %s %s | %s\n' "$name" "$(tests "$dir/$name.csv")" "$(ms "$dir/$name.log")" "$(tail -n 1 "$dir/$name.log" | cut -c1-60)" | tee -a "$dir/summary.txt"
+  printf '%-28s %s %s | %s\n' "$name" "$(tests "$dir/$name.csv")" "$(ms "$dir/$name.log")" "$(tail -n 1 "$dir/$name.log" | cut -c1-60)" | tee -a "$dir/summary.txt"
 }
 want=("$@")
 screen base                                           # mnist-ae-1000: aux batch 10 every 10 steps
 screen aux-batch-100         --aux-batch-size 100
 screen aux-batch-1000        --aux-batch-size 1000
 screen aux-batch-100-every-5 --aux-batch-size 100 --aux-every 5
+screen aux-batch-100-damp-1e-2 --aux-batch-size 100 --damping 1e-2   # a better Q estimate with more damping
 screen jax-mnist             --fishleg-preset jax-mnist  # the paper's MNIST setting (batch 1000, aux batch 1000)
 screen jax-mnist-aux-lr-1e-3 --fishleg-preset jax-mnist --aux-lr 1e-3
