@@ -50,7 +50,7 @@ class MainTest {
 
     static final String[] TRAIN_OPTIONS = {"--model", "--likelihood", "--data", "--data-dir", "--optimizer", "--lr", "--momentum",
         "--lr-schedule", "--momentum-form", "--nesterov", "--beta1", "--beta2", "--eps", "--weight-decay", "--batch-size", "--sampling", "--epochs", "--steps",
-        "--backend", "--seed", "--weight-init", "--kfac-damping-split", "--metrics", "--log-every", "--eval-every-epochs", "--checkpoint-dir", "--checkpoint-every",
+        "--backend", "--seed", "--weight-init", "--kfac-damping-split", "--kfac-warmup", "--metrics", "--log-every", "--eval-every-epochs", "--checkpoint-dir", "--checkpoint-every",
         "--resume", "--plot", "--quiet", "--threads", "--fishleg-preset", "--aux-lr", "--aux-batch-size", "--aux-every",
         "--aux-at-step0", "--damping", "--init-scale", "--factor", "--ordering", "--aux-direction", "--fisher",
         "--aux-weight-decay", "--decoupled-weight-decay", "--low-rank", "--overwrite", "--debug", "--help"};
@@ -184,6 +184,8 @@ class MainTest {
         userError("KFAC damping must be > 0", "train", "--optimizer", "kfac", "--kfac-damping", "0");
         userError("KFAC damping split must be none or pi, got 'half'", "train", "--optimizer", "kfac", "--kfac-damping-split", "half");
         userError("--kfac-damping-split applies to kfac only", "train", "--optimizer", "adam", "--kfac-damping-split", "pi");
+        userError("--kfac-warmup must be on or off, got 'yes'", "train", "--optimizer", "kfac", "--kfac-warmup", "yes");
+        userError("--kfac-warmup applies to kfac only", "train", "--optimizer", "fishleg", "--kfac-warmup", "off");
         userError("--weight-init must be normal or uniform, got 'xavier'", "train", "--weight-init", "xavier");
         userError("--weight-init must be normal or uniform, got 'xavier'", "bench", "suite", "--suite", "dln", "--weight-init", "xavier");
         userError("KFAC curvature must be sampled or empirical", "train", "--optimizer", "kfac", "--kfac-curvature", "exact");
@@ -209,6 +211,18 @@ class MainTest {
         assertEquals(0, r.code, r.err);
         assertTrue(Files.readAllLines(csv).get(0).startsWith("step,epoch"));
         assertEquals(2, Checkpoint.read(ck.resolve(Checkpoint.LATEST)).step);
+    }
+
+    /** --kfac-warmup switches the recipe's warm-up (dln: off) and shows in the optimizer line. */
+    @Test
+    void kfacWarmupOptionReachesTheOptimizer() {
+        Run off = run("train", "--model", "dln", "--optimizer", "kfac", "--steps", "2", "--backend", "cpu", "--metrics", "none");
+        assertEquals(0, off.code, off.err);
+        assertTrue((off.out + off.err).contains("warmup=off"), off.out + off.err);
+        Run on = run("train", "--model", "dln", "--optimizer", "kfac", "--kfac-warmup", "on", "--steps", "2", "--backend", "cpu",
+                "--metrics", "none");
+        assertEquals(0, on.code, on.err);
+        assertTrue((on.out + on.err).contains("warmup=on"), on.out + on.err);
     }
 
     /** A metrics file that cannot be written for lack of space is one line and exit 2, not an internal error. */
