@@ -2,7 +2,7 @@
 # Regenerates the tables of docs/RESULTS.md from the current commit.
 #
 #   scripts/results.sh SECTION...     run the named sections, replace their blocks in docs/RESULTS.md
-#   scripts/results.sh all            every section (about 5 h on a 2-core machine; the *-suite sections take 4 h)
+#   scripts/results.sh all            every section (about 6 h on a 2-core machine; the *-suite sections take 4.5 h)
 #   scripts/results.sh --list         the sections and what they run
 #
 # Every generated block starts with the commit (and whether the tree had uncommitted changes), the
