@@ -18,7 +18,7 @@ run() {
 }
 # the published demo's setting: KFAC defaults (lr 1, damping 3, no pi split) from PyTorch's default init
 run kfac-uniform    --optimizer kfac --weight-init uniform --epochs 50
-# Martens and Grosse's pi split at the demo's lr 1 (the form this project ran before, which diverged at lr 1 without the warm-up)
+# Martens and Grosse's pi split at the demo's lr 1 (the form this project ran before): diverges, with the warm-up as without it
 run kfac-pi-lr1     --optimizer kfac --kfac-damping-split pi --epochs 1
 # FishLeg (mnist-ae-1000, the batch-1000 default) from the uniform init, and with KFAC-like heavy damping
 run fishleg-uniform --optimizer fishleg --weight-init uniform --epochs 10

@@ -338,11 +338,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
             var kb = Recipes.kfacConfig(modelName).toBuilder();
             if (kfacDamping != null) kb.damping(kfacDamping);
             if (kfacDampingSplit != null) kb.dampingSplit(org.fishleg.optim.kfac.KfacConfig.DampingSplit.parse(kfacDampingSplit));
-            if (kfacWarmup != null) {
-                String w = kfacWarmup.trim().toLowerCase(java.util.Locale.ROOT);
-                if (!w.equals("on") && !w.equals("off")) throw new IllegalArgumentException("--kfac-warmup must be on or off, got '" + kfacWarmup + "'");
-                kb.warmup(w.equals("on"));
-            }
+            if (kfacWarmup != null) kb.warmup(onOff("--kfac-warmup", kfacWarmup));
             if (kfacInverseEvery != null) kb.inverseEvery(kfacInverseEvery);
             if (kfacStatDecay != null) kb.statDecay(kfacStatDecay);
             if (kfacCurvature != null) kb.curvature(org.fishleg.optim.kfac.KfacConfig.Curvature.parse(kfacCurvature));
@@ -372,9 +368,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         if (checkpointEvery < 0) throw new UserException("--checkpoint-every must be >= 0, got " + checkpointEvery);
         if (printEvery < 1) throw new UserException("--print-every must be >= 1, got " + printEvery);
         if (threads != null) positive("--threads", threads);
-        String gm = graphs.trim().toLowerCase(Locale.ROOT);
-        if (!gm.equals("on") && !gm.equals("off")) throw new UserException("--graphs must be on or off, got '" + graphs + "'");
-        boolean useGraphs = gm.equals("on");
+        boolean useGraphs = parse(() -> onOff("--graphs", graphs));
         if (length != null && length.epochs != null) positive("--epochs", length.epochs);
         if (length != null && length.steps != null && length.steps < 1) throw new UserException("--steps must be >= 1, got " + length.steps);
         checkHyperParameters();
@@ -522,6 +516,13 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     }
 
     interface Parse<T> { T get(); }
+
+    /** The value of an on|off option; IllegalArgumentException naming the option otherwise. */
+    private static boolean onOff(String option, String value) {
+        String v = value.trim().toLowerCase(Locale.ROOT);
+        if (!v.equals("on") && !v.equals("off")) throw new IllegalArgumentException(option + " must be on or off, got '" + value + "'");
+        return v.equals("on");
+    }
 
     private static <T> T parse(Parse<T> p) {
         try {
