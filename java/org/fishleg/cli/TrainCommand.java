@@ -307,6 +307,11 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
             description = "Low-rank Q g when Q acts on the current batch gradient. Preset default (true).")
     Boolean lowRank;
 
+    @Option(names = "--precondition-aux", paramLabel = "on|off",
+            description = "FishLeg: precondition the auxiliary gradient by Q (d replaced by Q d, as the later PyTorch library does). "
+                    + "Preset default (off).")
+    String preconditionAux;
+
     // ---------------------------------------------------------------- KFAC
     @Option(names = "--kfac-damping", paramLabel = "GAMMA",
             description = "KFAC Tikhonov damping gamma: sqrt(gamma) on each factor (or split by pi, --kfac-damping-split). Default: 3.")
@@ -552,6 +557,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         if (decoupledWeightDecay != null) b.decoupledWeightDecay(decoupledWeightDecay);
         if (lowRank != null) b.lowRank(lowRank);
         if (maxStepNorm != null) b.maxStepNorm(maxStepNorm);
+        if (preconditionAux != null) b.preconditionAux(parse(() -> onOff("--precondition-aux", preconditionAux)));
         // --lr, --weight-decay and --momentum are applied once, by Optimizers.create (they go in its Options)
         return parse(b::build);
     }
@@ -608,6 +614,8 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         fishLegOnly.put("--aux-weight-decay", auxWeightDecay);
         fishLegOnly.put("--decoupled-weight-decay", decoupledWeightDecay);
         fishLegOnly.put("--low-rank", lowRank);
+        fishLegOnly.put("--max-step-norm", maxStepNorm);
+        fishLegOnly.put("--precondition-aux", preconditionAux);
         if (!fishLeg)
             for (var e : fishLegOnly.entrySet())
                 if (e.getValue() != null)

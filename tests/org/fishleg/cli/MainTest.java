@@ -53,7 +53,7 @@ class MainTest {
         "--backend", "--seed", "--weight-init", "--kfac-damping-split", "--kfac-warmup", "--metrics", "--log-every", "--eval-every-epochs", "--checkpoint-dir", "--checkpoint-every",
         "--resume", "--plot", "--quiet", "--threads", "--fishleg-preset", "--aux-lr", "--aux-batch-size", "--aux-every",
         "--aux-at-step0", "--damping", "--init-scale", "--factor", "--ordering", "--aux-direction", "--fisher",
-        "--aux-weight-decay", "--decoupled-weight-decay", "--low-rank", "--overwrite", "--debug", "--help"};
+        "--aux-weight-decay", "--decoupled-weight-decay", "--low-rank", "--precondition-aux", "--max-step-norm", "--overwrite", "--debug", "--help"};
 
     @Test
     void helpDocumentsEveryOptionOfEveryCommand() {
@@ -186,6 +186,9 @@ class MainTest {
         userError("--kfac-damping-split applies to kfac only", "train", "--optimizer", "adam", "--kfac-damping-split", "pi");
         userError("--kfac-warmup must be on or off, got 'yes'", "train", "--optimizer", "kfac", "--kfac-warmup", "yes");
         userError("--kfac-warmup applies to kfac only", "train", "--optimizer", "fishleg", "--kfac-warmup", "off");
+        userError("--precondition-aux must be on or off, got 'true'", "train", "--optimizer", "fishleg", "--precondition-aux", "true");
+        userError("--precondition-aux applies to FishLeg only", "train", "--optimizer", "kfac", "--precondition-aux", "on");
+        userError("--max-step-norm applies to FishLeg only", "train", "--optimizer", "adam", "--max-step-norm", "1");
         userError("--weight-init must be normal or uniform, got 'xavier'", "train", "--weight-init", "xavier");
         userError("--weight-init must be normal or uniform, got 'xavier'", "bench", "suite", "--suite", "dln", "--weight-init", "xavier");
         userError("KFAC curvature must be sampled or empirical", "train", "--optimizer", "kfac", "--kfac-curvature", "exact");
@@ -223,6 +226,18 @@ class MainTest {
                 "--metrics", "none");
         assertEquals(0, on.code, on.err);
         assertTrue((on.out + on.err).contains("warmup=on"), on.out + on.err);
+    }
+
+    /** --precondition-aux reaches FishLeg's configuration and shows in the optimizer line (off: not shown). */
+    @Test
+    void preconditionAuxOptionReachesFishLeg() {
+        Run off = run("train", "--model", "dln", "--optimizer", "fishleg", "--steps", "2", "--backend", "cpu", "--metrics", "none");
+        assertEquals(0, off.code, off.err);
+        assertFalse((off.out + off.err).contains("precondition_aux"), off.out + off.err);
+        Run on = run("train", "--model", "dln", "--optimizer", "fishleg", "--precondition-aux", "on", "--steps", "2", "--backend", "cpu",
+                "--metrics", "none");
+        assertEquals(0, on.code, on.err);
+        assertTrue((on.out + on.err).contains("precondition_aux=true"), on.out + on.err);
     }
 
     /** A metrics file that cannot be written for lack of space is one line and exit 2, not an internal error. */

@@ -22,7 +22,8 @@ import org.fishleg.optim.kron.KroneckerBlocks;
  * upper and R lower triangular); a learned Gaussian sigma gets the scalar block Q = lambda^2. The
  * gradients of A are the closed forms grad_L = L (X + X^T), X = U S D^T and grad_R = R (Y + Y^T),
  * Y = D^T P U with D = (F + gamma I) z - u (fishleg-algorithm.md section 2), and lambda takes one Adam
- * step per auxiliary update. P and S are cached after each update.
+ * step per auxiliary update. With {@link FishLegConfig#preconditionAux} D is replaced by Q D (one more
+ * dense Q apply per auxiliary update). P and S are cached after each update.
  *
  * <p>When u and the preconditioned vector are the current batch gradient (the OCaml ordering with
  * decoupled or no weight decay), every layer's gradient is G = A^T Delta with A = [1, h] (batch x
@@ -284,6 +285,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
                 b.scaleByScalar(qg, scalar, -0.5f, 1f, z);   // z = Q u
                 b.scaleByScalar(g, scalar, -0.5f, 1f, u);    // u = g / ||g||
                 auxFromZ(false);
+                preconditionD();
                 lowRankLambdaGradient(f, scalar);
                 finishAuxUpdate();
                 f.factors(null);
@@ -370,13 +372,15 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
 
     /**
      * Computes grad_lambda A for the given u and auxiliary inputs into {@link #lambdaGradient()} (dense
-     * closed forms), without updating lambda.
+     * closed forms), without updating lambda; with {@link FishLegConfig#preconditionAux}, the gradient of
+     * the surrogate (Q d)^T Q(lambda) u instead.
      */
     void auxiliaryGradient(Tensor xA, Tensor uIn) {
         b.copy(uIn, u);
         applyQ(u, z);
         fvp.apply(model, xA, z, cfg.damping, fz);
         b.axpy(-1f, u, fz);
+        preconditionD();
         denseLambdaGradient();
     }
 
@@ -394,8 +398,20 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
     private void auxUpdateDense(boolean fetch) {
         applyQ(u, z);
         auxFromZ(fetch);
+        preconditionD();
         denseLambdaGradient();
         finishAuxUpdate();
+    }
+
+    /**
+     * With {@link FishLegConfig#preconditionAux}: d (in fz) becomes Q d, so the closed forms below give the
+     * gradient of the surrogate (Q d)^T Q(lambda) u. Uses qg as scratch: it is free between the auxiliary
+     * update and the Q g of the step.
+     */
+    private void preconditionD() {
+        if (!cfg.preconditionAux) return;
+        applyQ(fz, qg);
+        b.copy(qg, fz);
     }
 
     /** grad_L = L (X + X^T), X = U S D^T; grad_R = R (Y + Y^T), Y = D^T P U; sigma: 2 lambda u d. (d in fz.) */
@@ -511,6 +527,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
         boolean low = lowRankApplies(batch);
         double perStep = fwdBwd + (low ? qLow : qDense);
         double auxCost = fvpAux + (low ? qLow + gradLow : qDense + gradDense) + refresh + (low ? qLow : 0);
+        if (cfg.preconditionAux) auxCost += qDense;
         return perStep + (cfg.auxLr > 0 ? auxCost / cfg.auxEvery : 0);
     }
 

@@ -16,7 +16,7 @@ import java.util.Map;
  * {@code decoupledWeightDecay} (--decoupled-weight-decay), {@code auxEvery} (--aux-every, auxiliary
  * update period in steps), {@code auxAtStepZero} (--aux-at-step0), {@code auxBatchSize}
  * (--aux-batch-size), {@code factor}, {@code ordering}, {@code auxDirection}, {@code fisher} (the enums
- * below) and {@code lowRank} (--low-rank). Example:
+ * below), {@code lowRank} (--low-rank) and {@code preconditionAux} (--precondition-aux). Example:
  * {@code FishLegConfig.preset("ocaml-mnist").toBuilder().lr(0.02f).build()}.
  */
 public final class FishLegConfig {
@@ -98,6 +98,14 @@ public final class FishLegConfig {
      * parameters by at most lr * maxStepNorm. 0 = off.
      */
     public final float maxStepNorm;
+    /**
+     * Precondition the auxiliary gradient by Q itself (as the later PyTorch FishLeg library does by
+     * default): the factors' gradient is taken with d = (F + gamma I) z - u replaced by Q d, i.e. the
+     * gradient in lambda of the surrogate (Q d)^T Q(lambda) u with Q d held fixed. As z = Q u moves
+     * along -Q d, this is a Newton-like step on the auxiliary quadratic, whose Hessian in z is F + gamma I:
+     * directions of small and large curvature are learned at the same rate. Off in the published presets.
+     */
+    public final boolean preconditionAux;
 
     private FishLegConfig(Builder b) {
         lr = b.lr; initScale = b.initScale; auxLr = b.auxLr; auxBeta1 = b.auxBeta1; auxBeta2 = b.auxBeta2;
@@ -106,6 +114,7 @@ public final class FishLegConfig {
         auxAtStepZero = b.auxAtStepZero; auxBatchSize = b.auxBatchSize; factor = b.factor; ordering = b.ordering;
         auxDirection = b.auxDirection; fisher = b.fisher; lowRank = b.lowRank;
         maxStepNorm = b.maxStepNorm;
+        preconditionAux = b.preconditionAux;
         if (!(maxStepNorm >= 0)) throw new IllegalArgumentException("FishLeg max step norm must be >= 0, got " + maxStepNorm);
         if (!(lr > 0)) throw new IllegalArgumentException("FishLeg lr must be > 0, got " + lr);
         if (!(initScale > 0)) throw new IllegalArgumentException("FishLeg init scale must be > 0, got " + initScale);
@@ -127,6 +136,7 @@ public final class FishLegConfig {
         b.weightDecay = weightDecay; b.decoupledWeightDecay = decoupledWeightDecay; b.auxEvery = auxEvery;
         b.auxAtStepZero = auxAtStepZero; b.auxBatchSize = auxBatchSize; b.factor = factor; b.ordering = ordering;
         b.auxDirection = auxDirection; b.fisher = fisher; b.lowRank = lowRank; b.maxStepNorm = maxStepNorm;
+        b.preconditionAux = preconditionAux;
         return b;
     }
 
@@ -220,11 +230,12 @@ public final class FishLegConfig {
     public String toString() {
         return String.format(Locale.ROOT,
                 "lr=%g s=%g aux_lr=%g aux_betas=(%g,%g) aux_eps=%g aux_wd=%g damping=%g beta=%g wd=%g%s "
-                        + "aux_every=%d aux_at_0=%b aux_batch=%d factor=%s ordering=%s u=%s fisher=%s low_rank=%b max_step_norm=%g",
+                        + "aux_every=%d aux_at_0=%b aux_batch=%d factor=%s ordering=%s u=%s fisher=%s low_rank=%b max_step_norm=%g%s",
                 lr, initScale, auxLr, auxBeta1, auxBeta2, auxEps, auxWeightDecay, damping, beta, weightDecay,
                 decoupledWeightDecay ? "(decoupled)" : "(in loss)", auxEvery, auxAtStepZero, auxBatchSize,
                 factor.name().toLowerCase(Locale.ROOT), ordering.name().toLowerCase(Locale.ROOT),
-                auxDirection.name().toLowerCase(Locale.ROOT), fisher.name().toLowerCase(Locale.ROOT), lowRank, maxStepNorm);
+                auxDirection.name().toLowerCase(Locale.ROOT), fisher.name().toLowerCase(Locale.ROOT), lowRank, maxStepNorm,
+                preconditionAux ? " precondition_aux=true" : "");
     }
 
     /** Sets a configuration field by field, starting from the JAX MNIST defaults; {@link #build} checks the values. */
@@ -233,6 +244,7 @@ public final class FishLegConfig {
         private float auxWeightDecay = 0f, damping = 1e-3f, beta = 0.9f, weightDecay = 1e-5f;
         private boolean decoupledWeightDecay = false, auxAtStepZero = true, lowRank = true;
         private float maxStepNorm = 0f;
+        private boolean preconditionAux = false;
         private int auxEvery = 10, auxBatchSize = 1000;
         private Factor factor = Factor.FULL;
         private Ordering ordering = Ordering.MOMENTUM_ON_GRADIENT;
@@ -354,6 +366,12 @@ public final class FishLegConfig {
          * @return this builder
          */
         public Builder maxStepNorm(float v) { maxStepNorm = v; return this; }
+        /**
+         * Sets {@link FishLegConfig#preconditionAux}.
+         * @param v whether the auxiliary gradient is preconditioned by Q
+         * @return this builder
+         */
+        public Builder preconditionAux(boolean v) { preconditionAux = v; return this; }
         /**
          * The configuration, checked.
          * @return the configuration

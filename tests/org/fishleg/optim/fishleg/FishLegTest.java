@@ -154,6 +154,86 @@ class FishLegTest {
         }
     }
 
+    /**
+     * With preconditionAux the lambda gradient is that of the surrogate w^T Q(lambda) u, w = Q0 d0 held
+     * fixed at the current lambda (d0 = (G + gamma I) Q0 u - u): checked against central differences in
+     * double of that surrogate, built from the explicit Kronecker matrices and Gauss-Newton matrix.
+     */
+    @Test
+    void preconditionedLambdaGradientMatchesFiniteDifferencesOfTheSurrogate() {
+        Random r = new Random(12);
+        for (Likelihood lik : Fixtures.allLikelihoods()) {
+            int na = 7;
+            float[] xa = Fixtures.gaussian(r, na * 4, 1);
+            double gamma = 0.05;
+            FishLegConfig cfg = FishLegConfig.builder().damping((float) gamma).auxBatchSize(na).preconditionAux(true).build();
+            try (Mlp m = new Mlp(cpu, SPEC, lik); FishLeg fl = new FishLeg(m, cfg, new FixedAux(xa));
+                 Tensor x = cpu.upload(xa, na, 4)) {
+                m.init(5);
+                float[] lam = randomLambda(fl, r);
+                fl.loadState(stateWithLambda(fl, lam));
+                float[] us = Fixtures.gaussian(r, m.paramCount(), 1);
+                try (Tensor u = cpu.upload(us, 1, us.length)) {
+                    cpu.fill(fl.lambdaGradient(), Float.NaN);
+                    fl.auxiliaryGradient(x, u);
+                    double[] got = RefMlp.toDouble(cpu.download(fl.lambdaGradient()));
+                    RefMlp ref = new RefMlp(SPEC, lik);
+                    double[][] g = ref.gaussNewton(RefMlp.toDouble(cpu.download(m.params())), RefMlp.rows(xa, na, 4));
+                    double[] ud = RefMlp.toDouble(us);
+                    double[][] q0 = explicitQ(m, lam);
+                    double[] z0 = RefMlp.matVec(q0, ud);
+                    double[] d0 = RefMlp.matVec(g, z0);
+                    for (int i = 0; i < d0.length; i++) d0[i] += gamma * z0[i] - ud[i];
+                    double[] w = RefMlp.matVec(q0, d0);
+                    double[] fd = new double[lam.length];
+                    double h = 1e-3;
+                    for (int i = 0; i < lam.length; i++) {
+                        double[] vals = new double[4];
+                        double[] offs = {-2 * h, -h, h, 2 * h};
+                        for (int k = 0; k < 4; k++) {
+                            double[] ld = RefMlp.toDouble(lam);
+                            ld[i] += offs[k];
+                            vals[k] = dot(w, RefMlp.matVec(explicitQDouble(m, ld), ud));
+                        }
+                        fd[i] = (vals[0] - 8 * vals[1] + 8 * vals[2] - vals[3]) / (12 * h);
+                    }
+                    double err = RefMlp.relErr(got, fd, 1e-3);
+                    assertTrue(err < 2e-4, lik + ": preconditioned lambda gradient vs finite differences of the surrogate, relative error " + err);
+                    // and it is not the plain auxiliary gradient (the test would pass vacuously if Q were ignored)
+                    FishLegConfig plain = cfg.toBuilder().preconditionAux(false).build();
+                    try (FishLeg fp = new FishLeg(m, plain, new FixedAux(xa))) {
+                        fp.loadState(stateWithLambda(fp, lam));
+                        fp.auxiliaryGradient(x, u);
+                        double diff = RefMlp.relErr(RefMlp.toDouble(cpu.download(fp.lambdaGradient())), got, 1e-3);
+                        assertTrue(diff > 1e-2, lik + ": preconditioned gradient equals the plain one (relative difference " + diff + ")");
+                    }
+                }
+            }
+        }
+    }
+
+    /** Explicit Q from a double lambda vector (for finite differences below float resolution). */
+    static double[][] explicitQDouble(Mlp m, double[] ld) {
+        int n = m.paramCount();
+        double[][] q = new double[n][n];
+        int off = 0, poff = 0;
+        for (int l = 0; l < m.layerCount(); l++) {
+            int n1 = m.layer(l).blockRows(), n2 = m.layer(l).out;
+            double[][] L = new double[n1][n1], R = new double[n2][n2];
+            for (int a = 0; a < n1; a++) for (int c = 0; c < n1; c++) L[a][c] = ld[off + a * n1 + c];
+            off += n1 * n1;
+            for (int a = 0; a < n2; a++) for (int c = 0; c < n2; c++) R[a][c] = ld[off + a * n2 + c];
+            off += n2 * n2;
+            double[][] P = mtm(L), S = mtm(R);
+            for (int a = 0; a < n1; a++) for (int j = 0; j < n2; j++)
+                for (int c = 0; c < n1; c++) for (int e = 0; e < n2; e++)
+                    q[poff + a * n2 + j][poff + c * n2 + e] = P[a][c] * S[e][j];
+            poff += n1 * n2;
+        }
+        if (m.hasSigmaParam()) q[n - 1][n - 1] = ld[off] * ld[off];
+        return q;
+    }
+
     /** Central difference of refAuxLoss in lambda[i] with lambda held in double. */
     static double fdAt(Mlp m, float[] lam, int i, double h, double[][] g, double gamma, double[] u) {
         // the aux loss is a polynomial (degree <= 8) in lambda_i: 4-point stencil is exact to O(h^4)
@@ -307,6 +387,10 @@ class FishLegTest {
 
     @Test
     void lowRankPathEqualsDensePath() {
+        for (boolean pre : new boolean[] {false, true}) lowRankPathEqualsDensePath(pre);
+    }
+
+    private void lowRankPathEqualsDensePath(boolean preconditionAux) {
         // wide layers and a small batch, so that the low-rank products are the cheaper ones
         MlpSpec spec = MlpSpec.parse("20-30:tanh-10:linear");
         Random r = new Random(6);
@@ -317,7 +401,7 @@ class FishLegTest {
         float[][] grads = new float[2][];
         for (int k = 0; k < 2; k++) {
             FishLegConfig cfg = FishLegConfig.preset("ocaml-mnist").toBuilder().auxBatchSize(na).auxEvery(2)
-                    .auxLr(0.05f).weightDecay(1e-3f).lowRank(k == 0).build();
+                    .auxLr(0.05f).weightDecay(1e-3f).lowRank(k == 0).preconditionAux(preconditionAux).build();
             try (Mlp m = new Mlp(cpu, spec, Likelihood.bernoulli()); FishLeg fl = new FishLeg(m, cfg, new FixedAux(xa1, xa2));
                  Tensor x = cpu.upload(xs, n, 20); Tensor y = cpu.upload(ys, n, 10); Tensor loss = cpu.zeros(1, 1)) {
                 assertEquals(k == 0, fl.lowRankApplies(n), "low-rank path chosen");
@@ -328,9 +412,9 @@ class FishLegTest {
             }
         }
         double e1 = RefMlp.relErr(RefMlp.toDouble(grads[0]), RefMlp.toDouble(grads[1]), 1e-6);
-        assertTrue(e1 < 1e-4, "low-rank vs dense lambda gradient: " + e1);
+        assertTrue(e1 < 1e-4, "low-rank vs dense lambda gradient (precondition " + preconditionAux + "): " + e1);
         double e2 = RefMlp.relErr(RefMlp.toDouble(results[0]), RefMlp.toDouble(results[1]), 1e-6);
-        assertTrue(e2 < 1e-5, "low-rank vs dense parameters after 5 steps: " + e2);
+        assertTrue(e2 < 1e-5, "low-rank vs dense parameters after 5 steps (precondition " + preconditionAux + "): " + e2);
         // and the low-rank path is not chosen where it costs more (batch larger than the layers)
         try (Mlp m = new Mlp(cpu, spec, Likelihood.bernoulli());
              FishLeg fl = new FishLeg(m, FishLegConfig.preset("ocaml-mnist").toBuilder().auxBatchSize(na).build(), new FixedAux(xa1))) {
