@@ -174,6 +174,21 @@ public interface Backend extends AutoCloseable {
         upload(inv, out);
     }
 
+    /**
+     * out = L, lower triangular, with L^T L = (a + shift I)^-1: the inverse of the Cholesky factor C of
+     * a + shift I = C C^T, for a symmetric positive definite n x n {@code a} (lower triangle read). Computed
+     * like {@link #spdInverse} (double precision on the host, LAPACK dpotrf/dtrtri; not capturable; out may be
+     * a). FishLeg starts its factors from it ({@code --q-init kfac}). Throws a {@link BackendException} when
+     * a + shift I is not positive definite or holds a non-finite value; out is then unchanged.
+     */
+    default void spdInverseFactor(Tensor a, float shift, Tensor out) {
+        Checks.square("spdInverseFactor", a);
+        Checks.sameShape("spdInverseFactor", "a", a, "out", out);
+        if (!Float.isFinite(shift) || shift < 0f)
+            throw new BackendException("spdInverseFactor: shift must be finite and >= 0, got " + shift);
+        upload(SpdInverse.inverseCholesky("spdInverseFactor", download(a), a.rows(), shift), out);
+    }
+
     // ------------------------------------------------------------------ reductions to device scalars
 
     /** out(1x1) = sum_i x_i y_i. */

@@ -44,4 +44,32 @@ final class SpdInverse {
         }
         return out;
     }
+
+    /**
+     * Returns the lower-triangular L = C^-1, C the Cholesky factor of a + shift I = C C^T, so that
+     * L^T L = (a + shift I)^-1 (row-major n x n, zeros above the diagonal); same checks and errors as
+     * {@link #invert}.
+     */
+    static float[] inverseCholesky(String op, float[] a, int n, double shift) {
+        double[] m = new double[n * n];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j <= i; j++) {
+                double v = a[i * n + j];
+                if (!Double.isFinite(v))
+                    throw new BackendException(op + ": element (" + i + ", " + j + ") of the " + n + "x" + n + " matrix is " + v);
+                m[i * n + j] = v;
+            }
+            m[i * n + i] += shift;
+        }
+        int info = openblas.LAPACKE_dpotrf(openblas.LAPACK_ROW_MAJOR, (byte) 'L', n, m, n);
+        if (info > 0)
+            throw new BackendException(op + ": the " + n + "x" + n + " matrix plus " + shift + " I is not positive definite (leading minor "
+                    + info + ")");
+        if (info < 0) throw new BackendException(op + ": LAPACK dpotrf rejected argument " + (-info));
+        info = openblas.LAPACKE_dtrtri(openblas.LAPACK_ROW_MAJOR, (byte) 'L', (byte) 'N', n, m, n);
+        if (info != 0) throw new BackendException(op + ": LAPACK dtrtri failed (info " + info + ")");
+        float[] out = new float[n * n];
+        for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) out[i * n + j] = (float) m[i * n + j];
+        return out;
+    }
 }

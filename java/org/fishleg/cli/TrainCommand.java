@@ -312,6 +312,11 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
                     + "Preset default (off).")
     String preconditionAux;
 
+    @Option(names = "--q-init", paramLabel = "identity|kfac",
+            description = "FishLeg: how Q starts. identity: Q0 = s I (--init-scale); kfac: KFAC's Kronecker-factored (F + gamma I)^-1 from "
+                    + "the first training batch (factors shifted by sqrt(--damping); needs full factors and a damping above 0). Preset default (identity).")
+    String qInit;
+
     // ---------------------------------------------------------------- KFAC
     @Option(names = "--kfac-damping", paramLabel = "GAMMA",
             description = "KFAC Tikhonov damping gamma: sqrt(gamma) on each factor (or split by pi, --kfac-damping-split). Default: 3.")
@@ -558,6 +563,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         if (lowRank != null) b.lowRank(lowRank);
         if (maxStepNorm != null) b.maxStepNorm(maxStepNorm);
         if (preconditionAux != null) b.preconditionAux(parse(() -> onOff("--precondition-aux", preconditionAux)));
+        if (qInit != null) parse(() -> b.qInit(qInit));
         // --lr, --weight-decay and --momentum are applied once, by Optimizers.create (they go in its Options)
         return parse(b::build);
     }
@@ -616,6 +622,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         fishLegOnly.put("--low-rank", lowRank);
         fishLegOnly.put("--max-step-norm", maxStepNorm);
         fishLegOnly.put("--precondition-aux", preconditionAux);
+        fishLegOnly.put("--q-init", qInit);
         if (!fishLeg)
             for (var e : fishLegOnly.entrySet())
                 if (e.getValue() != null)

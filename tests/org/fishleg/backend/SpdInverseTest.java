@@ -57,6 +57,49 @@ class SpdInverseTest {
         }
     }
 
+    /** spdInverseFactor: L lower triangular with L^T L (A + sI) = I, checked in double; refused like spdInverse. */
+    @ParameterizedTest @MethodSource("org.fishleg.backend.TestBackends#arguments")
+    void inverseFactorIsLowerTriangularWithGramEqualToTheInverse(Backend b) {
+        Random r = new Random(15);
+        int[][] cases = {{1, 3}, {2, 1}, {7, 20}, {37, 12}, {130, 400}};
+        float[] shifts = {0.5f, 1e-2f, 0.1f, 1f, 1e-3f};
+        for (int c = 0; c < cases.length; c++) {
+            int n = cases[c][0];
+            float shift = shifts[c];
+            float[] a = randomGram(r, n, cases[c][1]);
+            try (Tensor ta = b.upload(a, n, n); Tensor out = b.zeros(n, n)) {
+                b.fill(out, Float.NaN);
+                b.spdInverseFactor(ta, shift, out);
+                float[] l = b.download(out);
+                for (int i = 0; i < n; i++) for (int j = i + 1; j < n; j++) assertEquals(0f, l[i * n + j], "above the diagonal at " + i + "," + j);
+                // M = L^T L, then |M (A + sI) - I|
+                double[] m = new double[n * n];
+                for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) {
+                    double s = 0;
+                    for (int k = 0; k < n; k++) s += (double) l[k * n + i] * l[k * n + j];
+                    m[i * n + j] = s;
+                }
+                double worst = 0;
+                for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) {
+                    double s = 0;
+                    for (int k = 0; k < n; k++) s += m[i * n + k] * (a[k * n + j] + (k == j ? shift : 0));
+                    worst = Math.max(worst, Math.abs(s - (i == j ? 1 : 0)));
+                }
+                double tol = 1e-6 * n * (1 + maxAbsRowSum(a, n) / shift);
+                assertTrue(worst <= tol, b.name() + " n=" + n + " shift=" + shift + ": |L^T L (A + sI) - I| = " + worst + " > " + tol);
+            }
+        }
+        float[] neg = randomGram(r, 6, 3);
+        for (int i = 0; i < 6; i++) neg[i * 6 + i] -= 10f;
+        try (Tensor tn = b.upload(neg, 6, 6); Tensor out = b.zeros(6, 6)) {
+            b.fill(out, 7f);
+            BackendException e = assertThrows(BackendException.class, () -> b.spdInverseFactor(tn, 1e-3f, out));
+            assertTrue(e.getMessage().contains("not positive definite"), e.getMessage());
+            assertEquals(7f, b.download(out)[0]);
+            assertThrows(BackendException.class, () -> b.spdInverseFactor(tn, -1f, out));
+        }
+    }
+
     static double maxAbsRowSum(float[] a, int n) {
         double m = 0;
         for (int i = 0; i < n; i++) {

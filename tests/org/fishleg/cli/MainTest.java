@@ -53,7 +53,7 @@ class MainTest {
         "--backend", "--seed", "--weight-init", "--kfac-damping-split", "--kfac-warmup", "--metrics", "--log-every", "--eval-every-epochs", "--checkpoint-dir", "--checkpoint-every",
         "--resume", "--plot", "--quiet", "--threads", "--fishleg-preset", "--aux-lr", "--aux-batch-size", "--aux-every",
         "--aux-at-step0", "--damping", "--init-scale", "--factor", "--ordering", "--aux-direction", "--fisher",
-        "--aux-weight-decay", "--decoupled-weight-decay", "--low-rank", "--precondition-aux", "--max-step-norm", "--overwrite", "--debug", "--help"};
+        "--aux-weight-decay", "--decoupled-weight-decay", "--low-rank", "--precondition-aux", "--q-init", "--max-step-norm", "--overwrite", "--debug", "--help"};
 
     @Test
     void helpDocumentsEveryOptionOfEveryCommand() {
@@ -189,6 +189,9 @@ class MainTest {
         userError("--precondition-aux must be on or off, got 'true'", "train", "--optimizer", "fishleg", "--precondition-aux", "true");
         userError("--precondition-aux applies to FishLeg only", "train", "--optimizer", "kfac", "--precondition-aux", "on");
         userError("--max-step-norm applies to FishLeg only", "train", "--optimizer", "adam", "--max-step-norm", "1");
+        userError("--q-init must be identity or kfac, got 'eye'", "train", "--optimizer", "fishleg", "--q-init", "eye");
+        userError("--q-init kfac needs full factors", "train", "--optimizer", "fishleg", "--fishleg-preset", "ocaml-mnist", "--damping", "0.1", "--q-init", "kfac");
+        userError("--q-init applies to FishLeg only", "train", "--optimizer", "adam", "--q-init", "kfac");
         userError("--weight-init must be normal or uniform, got 'xavier'", "train", "--weight-init", "xavier");
         userError("--weight-init must be normal or uniform, got 'xavier'", "bench", "suite", "--suite", "dln", "--weight-init", "xavier");
         userError("KFAC curvature must be sampled or empirical", "train", "--optimizer", "kfac", "--kfac-curvature", "exact");
@@ -228,7 +231,7 @@ class MainTest {
         assertTrue((on.out + on.err).contains("warmup=on"), on.out + on.err);
     }
 
-    /** --precondition-aux reaches FishLeg's configuration and shows in the optimizer line (off: not shown). */
+    /** --precondition-aux and --q-init reach FishLeg's configuration and show in the optimizer line (defaults: not shown). */
     @Test
     void preconditionAuxOptionReachesFishLeg() {
         Run off = run("train", "--model", "dln", "--optimizer", "fishleg", "--steps", "2", "--backend", "cpu", "--metrics", "none");
@@ -238,6 +241,10 @@ class MainTest {
                 "--metrics", "none");
         assertEquals(0, on.code, on.err);
         assertTrue((on.out + on.err).contains("precondition_aux=true"), on.out + on.err);
+        Run kf = run("train", "--model", "dln", "--optimizer", "fishleg", "--q-init", "kfac", "--fishleg-preset", "mnist-ae", "--steps", "3",
+                "--backend", "cpu", "--metrics", "none");
+        assertEquals(0, kf.code, kf.err);
+        assertTrue((kf.out + kf.err).contains("q_init=kfac"), kf.out + kf.err);
     }
 
     /** A metrics file that cannot be written for lack of space is one line and exit 2, not an internal error. */

@@ -33,7 +33,11 @@ import org.fishleg.optim.kron.KroneckerBlocks;
  * <p>The per-layer apply of Q (dense, or from the batch-gradient factors) is {@code optim.kron.KroneckerBlocks} (internal),
  * shared with KFAC; this class owns lambda, its closed-form gradients and the step.
  *
- * <p>Everything runs on the model's backend; nothing is copied to the host during a step.
+ * <p>Q starts at s I, or ({@link FishLegConfig#qInit} KFAC) at KFAC's Kronecker-factored estimate of
+ * (F + gamma I)^-1 on the first training batch.
+ *
+ * <p>Everything runs on the model's backend; nothing is copied to the host during a step (but the first
+ * step with the KFAC start, which factorises on the host).
  */
 public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, org.fishleg.optim.LearningRateAdjustable {
 
@@ -63,6 +67,8 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
     private final KroneckerBlocks q;
     private long step;
     private long auxSteps;
+    /** With {@link FishLegConfig.QInit#KFAC}: the factors still wait for the first training batch. */
+    private boolean qInitPending;
 
     /**
      * A builder starting from {@link FishLegConfig#defaults()}; the auxiliary batches are given when it creates the optimizer.
@@ -152,6 +158,38 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
         auxSteps = 0;
         b.fill(auxCount, 0f);
         refreshPS();
+        qInitPending = cfg.qInit == FishLegConfig.QInit.KFAC;
+    }
+
+    /**
+     * {@link FishLegConfig.QInit#KFAC}: L_l = C_A^-1 and R_l = C_G^-1 from the Cholesky factors of Abar + sqrt(gamma) I and
+     * Gbar + sqrt(gamma) I on the batch x (Abar = A^T A / B, A = [1, h]; Gbar = B Delta^T Delta with Delta the errors of
+     * targets sampled from the model), so P = (Abar + sqrt(gamma) I)^-1 and S = (Gbar + sqrt(gamma) I)^-1. Runs one forward
+     * and sampled backward pass and two host factorisations per layer (eager; the step that follows recomputes the gradient).
+     */
+    private void initFactorsFromBatch(Tensor x, Tensor y, Tensor lossOut) {
+        int batch = x.rows();
+        model.lossAndGradient(x, y, lossOut, model.grads());
+        KroneckerBlocks.Batch f = q.batch(batch);
+        f.captureInputs(x);
+        Mlp.Workspace ws = model.workspace(batch);
+        model.sampledErrors(ws);
+        float shift = (float) Math.sqrt(cfg.damping);
+        for (int l = 0; l < layers; l++) {
+            int n1 = L[l].rows(), n2 = R[l].rows();
+            Tensor fa = scratchSq1.view(0, n1, n1), fg = scratchSq2.view(0, n2, n2);
+            b.gemm(true, false, 1f / batch, f.a(l), f.a(l), 0f, fa);
+            b.gemm(true, false, (float) batch, ws.d[l], ws.d[l], 0f, fg);
+            try {
+                b.spdInverseFactor(fa, shift, L[l]);
+                b.spdInverseFactor(fg, shift, R[l]);
+            } catch (org.fishleg.backend.BackendException e) {
+                throw new org.fishleg.optim.CurvatureException("FishLeg --q-init kfac: the factors of layer " + l
+                        + " cannot be factorised with damping " + cfg.damping + " (" + e.getMessage() + ")", e);
+            }
+        }
+        refreshPS();
+        qInitPending = false;
     }
 
     /** P = L^T L, S = R^T R for every layer. */
@@ -246,6 +284,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
      */
     @Override
     public Object replayKey(int batch) {
+        if (qInitPending) return null; // the first step of --q-init kfac factorises on the host
         return java.util.List.of(batch, lowRankApplies(batch), auxAt(step), lr);
     }
 
@@ -257,6 +296,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
 
     @Override
     public void enqueueStep(Mlp m, Tensor x, Tensor y, Tensor lossOut) {
+        if (qInitPending) throw new IllegalStateException("FishLeg's first step with --q-init kfac factorises on the host: not capturable");
         queue(m, x, y, lossOut, auxAt(step));
     }
 
@@ -268,6 +308,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
 
     private void queue(Mlp m, Tensor x, Tensor y, Tensor lossOut, boolean auxNow) {
         if (m != model) throw new IllegalArgumentException("this FishLeg instance was built for another model");
+        if (qInitPending) initFactorsFromBatch(x, y, lossOut);
         Tensor g = model.grads();
         model.lossAndGradient(x, y, lossOut, g);
         boolean lowRank = lowRankApplies(x.rows());
@@ -570,6 +611,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
         auxSteps = (long) s.number("aux_steps");
         b.upload(new float[] {auxSteps}, auxCount);
         refreshPS();
+        qInitPending = cfg.qInit == FishLegConfig.QInit.KFAC && step == 0; // a checkpoint past step 0 holds the initialised factors
     }
 
     private static void checkLength(OptimizerState s, String key, int n) {

@@ -16,7 +16,7 @@ import java.util.Map;
  * {@code decoupledWeightDecay} (--decoupled-weight-decay), {@code auxEvery} (--aux-every, auxiliary
  * update period in steps), {@code auxAtStepZero} (--aux-at-step0), {@code auxBatchSize}
  * (--aux-batch-size), {@code factor}, {@code ordering}, {@code auxDirection}, {@code fisher} (the enums
- * below), {@code lowRank} (--low-rank) and {@code preconditionAux} (--precondition-aux). Example:
+ * below), {@code lowRank} (--low-rank), {@code preconditionAux} (--precondition-aux) and {@code qInit} (--q-init). Example:
  * {@code FishLegConfig.preset("ocaml-mnist").toBuilder().lr(0.02f).build()}.
  */
 public final class FishLegConfig {
@@ -27,6 +27,28 @@ public final class FishLegConfig {
         FULL,
         /** L upper-triangular, R lower-triangular (OCaml paper code). */
         TRIANGULAR
+    }
+
+    /** How Q's factors start. */
+    public enum QInit {
+        /** Q_0 = s I ({@link FishLegConfig#initScale}): the published code. */
+        IDENTITY,
+        /**
+         * From the first training batch, before its step: per dense layer, L and R with L^T L = (Abar + sqrt(gamma) I)^-1
+         * and R^T R = (Gbar + sqrt(gamma) I)^-1, Abar = A^T A / B of the layer inputs [1, h] and Gbar = B Delta^T Delta of
+         * the errors of targets sampled from the model (KFAC's factors and damping form, gamma = {@link FishLegConfig#damping}):
+         * Q_0 is then KFAC's Kronecker-factored estimate of (F + gamma I)^-1, which the auxiliary loss refines. Needs
+         * full factors and a damping above 0; a learned sigma's block starts at initScale.
+         */
+        KFAC;
+
+        static QInit parse(String s) {
+            switch (s.trim().toLowerCase(Locale.ROOT)) {
+                case "identity": return IDENTITY;
+                case "kfac": return KFAC;
+                default: throw new IllegalArgumentException("--q-init must be identity or kfac, got '" + s + "'");
+            }
+        }
     }
 
     /** Step ordering. */
@@ -106,6 +128,8 @@ public final class FishLegConfig {
      * directions of small and large curvature are learned at the same rate. Off in the published presets.
      */
     public final boolean preconditionAux;
+    /** How Q's factors start (identity: Q_0 = initScale I). */
+    public final QInit qInit;
 
     private FishLegConfig(Builder b) {
         lr = b.lr; initScale = b.initScale; auxLr = b.auxLr; auxBeta1 = b.auxBeta1; auxBeta2 = b.auxBeta2;
@@ -115,6 +139,11 @@ public final class FishLegConfig {
         auxDirection = b.auxDirection; fisher = b.fisher; lowRank = b.lowRank;
         maxStepNorm = b.maxStepNorm;
         preconditionAux = b.preconditionAux;
+        qInit = b.qInit;
+        if (qInit == QInit.KFAC && factor != Factor.FULL)
+            throw new IllegalArgumentException("FishLeg --q-init kfac needs full factors (--factor full), not " + factor.name().toLowerCase(Locale.ROOT));
+        if (qInit == QInit.KFAC && !(b.damping > 0))
+            throw new IllegalArgumentException("FishLeg --q-init kfac needs a damping above 0 (its factors are shifted by sqrt(damping)), got " + b.damping);
         if (!(maxStepNorm >= 0)) throw new IllegalArgumentException("FishLeg max step norm must be >= 0, got " + maxStepNorm);
         if (!(lr > 0)) throw new IllegalArgumentException("FishLeg lr must be > 0, got " + lr);
         if (!(initScale > 0)) throw new IllegalArgumentException("FishLeg init scale must be > 0, got " + initScale);
@@ -137,6 +166,7 @@ public final class FishLegConfig {
         b.auxAtStepZero = auxAtStepZero; b.auxBatchSize = auxBatchSize; b.factor = factor; b.ordering = ordering;
         b.auxDirection = auxDirection; b.fisher = fisher; b.lowRank = lowRank; b.maxStepNorm = maxStepNorm;
         b.preconditionAux = preconditionAux;
+        b.qInit = qInit;
         return b;
     }
 
@@ -230,12 +260,12 @@ public final class FishLegConfig {
     public String toString() {
         return String.format(Locale.ROOT,
                 "lr=%g s=%g aux_lr=%g aux_betas=(%g,%g) aux_eps=%g aux_wd=%g damping=%g beta=%g wd=%g%s "
-                        + "aux_every=%d aux_at_0=%b aux_batch=%d factor=%s ordering=%s u=%s fisher=%s low_rank=%b max_step_norm=%g%s",
+                        + "aux_every=%d aux_at_0=%b aux_batch=%d factor=%s ordering=%s u=%s fisher=%s low_rank=%b max_step_norm=%g%s%s",
                 lr, initScale, auxLr, auxBeta1, auxBeta2, auxEps, auxWeightDecay, damping, beta, weightDecay,
                 decoupledWeightDecay ? "(decoupled)" : "(in loss)", auxEvery, auxAtStepZero, auxBatchSize,
                 factor.name().toLowerCase(Locale.ROOT), ordering.name().toLowerCase(Locale.ROOT),
                 auxDirection.name().toLowerCase(Locale.ROOT), fisher.name().toLowerCase(Locale.ROOT), lowRank, maxStepNorm,
-                preconditionAux ? " precondition_aux=true" : "");
+                preconditionAux ? " precondition_aux=true" : "", qInit == QInit.KFAC ? " q_init=kfac" : "");
     }
 
     /** Sets a configuration field by field, starting from the JAX MNIST defaults; {@link #build} checks the values. */
@@ -245,6 +275,7 @@ public final class FishLegConfig {
         private boolean decoupledWeightDecay = false, auxAtStepZero = true, lowRank = true;
         private float maxStepNorm = 0f;
         private boolean preconditionAux = false;
+        private QInit qInit = QInit.IDENTITY;
         private int auxEvery = 10, auxBatchSize = 1000;
         private Factor factor = Factor.FULL;
         private Ordering ordering = Ordering.MOMENTUM_ON_GRADIENT;
@@ -372,6 +403,18 @@ public final class FishLegConfig {
          * @return this builder
          */
         public Builder preconditionAux(boolean v) { preconditionAux = v; return this; }
+        /**
+         * Sets {@link FishLegConfig#qInit}.
+         * @param v how Q's factors start
+         * @return this builder
+         */
+        public Builder qInit(QInit v) { qInit = v; return this; }
+        /**
+         * Sets {@link FishLegConfig#qInit} by name.
+         * @param v identity or kfac
+         * @return this builder
+         */
+        public Builder qInit(String v) { qInit = QInit.parse(v); return this; }
         /**
          * The configuration, checked.
          * @return the configuration

@@ -234,6 +234,91 @@ class FishLegTest {
         return q;
     }
 
+    /**
+     * --q-init kfac: after the first step, L is lower triangular with L^T L (Abar + sqrt(gamma) I) = I and
+     * R^T R (Gbar + sqrt(gamma) I) = I, Abar and Gbar rebuilt in double from the same batch and the same
+     * sampled targets (same RNG stream on a twin model); and that first step already used this Q:
+     * theta_1 = theta_0 - lr (1 - beta) P G S per layer.
+     */
+    @Test
+    void kfacStartSetsTheFactorsToKfacsDampedInversesBeforeTheFirstStep() {
+        Random r = new Random(21);
+        int n = 6;
+        double gamma = 0.09;
+        float[] xs = Fixtures.gaussian(r, n * 4, 1);
+        for (Likelihood lik : new Likelihood[] {Likelihood.bernoulli(), Likelihood.gaussian(1f)}) {
+            float[] ys = Fixtures.targets(r, lik, n, 3);
+            FishLegConfig cfg = FishLegConfig.preset("mnist-ae").toBuilder().auxLr(0f).damping((float) gamma)
+                    .qInit(FishLegConfig.QInit.KFAC).build();
+            try (Mlp m = new Mlp(cpu, SPEC, lik); Mlp twin = new Mlp(cpu, SPEC, lik); FishLeg fl = new FishLeg(m, cfg, new FixedAux());
+                 Tensor x = cpu.upload(xs, n, 4); Tensor y = cpu.upload(ys, n, 3); Tensor loss = cpu.zeros(1, 1)) {
+                m.init(4);
+                twin.init(4);
+                double[] theta0 = RefMlp.toDouble(cpu.download(m.params()));
+                assertNull(fl.replayKey(n), "the first step factorises on the host: not replayable");
+                cpu.setSeed(77);
+                fl.step(m, x, y, loss);
+                assertNotNull(fl.replayKey(n), "later steps are replayable again");
+                // the twin: same forward, same sampled targets
+                cpu.setSeed(77);
+                twin.lossAndGradient(x, y, loss, twin.grads());
+                double[] g = RefMlp.toDouble(cpu.download(twin.grads()));
+                Mlp.Workspace ws = twin.workspace(n);
+                float[][] inputs = new float[twin.layerCount()][];
+                for (int l = 0; l < twin.layerCount(); l++) inputs[l] = cpu.download(Mlp.input(ws, x, l));
+                twin.sampledErrors(ws);
+                double[] theta1 = RefMlp.toDouble(cpu.download(m.params()));
+                int poff = 0;
+                for (int l = 0; l < m.layerCount(); l++) {
+                    int n1 = m.layer(l).blockRows(), n2 = m.layer(l).out;
+                    float[] delta = cpu.download(ws.d[l]);
+                    double[][] a = new double[n1][n1], gg = new double[n2][n2];
+                    for (int k = 0; k < n; k++) {
+                        double[] row = new double[n1];
+                        row[0] = 1;
+                        for (int i = 1; i < n1; i++) row[i] = inputs[l][k * (n1 - 1) + i - 1];
+                        for (int i = 0; i < n1; i++) for (int j = 0; j < n1; j++) a[i][j] += row[i] * row[j] / n;
+                        for (int i = 0; i < n2; i++) for (int j = 0; j < n2; j++) gg[i][j] += (double) n * delta[k * n2 + i] * delta[k * n2 + j];
+                    }
+                    double[][] lf = sq(cpu.download(fl.factorL(l)), 0, n1), rf = sq(cpu.download(fl.factorR(l)), 0, n2);
+                    for (int i = 0; i < n1; i++) for (int j = i + 1; j < n1; j++) assertEquals(0.0, lf[i][j], lik + ": L above its diagonal");
+                    double[][] p = mtm(lf), sm = mtm(rf);
+                    assertTrue(inverseError(p, a, Math.sqrt(gamma)) < 1e-4, lik + " layer " + l + ": P (Abar + sqrt(gamma) I) != I: " + inverseError(p, a, Math.sqrt(gamma)));
+                    assertTrue(inverseError(sm, gg, Math.sqrt(gamma)) < 1e-4, lik + " layer " + l + ": S (Gbar + sqrt(gamma) I) != I: " + inverseError(sm, gg, Math.sqrt(gamma)));
+                    // theta_1 - theta_0 = -lr (1 - beta) P G S on this layer's block
+                    double scale = cfg.lr * (1 - cfg.beta);
+                    double worst = 0, big = 0;
+                    for (int i = 0; i < n1; i++) for (int j = 0; j < n2; j++) {
+                        double v = 0;
+                        for (int k1 = 0; k1 < n1; k1++) for (int k2 = 0; k2 < n2; k2++) v += p[i][k1] * g[poff + k1 * n2 + k2] * sm[k2][j];
+                        double want = theta0[poff + i * n2 + j] - scale * v;
+                        worst = Math.max(worst, Math.abs(theta1[poff + i * n2 + j] - want));
+                        big = Math.max(big, Math.abs(scale * v));
+                    }
+                    assertTrue(worst <= 1e-4 * big + 1e-6, lik + " layer " + l + ": first step is not theta - lr (1 - beta) P G S: " + worst + " (step " + big + ")");
+                    poff += n1 * n2;
+                }
+            }
+        }
+        // what it cannot start from
+        assertThrows(IllegalArgumentException.class, () -> FishLegConfig.preset("ocaml-mnist").toBuilder().damping(0.1f).qInit("kfac").build());
+        assertThrows(IllegalArgumentException.class, () -> FishLegConfig.preset("mnist-ae").toBuilder().damping(0f).qInit("kfac").build());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FishLegConfig.builder().qInit("eye"));
+        assertTrue(e.getMessage().contains("identity or kfac"), e.getMessage());
+    }
+
+    /** max |M (F + shift I) - I| in double. */
+    static double inverseError(double[][] m, double[][] f, double shift) {
+        int n = m.length;
+        double worst = 0;
+        for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) {
+            double s = 0;
+            for (int k = 0; k < n; k++) s += m[i][k] * (f[k][j] + (k == j ? shift : 0));
+            worst = Math.max(worst, Math.abs(s - (i == j ? 1 : 0)));
+        }
+        return worst;
+    }
+
     /** Central difference of refAuxLoss in lambda[i] with lambda held in double. */
     static double fdAt(Mlp m, float[] lam, int i, double h, double[][] g, double gamma, double[] u) {
         // the aux loss is a polynomial (degree <= 8) in lambda_i: 4-point stencil is exact to O(h^4)
