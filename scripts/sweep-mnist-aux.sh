@@ -10,16 +10,8 @@ cd "$(dirname "$0")/.."
 dir=${1:-runs/sweep-mnist-aux}
 shift || true
 mkdir -p "$dir"
-tests() { awk -F, 'NR > 1 && $5 != "" && $2 + 0 > 0 { printf "ep %s %.2f  ", $2 + 0, $5 }' "$1"; }
-ms() { sed -n 's/.*training \([0-9.]*\) ms\/step.*/\1 ms\/step/p' "$1" | tail -n 1; }
-screen() {
-  local name=$1; shift
-  if [ ${#want[@]} -gt 0 ] && [[ " ${want[*]} " != *" $name "* ]]; then return; fi
-  ./fishleg train --model mnist-ae --optimizer fishleg --batch-size 1000 --epochs 10 --eval-every-epochs 5 --backend cpu \
-    --progress lines --print-every 100000 --overwrite --metrics "$dir/$name.csv" "$@" >"$dir/$name.log" 2>&1 || true
-  printf '%-28s %s %s | %s\n' "$name" "$(tests "$dir/$name.csv")" "$(ms "$dir/$name.log")" "$(tail -n 1 "$dir/$name.log" | cut -c1-60)" | tee -a "$dir/summary.txt"
-}
 want=("$@")
+. scripts/screen-lib.sh
 screen base                                           # mnist-ae-1000: aux batch 10 every 10 steps
 screen aux-batch-100         --aux-batch-size 100
 screen aux-batch-1000        --aux-batch-size 1000

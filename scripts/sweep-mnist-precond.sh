@@ -1,23 +1,16 @@
 #!/usr/bin/env bash
-# FishLeg with the auxiliary gradient preconditioned by Q (--precondition-aux on) or Q started from KFAC's factors
-# (--q-init kfac) on the MNIST auto-encoder at batch 1000: 10-epoch screens, test NLL at epochs 5 and 10 (KFAC's defaults from the same init: 62.14 and 59.75;
-# FishLeg's default mnist-ae-1000 without preconditioning, in the MNIST suite: 81.60 and 69.37). About 3 minutes a
-# run on 2 CPU cores, alone. Usage: scripts/sweep-mnist-precond.sh [DIR] [NAME...] (default runs/sweep-mnist-precond, every run)
+# FishLeg with the auxiliary gradient preconditioned by Q (--precondition-aux on) or Q started from KFAC's
+# factors (--q-init kfac) on the MNIST auto-encoder at batch 1000: 10-epoch screens, test NLL at epochs 5 and 10
+# (KFAC's defaults from the same init: 62.14 and 59.75; FishLeg's default mnist-ae-1000 in the MNIST suite: 81.60
+# and 69.37). About 3 minutes a run on 2 CPU cores, alone. docs/RESULTS.md (MNIST) has every run.
+# Usage: scripts/sweep-mnist-precond.sh [DIR] [NAME...] (default runs/sweep-mnist-precond, every run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-runs/sweep-mnist-precond}
 shift || true
 mkdir -p "$dir"
-tests() { awk -F, 'NR > 1 && $5 != "" && $2 + 0 > 0 { printf "ep %s %.2f  ", $2 + 0, $5 }' "$1"; }
-ms() { sed -n 's/.*training \([0-9.]*\) ms\/step.*/\1 ms\/step/p' "$1" | tail -n 1; }
-screen() {
-  local name=$1; shift
-  if [ ${#want[@]} -gt 0 ] && [[ " ${want[*]} " != *" $name "* ]]; then return; fi
-  ./fishleg train --model mnist-ae --optimizer fishleg --batch-size 1000 --epochs 10 --eval-every-epochs 5 --backend cpu \
-    --progress lines --print-every 100000 --overwrite --metrics "$dir/$name.csv" "$@" >"$dir/$name.log" 2>&1 || true
-  printf '%-28s %s %s | %s\n' "$name" "$(tests "$dir/$name.csv")" "$(ms "$dir/$name.log")" "$(tail -n 1 "$dir/$name.log" | cut -c1-60)" | tee -a "$dir/summary.txt"
-}
 want=("$@")
+. scripts/screen-lib.sh
 screen pa                      --precondition-aux on                                  # mnist-ae-1000 + preconditioning
 screen pa-d0.1-lr0.1           --precondition-aux on --damping 0.1 --lr 0.1          # lr x Q0 = 0.3 g: NaN at once
 screen pa-eps1e-8              --precondition-aux on --aux-eps 1e-8                   # plain Adam (the library's eps)

@@ -17,22 +17,8 @@ final class SpdInverse {
      * {@link BackendException} naming the leading minor that is not positive.
      */
     static float[] invert(String op, float[] a, int n, double shift) {
-        double[] m = new double[n * n];
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j <= i; j++) {
-                double v = a[i * n + j];
-                if (!Double.isFinite(v))
-                    throw new BackendException(op + ": element (" + i + ", " + j + ") of the " + n + "x" + n + " matrix is " + v);
-                m[i * n + j] = v;
-            }
-            m[i * n + i] += shift;
-        }
-        int info = openblas.LAPACKE_dpotrf(openblas.LAPACK_ROW_MAJOR, (byte) 'L', n, m, n);
-        if (info > 0)
-            throw new BackendException(op + ": the " + n + "x" + n + " matrix plus " + shift + " I is not positive definite (leading minor "
-                    + info + ")");
-        if (info < 0) throw new BackendException(op + ": LAPACK dpotrf rejected argument " + (-info));
-        info = openblas.LAPACKE_dpotri(openblas.LAPACK_ROW_MAJOR, (byte) 'L', n, m, n);
+        double[] m = cholesky(op, a, n, shift);
+        int info = openblas.LAPACKE_dpotri(openblas.LAPACK_ROW_MAJOR, (byte) 'L', n, m, n);
         if (info != 0) throw new BackendException(op + ": LAPACK dpotri failed (info " + info + ")");
         float[] out = new float[n * n];
         for (int i = 0; i < n; i++) {
@@ -51,6 +37,16 @@ final class SpdInverse {
      * {@link #invert}.
      */
     static float[] inverseCholesky(String op, float[] a, int n, double shift) {
+        double[] m = cholesky(op, a, n, shift);
+        int info = openblas.LAPACKE_dtrtri(openblas.LAPACK_ROW_MAJOR, (byte) 'L', (byte) 'N', n, m, n);
+        if (info != 0) throw new BackendException(op + ": LAPACK dtrtri failed (info " + info + ")");
+        float[] out = new float[n * n];
+        for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) out[i * n + j] = (float) m[i * n + j];
+        return out;
+    }
+
+    /** The lower Cholesky factor C of a + shift I = C C^T in double (row-major; the upper triangle is zero, never read). */
+    private static double[] cholesky(String op, float[] a, int n, double shift) {
         double[] m = new double[n * n];
         for (int i = 0; i < n; i++) {
             for (int j = 0; j <= i; j++) {
@@ -66,10 +62,6 @@ final class SpdInverse {
             throw new BackendException(op + ": the " + n + "x" + n + " matrix plus " + shift + " I is not positive definite (leading minor "
                     + info + ")");
         if (info < 0) throw new BackendException(op + ": LAPACK dpotrf rejected argument " + (-info));
-        info = openblas.LAPACKE_dtrtri(openblas.LAPACK_ROW_MAJOR, (byte) 'L', (byte) 'N', n, m, n);
-        if (info != 0) throw new BackendException(op + ": LAPACK dtrtri failed (info " + info + ")");
-        float[] out = new float[n * n];
-        for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) out[i * n + j] = (float) m[i * n + j];
-        return out;
+        return m;
     }
 }

@@ -48,24 +48,7 @@ class FishLegTest {
     }
 
     /** Explicit Q = blockdiag(P_l (x) S_l [, lambda^2]) in double from the flat lambda. */
-    static double[][] explicitQ(Mlp m, float[] lam) {
-        int n = m.paramCount();
-        double[][] q = new double[n][n];
-        int off = 0, poff = 0;
-        for (int l = 0; l < m.layerCount(); l++) {
-            int n1 = m.layer(l).blockRows(), n2 = m.layer(l).out;
-            double[][] L = sq(lam, off, n1); off += n1 * n1;
-            double[][] R = sq(lam, off, n2); off += n2 * n2;
-            double[][] P = mtm(L), S = mtm(R);
-            // vec_r(P U S)[i*n2+j] = sum_{a,b} P[i][a] U[a][b] S[b][j]  => K[(i,j),(a,b)] = P[i][a] S[b][j]
-            for (int i = 0; i < n1; i++) for (int j = 0; j < n2; j++)
-                for (int a = 0; a < n1; a++) for (int c = 0; c < n2; c++)
-                    q[poff + i * n2 + j][poff + a * n2 + c] = P[i][a] * S[c][j];
-            poff += n1 * n2;
-        }
-        if (m.hasSigmaParam()) q[n - 1][n - 1] = (double) lam[off] * lam[off];
-        return q;
-    }
+    static double[][] explicitQ(Mlp m, float[] lam) { return explicitQDouble(m, RefMlp.toDouble(lam)); }
 
     static double[][] sq(float[] a, int off, int n) {
         double[][] r = new double[n][n];
@@ -331,24 +314,7 @@ class FishLegTest {
     static double auxLossDouble(Mlp m, float[] lam, int i, double delta, double[][] g, double gamma, double[] u) {
         double[] ld = RefMlp.toDouble(lam);
         ld[i] += delta;
-        int n = m.paramCount();
-        double[][] q = new double[n][n];
-        int off = 0, poff = 0;
-        for (int l = 0; l < m.layerCount(); l++) {
-            int n1 = m.layer(l).blockRows(), n2 = m.layer(l).out;
-            double[][] L = new double[n1][n1], R = new double[n2][n2];
-            for (int a = 0; a < n1; a++) for (int c = 0; c < n1; c++) L[a][c] = ld[off + a * n1 + c];
-            off += n1 * n1;
-            for (int a = 0; a < n2; a++) for (int c = 0; c < n2; c++) R[a][c] = ld[off + a * n2 + c];
-            off += n2 * n2;
-            double[][] P = mtm(L), S = mtm(R);
-            for (int a = 0; a < n1; a++) for (int j = 0; j < n2; j++)
-                for (int c = 0; c < n1; c++) for (int e = 0; e < n2; e++)
-                    q[poff + a * n2 + j][poff + c * n2 + e] = P[a][c] * S[e][j];
-            poff += n1 * n2;
-        }
-        if (m.hasSigmaParam()) q[n - 1][n - 1] = ld[off] * ld[off];
-        double[] z = RefMlp.matVec(q, u);
+        double[] z = RefMlp.matVec(explicitQDouble(m, ld), u);
         double[] gz = RefMlp.matVec(g, z);
         for (int k = 0; k < z.length; k++) gz[k] += gamma * z[k];
         return 0.5 * dot(z, gz) - dot(u, z);
