@@ -30,3 +30,4 @@ run none-lr0.1-warmup   --kfac-damping-split none --lr 0.1 --kfac-warmup on
 run none-lr0.5-warmup   --kfac-damping-split none --lr 0.5 --kfac-warmup on
 run none-lr0.3-d1       --kfac-damping-split none --lr 0.3 --kfac-damping 1 --kfac-warmup on
 run none-lr0.3-d10      --kfac-damping-split none --lr 0.3 --kfac-damping 10 --kfac-warmup on
+run none-lr0.5-d1       --kfac-damping-split none --lr 0.5 --kfac-damping 1 --kfac-warmup on

@@ -90,7 +90,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
 
     @Option(names = "--lr", paramLabel = "X",
             description = "Learning rate. Default: sgd 0.01; momentum 0.03 (faces-ae 0.01, dln 2e-3); adam/adamw 1e-4 (faces-ae 3e-5, dln 2e-4); "
-                    + "fishleg: the preset's (mnist-ae 0.01, jax-mnist 0.05); kfac 1 (curves-ae, faces-ae, dln 0.1).")
+                    + "fishleg: the preset's (mnist-ae 0.01, jax-mnist 0.05); kfac 1 (curves-ae 0.5, faces-ae and dln 0.1).")
     Float lr;
 
     @Option(names = "--lr-schedule", paramLabel = "SCHEDULE",
@@ -319,17 +319,17 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
 
     // ---------------------------------------------------------------- KFAC
     @Option(names = "--kfac-damping", paramLabel = "GAMMA",
-            description = "KFAC Tikhonov damping gamma: sqrt(gamma) on each factor (or split by pi, --kfac-damping-split). Default: 3.")
+            description = "KFAC Tikhonov damping gamma: sqrt(gamma) on each factor (or split by pi, --kfac-damping-split). Default: 3 (curves-ae 1).")
     Float kfacDamping;
 
     @Option(names = "--kfac-damping-split", paramLabel = "none|pi",
             description = "KFAC: none (sqrt(gamma) on each factor, the KFAC/K-BFGS benchmark code) | pi (Martens and Grosse's "
-                    + "pi sqrt(gamma) and sqrt(gamma)/pi). Default: none with lr 1 (mnist-ae); pi with lr 0.1 for curves-ae, faces-ae, dln.")
+                    + "pi sqrt(gamma) and sqrt(gamma)/pi). Default: none with lr 1 (mnist-ae), lr 0.5 (curves-ae); pi with lr 0.1 for faces-ae, dln.")
     String kfacDampingSplit;
 
     @Option(names = "--kfac-warmup", paramLabel = "on|off",
             description = "KFAC: the benchmark code's warm-up (the factors' running mean over the first steps, decay min(1 - 1/(i+1), "
-                    + "--kfac-stat-decay), and inverses at steps 0 to --kfac-inverse-every). Default: on (mnist-ae); off for curves-ae, faces-ae, dln.")
+                    + "--kfac-stat-decay), and inverses at steps 0 to --kfac-inverse-every). Default: on (mnist-ae, curves-ae); off for faces-ae, dln.")
     String kfacWarmup;
 
     @Option(names = "--kfac-inverse-every", paramLabel = "N", description = "KFAC: steps between factor inversions. Default: 20.")

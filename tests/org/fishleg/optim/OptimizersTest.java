@@ -26,6 +26,14 @@ class OptimizersTest {
         assertEquals(2e-4f, Optimizers.defaultLr("adam", "dln"));
         assertEquals(2e-3f, Optimizers.defaultLr("momentum", "dln"));
         assertEquals(0.02f, Optimizers.defaultLr("fishleg", "curves-ae")); // curves-ae: mnist-ae at lr 0.02
+        // curves-ae's KFAC: the benchmark form at lr 0.5, damping 1 (scripts/sweep-curves-kfac.sh); faces-ae keeps the pi split
+        assertEquals(0.5f, Optimizers.defaultLr("kfac", "curves-ae"));
+        org.fishleg.optim.kfac.KfacConfig kc = Recipes.kfacConfig("curves-ae");
+        assertEquals(org.fishleg.optim.kfac.KfacConfig.DampingSplit.NONE, kc.dampingSplit);
+        assertEquals(1f, kc.damping);
+        assertTrue(kc.warmup);
+        assertEquals(org.fishleg.optim.kfac.KfacConfig.DampingSplit.PI, Recipes.kfacConfig("faces-ae").dampingSplit);
+        assertEquals(1f, Optimizers.defaultLr("kfac", "mnist-ae"));
         assertEquals("faces-ae", Optimizers.defaultFishLegPreset("faces-ae")); // jax-faces and mnist-ae diverged at batch 1000
         FishLegConfig f = Optimizers.defaultFishLegConfig("faces-ae");
         assertEquals(FishLegConfig.preset("mnist-ae").toBuilder().initScale(1f).auxLr(1e-4f).build().toString(), f.toString());
