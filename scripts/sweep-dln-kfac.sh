@@ -10,9 +10,10 @@ dir=${1:-runs/sweep-dln-kfac}
 shift || true
 mkdir -p "$dir"
 want=("$@")
+. scripts/screen-lib.sh
 run() {
   local name=$1; shift
-  if [ ${#want[@]} -gt 0 ] && [[ " ${want[*]} " != *" $name "* ]]; then return; fi
+  wanted "$name" || return 0
   ./fishleg train --model dln --optimizer kfac --epochs 20000 --eval-every-epochs 10 --seed 1 --backend cpu \
     --progress none --metrics "$dir/$name.csv" --overwrite "$@" >"$dir/$name.log" 2>&1 || true
   local res

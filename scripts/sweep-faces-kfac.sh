@@ -10,9 +10,10 @@ dir=${1:-runs/sweep-faces-kfac}
 shift || true
 mkdir -p "$dir"
 want=("$@")
+. scripts/screen-lib.sh
 run() {
   local name=$1; shift
-  if [ ${#want[@]} -gt 0 ] && [[ " ${want[*]} " != *" $name "* ]]; then return; fi
+  wanted "$name" || return 0
   ./fishleg train --model faces-ae --optimizer kfac --batch-size 1000 --epochs 6 --eval-every-epochs 1 --seed 1 --backend cpu \
     --progress lines --print-every 100000 --metrics "$dir/$name.csv" --overwrite "$@" >"$dir/$name.log" 2>&1 || true
   local at
