@@ -17,6 +17,7 @@ public final class FitOptions {
     private long seed = 1;
     private Sampling sampling = Sampling.SHUFFLE;
     private LrSchedule lrSchedule = LrSchedule.CONSTANT;
+    private double divergenceFactor = org.fishleg.train.TrainerConfig.DEFAULT_DIVERGENCE_FACTOR;
     private final List<Evaluator> evaluators = new ArrayList<>(List.of(Evaluator.loss()));
     private FitListener listener;
 
@@ -89,6 +90,20 @@ public final class FitOptions {
     }
 
     /**
+     * Sets when a fit counts as diverged although its loss is finite: when an epoch's mean training loss exceeds
+     * L1 + factor * max(|L1|, 1), L1 being the loss of the fit's first step (default 100; 0: only non-finite losses stop a
+     * fit). A diverged fit stops, and its {@link History#diverged()} says why.
+     * @param factor a finite number {@code >= 0}
+     * @return these options
+     */
+    public FitOptions divergenceFactor(double factor) {
+        if (!(factor >= 0) || !Double.isFinite(factor))
+            throw new IllegalArgumentException("divergence factor must be a finite number >= 0 (0: off), got " + factor);
+        divergenceFactor = factor;
+        return this;
+    }
+
+    /**
      * Replaces the evaluators run on the test set after each epoch (none: only the training loss is reported).
      * @param e the evaluators, in the order their values are reported
      * @return these options
@@ -131,6 +146,11 @@ public final class FitOptions {
      * @return the schedule
      */
     public LrSchedule lrSchedule() { return lrSchedule; }
+    /**
+     * The divergence factor ({@link #divergenceFactor(double)}).
+     * @return the factor, 0 when off
+     */
+    public double divergenceFactor() { return divergenceFactor; }
     /**
      * The evaluators (unmodifiable).
      * @return the evaluators, in order

@@ -107,7 +107,7 @@ public final class History {
     public long steps() { return steps; }
 
     /**
-     * True when a non-finite loss stopped the fit (the parameters are then not usable: see {@link #message()}).
+     * True when the fit diverged: a non-finite loss, or an epoch's loss past the limit of {@link FitOptions#divergenceFactor(double)}, stopped it (the parameters are then not usable: see {@link #message()}).
      * @return whether the fit diverged
      */
     public boolean diverged() { return diverged; }

@@ -167,7 +167,8 @@ public final class Model implements AutoCloseable {
             TrainerConfig cfg = TrainerConfig.builder().batchSize(batch).sampling(sampling).seed(options.seed())
                     .steps(start + (long) options.epochs() * bpe).logEvery(Integer.MAX_VALUE).evalEveryEpochs(0)
                     .evalAtStart(false).evalBatchSize(CHUNK).resumeState(resume)
-                    .lrSchedule(options.lrSchedule()).lrScheduleFrom(start).build();
+                    .lrSchedule(options.lrSchedule()).lrScheduleFrom(start)
+                    .divergenceFactor(options.divergenceFactor()).build();
             List<Evaluator> evaluators = options.evaluators();
             FitListener listener = options.listener();
             TrainingProgress progress = new TrainingProgress() {

@@ -17,7 +17,7 @@ import org.fishleg.plot.MetricsCsv;
 public final class SuiteSummary {
     private SuiteSummary() {}
 
-    /** One run: an optimizer, a seed and its metrics; {@code diverged} when the trainer stopped it on a non-finite loss. */
+    /** One run: an optimizer, a seed and its metrics; {@code diverged} when the trainer stopped it (a non-finite loss, or one past its divergence limit). */
     public record Run(String optimizer, long seed, MetricsCsv metrics, boolean diverged) {}
 
     /** Mean, min and max of some numbers (NaN when there are none). */

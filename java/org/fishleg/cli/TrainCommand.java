@@ -222,6 +222,12 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
                     + "checksums, finite values, ranges); a damaged one is refused with one line, exit code 2.")
     Path resume;
 
+    @Option(names = "--divergence-factor", paramLabel = "F", defaultValue = "100",
+            description = "Stop as diverged (exit code 1, like a NaN loss) when a logged training loss exceeds L1 + F x max(|L1|, 1), "
+                    + "L1 being the loss of the run's first step (after --resume: of the resumed part's first): a blow-up that stays finite would otherwise run to the end. "
+                    + "0 turns this check off (non-finite losses always stop the run). Default: ${DEFAULT-VALUE}.")
+    double divergenceFactor;
+
     @Option(names = "--eval-train-set",
             description = "At every test evaluation also evaluate the mean NLL over the whole training set; the metrics get two "
                     + "more columns, train_set_loss and eval_seconds (the seconds spent on evaluations so far, so wall_seconds - "
@@ -377,6 +383,8 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         if (evalEveryEpochs < 0) throw new UserException("--eval-every-epochs must be >= 0, got " + evalEveryEpochs);
         if (checkpointEvery < 0) throw new UserException("--checkpoint-every must be >= 0, got " + checkpointEvery);
         if (printEvery < 1) throw new UserException("--print-every must be >= 1, got " + printEvery);
+        if (!(divergenceFactor >= 0) || !Double.isFinite(divergenceFactor))
+            throw new UserException("--divergence-factor must be a finite number >= 0 (0: off), got " + divergenceFactor);
         if (threads != null) positive("--threads", threads);
         boolean useGraphs = parse(() -> onOff("--graphs", graphs));
         if (length != null && length.epochs != null) positive("--epochs", length.epochs);
@@ -435,7 +443,8 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
                 TrainerConfig.Builder tb = TrainerConfig.builder().batchSize(batch).seed(seed).logEvery(logEvery)
                         .evalEveryEpochs(evalEveryEpochs).evalBatchSize(evalBatchSize).metrics(metricsPath)
                         .checkpointDir(checkpointDir).checkpointEvery(checkpointEvery).keepCheckpoints(keepCheckpoints).resume(resume)
-                        .graphs(useGraphs).sampling(samp).evalTrainSet(evalTrainSet).lrSchedule(schedule);
+                        .graphs(useGraphs).sampling(samp).evalTrainSet(evalTrainSet).lrSchedule(schedule)
+                        .divergenceFactor(divergenceFactor);
                 if (length != null && length.steps != null) tb.steps(length.steps);
                 else tb.epochs(length != null && length.epochs != null ? length.epochs : 10);
                 TrainerConfig cfg = tb.build();

@@ -27,7 +27,8 @@ import org.fishleg.optim.fishleg.AuxBatchSource;
  * sets (the metrics' train_mse and test_mse columns), and with {@link TrainerConfig#evalTrainSet} the mean NLL over
  * the whole training set (train_set_loss, with the cumulative evaluation seconds in eval_seconds).
  *
- * <p>A non-finite loss stops the run ({@link TrainResult#diverged}); checkpoints are only written after
+ * <p>A non-finite loss stops the run ({@link TrainResult#diverged}), and so does a logged training loss above the
+ * limit of {@link TrainerConfig#divergenceFactor} (a finite blow-up); checkpoints are only written after
  * checking that the losses since the last row and the parameters are finite. With a checkpoint folder the
  * parameters of the last finite metrics row are kept on the backend and saved ({@link Checkpoint#LAST_FINITE})
  * when the run diverges.
@@ -257,6 +258,7 @@ public final class Trainer implements AutoCloseable {
             baseLr = scheduled.learningRate();
         }
         double lastTrain = Double.NaN, lastTest = Double.NaN;
+        double firstLoss = Double.NaN; // the session's first step's loss: the divergence check's reference
         boolean mse = reportsSquaredError();
         lastTrainMse = Double.NaN;
         lastTrainSet = Double.NaN;
@@ -307,6 +309,7 @@ public final class Trainer implements AutoCloseable {
                 }
                 accCount++;
                 step++;
+                if (step == sessionStart + 1 && cfg.divergenceFactor > 0) firstLoss = backend.readScalar(loss); // one read
                 progress.stepped(step);
                 boolean stop = stopRequested && step < total;
                 boolean last = step == total;
@@ -322,6 +325,14 @@ public final class Trainer implements AutoCloseable {
                     if (!Double.isFinite(mean)) {
                         if (metrics != null) metrics.row(step, (double) step / bpe, wall, mean, null, null, null, null, evalSecondsCell());
                         return diverged(lossWord(mean), step, lastLogStep, mean, sessionStart, t0, lastTest);
+                    }
+                    if (cfg.divergenceFactor > 0 && mean > divergenceLimit(firstLoss)) {
+                        if (metrics != null) metrics.row(step, (double) step / bpe, wall, mean, null, null, null, null, evalSecondsCell());
+                        return diverged(String.format(Locale.ROOT, "loss rose to %.4g", mean),
+                                String.format(Locale.ROOT, ", above the divergence limit %.4g = L1 + F x max(|L1|, 1) with the run's first "
+                                        + "step's loss L1 = %.4g and the divergence factor F = %s (--divergence-factor; 0 turns this check off)",
+                                        divergenceLimit(firstLoss), firstLoss, factorText()),
+                                step, lastLogStep, mean, sessionStart, t0, lastTest);
                     }
                     if (cfg.checkpointDir != null && nonFiniteParams() > 0)
                         return diverged("parameters became non-finite", step, lastLogStep, Double.NaN, sessionStart, t0, lastTest);
@@ -455,6 +466,14 @@ public final class Trainer implements AutoCloseable {
         snapRngSeed = backend.seed();
         snapRngOffset = backend.rngOffset();
         haveSnapshot = true;
+    }
+
+    /** The loss above which a run counts as diverged, given its first step's loss (TrainerConfig.divergenceFactor). */
+    private double divergenceLimit(double first) { return first + cfg.divergenceFactor * Math.max(Math.abs(first), 1.0); }
+
+    private String factorText() {
+        double f = cfg.divergenceFactor;
+        return f == Math.rint(f) && f < 1e15 ? Long.toString((long) f) : Double.toString(f);
     }
 
     private static String lossWord(double v) { return Double.isNaN(v) ? "loss became NaN" : "loss became infinite"; }

@@ -61,6 +61,15 @@ public final class TrainerConfig {
      * whole run; a resumed CLI run keeps 0 so that it continues the schedule; {@code Model.fit} gives each fit its own).
      */
     public final long lrScheduleFrom;
+    /**
+     * Stop the run as diverged when a logged training loss exceeds {@code ref + divergenceFactor * max(|ref|, 1)},
+     * where ref is the loss of the run's first step (of this session's first, when resumed). The trainer stops on a
+     * non-finite loss regardless; this also catches a blow-up that stays finite (1e9 and rising), which would
+     * otherwise run to the end. Default {@link #DEFAULT_DIVERGENCE_FACTOR}; 0 turns the check off.
+     */
+    public final double divergenceFactor;
+    /** Default of {@link #divergenceFactor}: 100 (a run whose loss has grown a hundredfold above its start is not coming back). */
+    public static final double DEFAULT_DIVERGENCE_FACTOR = 100;
 
     private TrainerConfig(Builder b) {
         batchSize = b.batchSize; epochs = b.epochs; steps = b.steps; logEvery = b.logEvery;
@@ -74,6 +83,9 @@ public final class TrainerConfig {
         evalTrainSet = b.evalTrainSet;
         lrSchedule = b.lrSchedule;
         lrScheduleFrom = b.lrScheduleFrom;
+        divergenceFactor = b.divergenceFactor;
+        if (!(divergenceFactor >= 0) || !Double.isFinite(divergenceFactor))
+            throw new IllegalArgumentException("divergence factor must be a finite number >= 0 (0: off), got " + divergenceFactor);
         if (lrScheduleFrom < 0) throw new IllegalArgumentException("the learning-rate schedule's first step must be >= 0, got " + lrScheduleFrom);
         if (lrSchedule == null) throw new IllegalArgumentException("learning-rate schedule must be set");
         if (sampling == null) throw new IllegalArgumentException("sampling must be set");
@@ -109,6 +121,7 @@ public final class TrainerConfig {
         b.evalTrainSet = evalTrainSet;
         b.lrSchedule = lrSchedule;
         b.lrScheduleFrom = lrScheduleFrom;
+        b.divergenceFactor = divergenceFactor;
         return b;
     }
 
@@ -121,6 +134,14 @@ public final class TrainerConfig {
         private Checkpoint resumeState;
         private Sampling sampling = Sampling.SHUFFLE;
         private LrSchedule lrSchedule = LrSchedule.CONSTANT;
+        private double divergenceFactor = DEFAULT_DIVERGENCE_FACTOR;
+
+        /**
+         * Sets {@link TrainerConfig#divergenceFactor}.
+         * @param v the factor, or 0 for no check beyond non-finite losses
+         * @return this builder
+         */
+        public Builder divergenceFactor(double v) { divergenceFactor = v; return this; }
 
         /**
          * Sets {@link TrainerConfig#batchSize}.

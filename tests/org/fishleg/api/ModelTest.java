@@ -67,6 +67,9 @@ class ModelTest {
         assertTrue(e.getMessage().contains("likelihood"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Model.builder().named("no-such-model"));
         assertEquals("784-1000-500-250-30:linear-250-500-1000-784:linear", Model.builder().named("mnist-ae").spec().toString());
+        assertEquals(100, FitOptions.defaults().divergenceFactor());
+        e = assertThrows(IllegalArgumentException.class, () -> FitOptions.epochs(1).divergenceFactor(-1));
+        assertTrue(e.getMessage().contains("divergence factor must be a finite number >= 0"), e.getMessage());
     }
 
     @Test

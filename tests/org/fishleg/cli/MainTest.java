@@ -53,7 +53,7 @@ class MainTest {
         "--backend", "--seed", "--weight-init", "--kfac-damping-split", "--kfac-warmup", "--metrics", "--log-every", "--eval-every-epochs", "--checkpoint-dir", "--checkpoint-every",
         "--resume", "--plot", "--quiet", "--threads", "--fishleg-preset", "--aux-lr", "--aux-batch-size", "--aux-every",
         "--aux-at-step0", "--damping", "--init-scale", "--factor", "--ordering", "--aux-direction", "--fisher",
-        "--aux-weight-decay", "--decoupled-weight-decay", "--low-rank", "--precondition-aux", "--q-init", "--max-step-norm", "--overwrite", "--debug", "--help"};
+        "--aux-weight-decay", "--decoupled-weight-decay", "--low-rank", "--precondition-aux", "--q-init", "--max-step-norm", "--divergence-factor", "--overwrite", "--debug", "--help"};
 
     @Test
     void helpDocumentsEveryOptionOfEveryCommand() {
@@ -188,6 +188,7 @@ class MainTest {
         userError("--kfac-warmup applies to kfac only", "train", "--optimizer", "fishleg", "--kfac-warmup", "off");
         userError("--precondition-aux must be on or off, got 'true'", "train", "--optimizer", "fishleg", "--precondition-aux", "true");
         userError("--precondition-aux applies to FishLeg only", "train", "--optimizer", "kfac", "--precondition-aux", "on");
+        userError("--divergence-factor must be a finite number >= 0 (0: off), got -1.0", "train", "--divergence-factor", "-1");
         userError("--max-step-norm applies to FishLeg only", "train", "--optimizer", "adam", "--max-step-norm", "1");
         userError("--q-init must be identity or kfac, got 'eye'", "train", "--optimizer", "fishleg", "--q-init", "eye");
         userError("--q-init kfac needs full factors", "train", "--optimizer", "fishleg", "--fishleg-preset", "ocaml-mnist", "--damping", "0.1", "--q-init", "kfac");
@@ -435,11 +436,14 @@ class MainTest {
     @Test
     void divergedRunExitsWith1() {
         Path dir = mnist();
-        Run r = run("train", "--model", "784-16:linear-784:linear", "--likelihood", "gaussian", "--optimizer", "sgd", "--lr", "1e3",
-                "--steps", "300", "--log-every", "1", "--backend", "cpu", "--data-dir", dir.toString(), "--metrics", "none",
-                "--progress", "none");
-        assertEquals(1, r.code, r.out + r.err);
-        assertTrue(r.err.contains("loss became"), r.err);
-        assertEquals(1, r.errLines().size(), r.err);
+        // the loss blows up through finite values: the divergence limit stops it there, or (check off) a non-finite loss
+        for (String factor : new String[] {"100", "0"}) {
+            Run r = run("train", "--model", "784-16:linear-784:linear", "--likelihood", "gaussian", "--optimizer", "sgd", "--lr", "1e3",
+                    "--steps", "300", "--log-every", "1", "--backend", "cpu", "--data-dir", dir.toString(), "--metrics", "none",
+                    "--progress", "none", "--divergence-factor", factor);
+            assertEquals(1, r.code, r.out + r.err);
+            assertTrue(r.err.contains(factor.equals("0") ? "loss became" : "above the divergence limit"), r.err);
+            assertEquals(1, r.errLines().size(), r.err);
+        }
     }
 }

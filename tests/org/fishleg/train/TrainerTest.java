@@ -448,8 +448,9 @@ class TrainerTest {
     @MethodSource("org.fishleg.backend.TestBackends#arguments")
     void divergenceStopsCleanlyAndSavesOnlyFiniteParameters(Backend b) throws IOException {
         Path ck = tmp.resolve("ck"), metrics = tmp.resolve("d.csv");
+        // the finite-blow-up check off: this test is about the non-finite path (the next test covers the check)
         TrainerConfig cfg = TrainerConfig.builder().batchSize(20).steps(500).logEvery(1).seed(2).metrics(metrics)
-                .checkpointDir(ck).checkpointEvery(2).build();
+                .checkpointDir(ck).checkpointEvery(2).divergenceFactor(0).build();
         List<String> messages = new ArrayList<>();
         TrainingProgress p = new TrainingProgress() {
             @Override public void message(String line) { messages.add(line); }
@@ -492,6 +493,66 @@ class TrainerTest {
                 assertArrayEquals(last.params, b.download(m.params()));
             }
         }
+    }
+
+    /**
+     * A blow-up that stays finite (from the 6th step on, the step only multiplies all parameters by 3, so the squared
+     * error grows about 81-fold a step) stops at the first logged loss above L1 + F max(|L1|, 1), saving the last parameters
+     * below it; with the check off (factor 0) the same run goes on to its end with a loss above 1e10.
+     */
+    @ParameterizedTest(autoCloseArguments = false)
+    @MethodSource("org.fishleg.backend.TestBackends#arguments")
+    void finiteBlowUpStopsAtTheDivergenceLimit(Backend b) throws IOException {
+        for (double factor : new double[] {TrainerConfig.DEFAULT_DIVERGENCE_FACTOR, 0}) {
+            Path ck = tmp.resolve("blow-" + factor), metrics = tmp.resolve("blow-" + factor + ".csv");
+            TrainerConfig cfg = TrainerConfig.builder().batchSize(20).steps(15).logEvery(1).seed(2).metrics(metrics)
+                    .checkpointDir(ck).divergenceFactor(factor).build();
+            try (DeviceDataset train = DeviceDataset.upload(b, data("train", 100, 1));
+                 Mlp m = new Mlp(b, MlpSpec.parse("12-12:linear-12:linear"), Likelihood.gaussian(1f));
+                 Trainer t = new Trainer(m, train, null, cfg, null);
+                 Optimizer sgd = Optimizers.create("sgd", m, new Optimizers.Options().lr(1e-3f), null)) {
+                m.init(2);
+                Optimizer blowing = new Recording(sgd) {
+                    long steps;
+                    @Override public void step(Mlp model, Tensor x, Tensor y, Tensor lossOut) {
+                        if (++steps <= 5) sgd.step(model, x, y, lossOut);
+                        else {
+                            model.loss(x, y, lossOut);
+                            b.scale(3f, model.params());
+                        }
+                    }
+                    @Override public long stepCount() { return steps; }
+                    @Override public String name() { return sgd.name(); } // its state goes into the final checkpoint
+                };
+                TrainResult r = t.run(blowing);
+                List<String[]> rows = csv(metrics);
+                double first = Double.parseDouble(rows.get(1)[3]);
+                String[] lastRow = rows.get(rows.size() - 1);
+                double lastLoss = Double.parseDouble(lastRow[3]);
+                assertTrue(Double.isFinite(lastLoss), String.join(",", lastRow));
+                if (factor == 0) {
+                    assertFalse(r.diverged, r.message);
+                    assertEquals(15, r.steps);
+                    assertTrue(lastLoss > 1e10, "the blow-up went on: " + lastLoss);
+                    continue;
+                }
+                double limit = first + factor * Math.max(Math.abs(first), 1);
+                assertTrue(r.diverged, "a finite blow-up past the limit is a divergence");
+                assertTrue(r.steps > 6 && r.steps < 15, "stopped at step " + r.steps);
+                assertTrue(r.message.startsWith("loss rose to "), r.message);
+                assertTrue(r.message.contains(" at step " + r.steps + ", above the divergence limit "), r.message);
+                assertTrue(r.message.contains("F = 100 (--divergence-factor"), r.message);
+                assertEquals(r.steps, Long.parseLong(lastRow[0]));
+                assertTrue(lastLoss > limit, lastLoss + " <= " + limit);
+                double before = Double.parseDouble(rows.get(rows.size() - 2)[3]);
+                assertTrue(before <= limit, "the row before is below the limit: " + before + " > " + limit);
+                Checkpoint last = Checkpoint.read(ck.resolve(Checkpoint.LAST_FINITE));
+                assertEquals(r.steps - 1, last.step);
+                assertTrue(r.message.contains("were saved to " + ck.resolve(Checkpoint.LAST_FINITE)), r.message);
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> TrainerConfig.builder().divergenceFactor(-1).build());
+        assertThrows(IllegalArgumentException.class, () -> TrainerConfig.builder().divergenceFactor(Double.NaN).build());
     }
 
     /**
