@@ -323,6 +323,12 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
                     + "the first training batch (factors shifted by sqrt(--damping); needs full factors and a damping above 0). Preset default (identity).")
     String qInit;
 
+    @Option(names = "--q-init-steps", paramLabel = "K",
+            description = "FishLeg with --q-init kfac: set Q from KFAC's running-mean factors before each of the first K steps (KFAC's "
+                    + "warm-up: decay min(1 - 1/(k+1), 0.9), factorised every step), then let the auxiliary loss move it. "
+                    + "Preset default (1: the first batch only).")
+    Integer qInitSteps;
+
     // ---------------------------------------------------------------- KFAC
     @Option(names = "--kfac-damping", paramLabel = "GAMMA",
             description = "KFAC Tikhonov damping gamma: sqrt(gamma) on each factor (or split by pi, --kfac-damping-split). Default: 3 (curves-ae 1).")
@@ -573,6 +579,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         if (maxStepNorm != null) b.maxStepNorm(maxStepNorm);
         if (preconditionAux != null) b.preconditionAux(parse(() -> onOff("--precondition-aux", preconditionAux)));
         if (qInit != null) parse(() -> b.qInit(qInit));
+        if (qInitSteps != null) b.qInitSteps(qInitSteps);
         // --lr, --weight-decay and --momentum are applied once, by Optimizers.create (they go in its Options)
         return parse(b::build);
     }
@@ -632,6 +639,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         fishLegOnly.put("--max-step-norm", maxStepNorm);
         fishLegOnly.put("--precondition-aux", preconditionAux);
         fishLegOnly.put("--q-init", qInit);
+        fishLegOnly.put("--q-init-steps", qInitSteps);
         if (!fishLeg)
             for (var e : fishLegOnly.entrySet())
                 if (e.getValue() != null)

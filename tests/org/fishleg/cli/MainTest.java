@@ -53,7 +53,7 @@ class MainTest {
         "--backend", "--seed", "--weight-init", "--kfac-damping-split", "--kfac-warmup", "--metrics", "--log-every", "--eval-every-epochs", "--checkpoint-dir", "--checkpoint-every",
         "--resume", "--plot", "--quiet", "--threads", "--fishleg-preset", "--aux-lr", "--aux-batch-size", "--aux-every",
         "--aux-at-step0", "--damping", "--init-scale", "--factor", "--ordering", "--aux-direction", "--fisher",
-        "--aux-weight-decay", "--decoupled-weight-decay", "--low-rank", "--precondition-aux", "--q-init", "--max-step-norm", "--divergence-factor", "--overwrite", "--debug", "--help"};
+        "--aux-weight-decay", "--decoupled-weight-decay", "--low-rank", "--precondition-aux", "--q-init", "--q-init-steps", "--max-step-norm", "--divergence-factor", "--overwrite", "--debug", "--help"};
 
     @Test
     void helpDocumentsEveryOptionOfEveryCommand() {
@@ -193,6 +193,9 @@ class MainTest {
         userError("--q-init must be identity or kfac, got 'eye'", "train", "--optimizer", "fishleg", "--q-init", "eye");
         userError("--q-init kfac needs full factors", "train", "--optimizer", "fishleg", "--fishleg-preset", "ocaml-mnist", "--damping", "0.1", "--q-init", "kfac");
         userError("--q-init applies to FishLeg only", "train", "--optimizer", "adam", "--q-init", "kfac");
+        userError("--q-init-steps 5 needs --q-init kfac", "train", "--optimizer", "fishleg", "--q-init-steps", "5");
+        userError("--q-init-steps must be >= 1, got 0", "train", "--optimizer", "fishleg", "--q-init", "kfac", "--damping", "1", "--q-init-steps", "0");
+        userError("--q-init-steps applies to FishLeg only", "train", "--optimizer", "kfac", "--q-init-steps", "5");
         userError("--weight-init must be normal or uniform, got 'xavier'", "train", "--weight-init", "xavier");
         userError("--weight-init must be normal or uniform, got 'xavier'", "bench", "suite", "--suite", "dln", "--weight-init", "xavier");
         userError("KFAC curvature must be sampled or empirical", "train", "--optimizer", "kfac", "--kfac-curvature", "exact");

@@ -34,10 +34,12 @@ import org.fishleg.optim.kron.KroneckerBlocks;
  * shared with KFAC; this class owns lambda, its closed-form gradients and the step.
  *
  * <p>Q starts at s I, or ({@link FishLegConfig#qInit} KFAC) at KFAC's Kronecker-factored estimate of
- * (F + gamma I)^-1 on the first training batch.
+ * (F + gamma I)^-1 on the first training batch; with {@link FishLegConfig#qInitSteps} K it is re-estimated from KFAC's
+ * running-mean factors before each of the first K steps (KFAC's warm-up, with its inverses every step), and the
+ * auxiliary loss alone moves it from step K on.
  *
- * <p>Everything runs on the model's backend; nothing is copied to the host during a step (but the first
- * step with the KFAC start, which factorises on the host).
+ * <p>Everything runs on the model's backend; nothing is copied to the host during a step (but the first K
+ * steps with the KFAC start, which factorise on the host).
  */
 public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, org.fishleg.optim.LearningRateAdjustable {
 
@@ -67,7 +69,12 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
     private final KroneckerBlocks q;
     private long step;
     private long auxSteps;
-    /** With {@link FishLegConfig.QInit#KFAC}: the factors still wait for the first training batch. */
+    /**
+     * With {@link FishLegConfig.QInit#KFAC} and {@link FishLegConfig#qInitSteps} above 1: the running means Abar_l, Gbar_l
+     * of every layer, one after the other (part of the state until step qInitSteps); else null.
+     */
+    private final Tensor qInitStats;
+    /** With {@link FishLegConfig.QInit#KFAC}: the factors still wait for the next training batch (steps 0 to qInitSteps - 1). */
     private boolean qInitPending;
 
     /**
@@ -134,6 +141,16 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
         auxCount = own(1, 1);
         scratchSq1 = own(1, (int) maxSq);
         scratchSq2 = own(1, (int) maxSq);
+        if (cfg.qInit == FishLegConfig.QInit.KFAC && cfg.qInitSteps > 1) {
+            long n = 0;
+            for (int l = 0; l < layers; l++) n += (long) L[l].rows() * L[l].rows() + (long) R[l].rows() * R[l].rows();
+            if (n > Integer.MAX_VALUE - 8)
+                throw new IllegalArgumentException("FishLeg --q-init-steps: the running-mean factors of this model need " + n
+                        + " floats, more than one tensor holds");
+            qInitStats = own(1, (int) n);
+        } else {
+            qInitStats = null;
+        }
         q = new KroneckerBlocks(model, P, S);
         xAux = own(cfg.auxBatchSize, model.spec().inputSize());
         resetFactors();
@@ -175,11 +192,21 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
         Mlp.Workspace ws = model.workspace(batch);
         model.sampledErrors(ws);
         float shift = (float) Math.sqrt(cfg.damping);
+        float decay = qInitDecay(step);
+        long off = 0;
         for (int l = 0; l < layers; l++) {
             int n1 = L[l].rows(), n2 = R[l].rows();
-            Tensor fa = scratchSq1.view(0, n1, n1), fg = scratchSq2.view(0, n2, n2);
-            b.gemm(true, false, 1f / batch, f.a(l), f.a(l), 0f, fa);
-            b.gemm(true, false, (float) batch, ws.d[l], ws.d[l], 0f, fg);
+            Tensor fa, fg;
+            if (qInitStats != null) {
+                fa = qInitStats.view(off, n1, n1);
+                fg = qInitStats.view(off + (long) n1 * n1, n2, n2);
+                off += (long) n1 * n1 + (long) n2 * n2;
+            } else {
+                fa = scratchSq1.view(0, n1, n1);
+                fg = scratchSq2.view(0, n2, n2);
+            }
+            b.gemm(true, false, (1f - decay) / batch, f.a(l), f.a(l), decay, fa);
+            b.gemm(true, false, (1f - decay) * batch, ws.d[l], ws.d[l], decay, fg);
             try {
                 b.spdInverseFactor(fa, shift, L[l]);
                 b.spdInverseFactor(fg, shift, R[l]);
@@ -189,8 +216,11 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
             }
         }
         refreshPS();
-        qInitPending = false;
+        qInitPending = step + 1 < cfg.qInitSteps;
     }
+
+    /** The running means' decay at step k: min(1 - 1/(k+1), 0.9), KFAC's warm-up (0 at step 0: the first batch alone). */
+    static float qInitDecay(long k) { return Math.min(1f - 1f / (k + 1), 0.9f); }
 
     /** P = L^T L, S = R^T R for every layer. */
     private void refreshPS() {
@@ -581,6 +611,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
         s.put("lambda", b.download(lambda)).put("lambda_m", b.download(lamM)).put("lambda_v", b.download(lamV));
         if (gbar != null) s.put("gbar", b.download(gbar));
         if (mom != null) s.put("momentum", b.download(mom));
+        if (qInitPending && qInitStats != null && step > 0) s.put("q_init_stats", b.download(qInitStats));
         return s;
     }
 
@@ -593,7 +624,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
             throw new IllegalArgumentException("checkpoint FishLeg factors have " + lam.length + " values, this model needs " + lambda.size());
         for (String k : s.arrays().keySet())
             if (!k.equals("lambda") && !k.equals("lambda_m") && !k.equals("lambda_v") && !(k.equals("gbar") && gbar != null)
-                    && !(k.equals("momentum") && mom != null))
+                    && !(k.equals("momentum") && mom != null) && !(k.equals("q_init_stats") && qInitStats != null))
                 throw new IllegalArgumentException("checkpoint FishLeg state array '" + k + "' is not part of this optimizer's state");
         checkLength(s, "lambda_m", lambda.size());
         checkLength(s, "lambda_v", lambda.size());
@@ -611,7 +642,15 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
         auxSteps = (long) s.number("aux_steps");
         b.upload(new float[] {auxSteps}, auxCount);
         refreshPS();
-        qInitPending = cfg.qInit == FishLegConfig.QInit.KFAC && step == 0; // a checkpoint past step 0 holds the initialised factors
+        // a checkpoint past step qInitSteps - 1 holds the initialised factors; one before it also the running means
+        qInitPending = cfg.qInit == FishLegConfig.QInit.KFAC && step < cfg.qInitSteps;
+        if (qInitPending && step > 0) {
+            if (!s.arrays().containsKey("q_init_stats"))
+                throw new IllegalArgumentException("checkpoint FishLeg state at step " + step + " lacks the running-mean factors of "
+                        + "--q-init kfac with --q-init-steps " + cfg.qInitSteps + " (was it written with other FishLeg settings?)");
+            checkLength(s, "q_init_stats", qInitStats.size());
+            b.upload(s.array("q_init_stats"), qInitStats);
+        }
     }
 
     private static void checkLength(OptimizerState s, String key, int n) {

@@ -38,7 +38,10 @@ public final class FishLegConfig {
          * and R^T R = (Gbar + sqrt(gamma) I)^-1, Abar = A^T A / B of the layer inputs [1, h] and Gbar = B Delta^T Delta of
          * the errors of targets sampled from the model (KFAC's factors and damping form, gamma = {@link FishLegConfig#damping}):
          * Q_0 is then KFAC's Kronecker-factored estimate of (F + gamma I)^-1, which the auxiliary loss refines. Needs
-         * full factors and a damping above 0; a learned sigma's block starts at initScale.
+         * full factors and a damping above 0; a learned sigma's block starts at initScale. With {@link
+         * FishLegConfig#qInitSteps} K above 1 the factors are re-estimated before each of the first K steps from running
+         * means of Abar and Gbar over the batches so far (decay min(1 - 1/(k+1), 0.9) at step k, KFAC's warm-up), and the
+         * auxiliary loss takes over from step K.
          */
         KFAC;
 
@@ -130,6 +133,11 @@ public final class FishLegConfig {
     public final boolean preconditionAux;
     /** How Q's factors start (identity: Q_0 = initScale I). */
     public final QInit qInit;
+    /**
+     * With {@link QInit#KFAC}: the number of first steps before each of which Q is set from KFAC's running-mean factors
+     * (1: the first batch only; the auxiliary loss alone moves Q from step qInitSteps on). Must be 1 otherwise.
+     */
+    public final int qInitSteps;
 
     private FishLegConfig(Builder b) {
         lr = b.lr; initScale = b.initScale; auxLr = b.auxLr; auxBeta1 = b.auxBeta1; auxBeta2 = b.auxBeta2;
@@ -140,6 +148,10 @@ public final class FishLegConfig {
         maxStepNorm = b.maxStepNorm;
         preconditionAux = b.preconditionAux;
         qInit = b.qInit;
+        qInitSteps = b.qInitSteps;
+        if (qInitSteps < 1) throw new IllegalArgumentException("FishLeg --q-init-steps must be >= 1, got " + qInitSteps);
+        if (qInitSteps > 1 && qInit != QInit.KFAC)
+            throw new IllegalArgumentException("FishLeg --q-init-steps " + qInitSteps + " needs --q-init kfac (Q0 = s I has nothing to re-estimate)");
         if (qInit == QInit.KFAC && factor != Factor.FULL)
             throw new IllegalArgumentException("FishLeg --q-init kfac needs full factors (--factor full), not " + factor.name().toLowerCase(Locale.ROOT));
         if (qInit == QInit.KFAC && !(b.damping > 0))
@@ -167,6 +179,7 @@ public final class FishLegConfig {
         b.auxDirection = auxDirection; b.fisher = fisher; b.lowRank = lowRank; b.maxStepNorm = maxStepNorm;
         b.preconditionAux = preconditionAux;
         b.qInit = qInit;
+        b.qInitSteps = qInitSteps;
         return b;
     }
 
@@ -265,7 +278,7 @@ public final class FishLegConfig {
                 decoupledWeightDecay ? "(decoupled)" : "(in loss)", auxEvery, auxAtStepZero, auxBatchSize,
                 factor.name().toLowerCase(Locale.ROOT), ordering.name().toLowerCase(Locale.ROOT),
                 auxDirection.name().toLowerCase(Locale.ROOT), fisher.name().toLowerCase(Locale.ROOT), lowRank, maxStepNorm,
-                preconditionAux ? " precondition_aux=true" : "", qInit == QInit.KFAC ? " q_init=kfac" : "");
+                preconditionAux ? " precondition_aux=true" : "", qInit == QInit.KFAC ? " q_init=kfac" + (qInitSteps > 1 ? "(steps=" + qInitSteps + ")" : "") : "");
     }
 
     /** Sets a configuration field by field, starting from the JAX MNIST defaults; {@link #build} checks the values. */
@@ -276,6 +289,7 @@ public final class FishLegConfig {
         private float maxStepNorm = 0f;
         private boolean preconditionAux = false;
         private QInit qInit = QInit.IDENTITY;
+        private int qInitSteps = 1;
         private int auxEvery = 10, auxBatchSize = 1000;
         private Factor factor = Factor.FULL;
         private Ordering ordering = Ordering.MOMENTUM_ON_GRADIENT;
@@ -415,6 +429,12 @@ public final class FishLegConfig {
          * @return this builder
          */
         public Builder qInit(String v) { qInit = QInit.parse(v); return this; }
+        /**
+         * Sets {@link FishLegConfig#qInitSteps}.
+         * @param v the number of first steps whose Q comes from KFAC's running-mean factors (>= 1)
+         * @return this builder
+         */
+        public Builder qInitSteps(int v) { qInitSteps = v; return this; }
         /**
          * The configuration, checked.
          * @return the configuration

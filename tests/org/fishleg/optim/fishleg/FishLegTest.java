@@ -290,6 +290,89 @@ class FishLegTest {
         assertTrue(e.getMessage().contains("identity or kfac"), e.getMessage());
     }
 
+    /**
+     * --q-init kfac with --q-init-steps K and the JAX ordering (momentum on the gradient, then Q): for the first K steps
+     * FishLeg is KFAC in the benchmark form with its warm-up (running means with decay min(1 - 1/(k+1), 0.9), damping
+     * sqrt(gamma) on each factor, inverses every step), step for step on the same batches and sampled targets; from step
+     * K on, with the auxiliary loss off, FishLeg keeps Q while KFAC re-estimates it, so the two part. A state saved
+     * in the middle of the warm-up carries the running means: resumed, it continues exactly.
+     */
+    @Test
+    void kfacWarmStartIsKfacForItsFirstSteps() {
+        Random r = new Random(23);
+        int n = 6, k = 4;
+        float gamma = 0.09f, lr = 0.5f;
+        for (Likelihood lik : new Likelihood[] {Likelihood.bernoulli(), Likelihood.gaussian(1f)}) {
+            float[][] xs = new float[k + 2][], ys = new float[k + 2][];
+            for (int i = 0; i < k + 2; i++) {
+                xs[i] = Fixtures.gaussian(r, n * 4, 1);
+                ys[i] = Fixtures.targets(r, lik, n, 3);
+            }
+            FishLegConfig cfg = FishLegConfig.preset("mnist-ae").toBuilder().auxLr(0f).damping(gamma).lr(lr)
+                    .ordering(FishLegConfig.Ordering.MOMENTUM_ON_GRADIENT).weightDecay(0f)
+                    .qInit(FishLegConfig.QInit.KFAC).qInitSteps(k).build();
+            org.fishleg.optim.kfac.KfacConfig kc = org.fishleg.optim.kfac.KfacConfig.defaults().toBuilder().lr(lr).damping(gamma)
+                    .momentum(cfg.beta).weightDecay(0f).build();
+            OptimizerState mid = null;
+            float[] thetaMid = null, thetaK = null;
+            try (Mlp m = new Mlp(cpu, SPEC, lik); Mlp twin = new Mlp(cpu, SPEC, lik); FishLeg fl = new FishLeg(m, cfg, new FixedAux());
+                 org.fishleg.optim.kfac.Kfac kfac = new org.fishleg.optim.kfac.Kfac(twin, kc); Tensor loss = cpu.zeros(1, 1)) {
+                m.init(4);
+                twin.init(4);
+                for (int i = 0; i < k + 2; i++) {
+                    try (Tensor x = cpu.upload(xs[i], n, 4); Tensor y = cpu.upload(ys[i], n, 3)) {
+                        if (i < k) assertNull(fl.replayKey(n), "warm-up step " + i + " factorises on the host: not replayable");
+                        else assertNotNull(fl.replayKey(n), "step " + i + " is past the warm-up");
+                        cpu.setSeed(300 + i);
+                        fl.step(m, x, y, loss);
+                        cpu.setSeed(300 + i);
+                        kfac.step(twin, x, y, loss);
+                    }
+                    float[] a = cpu.download(m.params()), b = cpu.download(twin.params());
+                    double diff = 0, size = 0;
+                    for (int j = 0; j < a.length; j++) {
+                        diff = Math.max(diff, Math.abs(a[j] - b[j]));
+                        size = Math.max(size, Math.abs(b[j]));
+                    }
+                    if (i < k) assertTrue(diff <= 2e-5 * size, lik + " step " + i + ": FishLeg's warm-up is not KFAC: " + diff);
+                    else assertTrue(diff > 1e-3 * size, lik + " step " + i + ": FishLeg still follows KFAC's new inverses: " + diff);
+                    if (i == 1) {
+                        mid = fl.state();
+                        thetaMid = a;
+                        assertTrue(mid.arrays().containsKey("q_init_stats"), "the state in the warm-up carries the running means");
+                    }
+                    if (i == k - 1) thetaK = a;
+                }
+                assertFalse(fl.state().arrays().containsKey("q_init_stats"), "past the warm-up the running means are not state");
+            }
+            // resume from the state after step 1: steps 2 .. k-1 again, the same parameters
+            try (Mlp m = new Mlp(cpu, SPEC, lik); FishLeg fl = new FishLeg(m, cfg, new FixedAux()); Tensor loss = cpu.zeros(1, 1)) {
+                cpu.upload(thetaMid, m.params());
+                fl.loadState(mid);
+                for (int i = 2; i < k; i++)
+                    try (Tensor x = cpu.upload(xs[i], n, 4); Tensor y = cpu.upload(ys[i], n, 3)) {
+                        cpu.setSeed(300 + i);
+                        fl.step(m, x, y, loss);
+                    }
+                assertArrayEquals(thetaK, cpu.download(m.params()), lik + ": resumed in the warm-up");
+            }
+            // a state in the warm-up without the running means is refused
+            OptimizerState bare = new OptimizerState("fishleg");
+            for (var e : mid.arrays().entrySet()) if (!e.getKey().equals("q_init_stats")) bare.put(e.getKey(), e.getValue());
+            bare.put("step", mid.number("step")).put("aux_steps", mid.number("aux_steps"));
+            try (Mlp m = new Mlp(cpu, SPEC, lik); FishLeg fl = new FishLeg(m, cfg, new FixedAux())) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> fl.loadState(bare));
+                assertTrue(e.getMessage().contains("lacks the running-mean factors"), e.getMessage());
+            }
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> FishLegConfig.preset("mnist-ae").toBuilder().qInitSteps(3).build());
+        assertTrue(e.getMessage().contains("needs --q-init kfac"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> FishLegConfig.preset("mnist-ae").toBuilder().damping(1f).qInit("kfac").qInitSteps(0).build());
+        assertTrue(FishLegConfig.preset("mnist-ae").toBuilder().damping(1f).qInit("kfac").qInitSteps(120).build().toString()
+                .endsWith("q_init=kfac(steps=120)"));
+    }
+
     /** max |M (F + shift I) - I| in double. */
     static double inverseError(double[][] m, double[][] f, double shift) {
         int n = m.length;
