@@ -192,7 +192,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
         Mlp.Workspace ws = model.workspace(batch);
         model.sampledErrors(ws);
         float shift = (float) Math.sqrt(cfg.damping);
-        float decay = qInitDecay(step);
+        float decay = KroneckerBlocks.warmupDecay(step, 0.9f); // KFAC's warm-up running means
         long off = 0;
         for (int l = 0; l < layers; l++) {
             int n1 = L[l].rows(), n2 = R[l].rows();
@@ -218,9 +218,6 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
         refreshPS();
         qInitPending = step + 1 < cfg.qInitSteps;
     }
-
-    /** The running means' decay at step k: min(1 - 1/(k+1), 0.9), KFAC's warm-up (0 at step 0: the first batch alone). */
-    static float qInitDecay(long k) { return Math.min(1f - 1f / (k + 1), 0.9f); }
 
     /** P = L^T L, S = R^T R for every layer. */
     private void refreshPS() {

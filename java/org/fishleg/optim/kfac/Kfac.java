@@ -142,7 +142,7 @@ public final class Kfac implements Optimizer, FlopCounter, org.fishleg.optim.Lea
 
     /** The factors' moving-average decay at step s: min(1 - 1/(s + 1), statDecay) with the warm-up. */
     private float decayAt(long s) {
-        return cfg.warmup ? Math.min(1f - 1f / (s + 1), cfg.statDecay) : s == 0 ? 0f : cfg.statDecay;
+        return cfg.warmup ? KroneckerBlocks.warmupDecay(s, cfg.statDecay) : s == 0 ? 0f : cfg.statDecay;
     }
 
     /**

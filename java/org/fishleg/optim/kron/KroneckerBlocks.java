@@ -55,6 +55,15 @@ public final class KroneckerBlocks implements AutoCloseable {
         this.scratchRect = b.zeros(1, (int) maxRect);
     }
 
+    /**
+     * The decay of KFAC's warm-up running means at step k, min(1 - 1/(k+1), cap): 0 at step 0 (the first batch alone),
+     * then the plain mean of the batches so far until it reaches cap. Shared by KFAC and FishLeg's KFAC start.
+     * @param k the step, from 0
+     * @param cap the decay it settles at
+     * @return the decay of step k
+     */
+    public static float warmupDecay(long k, float cap) { return Math.min(1f - 1f / (k + 1), cap); }
+
     /** Number of layer blocks. */
     public int layers() { return layers; }
 
