@@ -20,6 +20,7 @@ import org.fishleg.bench.SuiteSummary;
 import org.fishleg.data.Dataset;
 import org.fishleg.data.Splits;
 import org.fishleg.optim.Optimizers;
+import org.fishleg.optim.fishleg.FishLegConfig;
 import org.fishleg.plot.MetricsCsv;
 import org.fishleg.plot.SuiteChart;
 import org.fishleg.train.DeviceDataset;
@@ -66,7 +67,8 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
     String suite;
 
     @Option(names = "--optimizers", paramLabel = "NAME,...", split = ",",
-            description = "Optimizers to compare, each with its default hyper-parameters for the model. Default: "
+            description = "Optimizers to compare, each with its default hyper-parameters for the model; fishleg@PRESET runs "
+                    + "FishLeg with that --fishleg-preset instead of the model's (e.g. fishleg@mnist-ae-kfac-start). Default: "
                     + "fishleg,adam,momentum,kfac.")
     List<String> optimizers;
 
@@ -195,7 +197,9 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
                     String label = "[" + opt + " seed " + seed + "]";
                     TrainingProgress prog = new EpochLines(err, label, s.stepsBased() ? "step" : "epoch", nEpochs);
                     Optimizers.Options oo = new Optimizers.Options().modelName(mc.name).batchSize(batch);
-                    TrainResult r = TrainingRun.with(be, train, test, mc, seed, init, cfg, prog, opt, oo, (trainer, o) -> {
+                    int at = opt.indexOf('@'); // fishleg@PRESET: that FishLeg preset instead of the model's
+                    if (at >= 0) oo.fishLeg(FishLegConfig.preset(opt.substring(at + 1)));
+                    TrainResult r = TrainingRun.with(be, train, test, mc, seed, init, cfg, prog, at < 0 ? opt : opt.substring(0, at), oo, (trainer, o) -> {
                         described.putIfAbsent(opt, o.describe());
                         hook.watch(trainer);
                         try {
@@ -244,7 +248,8 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
                     .append("`, metrics in `OPTIMIZER-seedS.csv`.\n\n");
         }
         md.append("Optimizers (default hyper-parameters for ").append(mc.name).append("):\n\n");
-        for (Map.Entry<String, String> e : described.entrySet()) md.append("- `").append(e.getValue()).append("`\n");
+        for (Map.Entry<String, String> e : described.entrySet())
+            md.append(e.getKey().indexOf('@') < 0 ? "- `" : "- `" + e.getKey() + "`: `").append(e.getValue()).append("`\n");
         md.append("\n");
         md.append(SuiteSummary.table(rows, "NLL"));
         md.append("\nFinal = at the last step; train NLL over the whole training set, test NLL over the whole test set; "
@@ -290,7 +295,14 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
         for (String o : optimizers) {
             String n;
             try {
-                n = Optimizers.canonicalName(o);
+                int at = o.indexOf('@');
+                n = Optimizers.canonicalName(at < 0 ? o : o.substring(0, at));
+                if (at >= 0) {
+                    if (!n.startsWith("fishleg")) throw new UserException("--optimizers '" + o + "': only FishLeg takes a @PRESET");
+                    String p = o.substring(at + 1).trim().toLowerCase(Locale.ROOT);
+                    FishLegConfig.preset(p); // validates the preset name
+                    n = n + "@" + p;
+                }
             } catch (IllegalArgumentException e) {
                 throw new UserException(e.getMessage());
             }

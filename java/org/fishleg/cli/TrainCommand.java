@@ -252,6 +252,8 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
     @Option(names = "--fishleg-preset", paramLabel = "NAME",
             description = "FishLeg configuration: jax-mnist | jax-faces | ocaml-mnist | ocaml-faces | ocaml-dln (as published) | "
                     + "mnist-ae (ocaml-mnist with --factor full --damping 1e-3) | mnist-ae-1000 (mnist-ae with --aux-lr 3e-3) | "
+                    + "mnist-ae-kfac-start (mnist-ae with --q-init kfac --q-init-steps 21 --lr 1 --damping 3 --aux-lr 1e-4 "
+                    + "--ordering momentum-on-gradient: started from KFAC's warm-up; opt-in, for batch 1000) | "
                     + "curves-ae (mnist-ae with --lr 0.02) | faces-ae (mnist-ae with --init-scale 1 --aux-lr 1e-4) | "
                     + "dln (ocaml-dln with --lr 0.1 --max-step-norm 1). "
                     + "Default: the preset of the model's name for mnist-ae (mnist-ae-1000 at --batch-size 1000 or more), curves-ae, "

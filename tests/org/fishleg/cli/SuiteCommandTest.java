@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.List;
 import javax.imageio.ImageIO;
 import org.fishleg.optim.Optimizers;
+import org.fishleg.optim.fishleg.FishLegConfig;
 import org.fishleg.plot.MetricsCsv;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -65,12 +66,32 @@ class SuiteCommandTest {
     }
 
     @Test
+    void fishlegAtPresetRunsThatPreset() throws IOException {
+        Path out = tmp.resolve("preset");
+        MainTest.Run r = MainTest.run("bench", "suite", "--suite", "dln", "--quick", "--epochs", "20", "--optimizers",
+                "fishleg,fishleg@OCAML-DLN", "--backend", "cpu", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        MetricsCsv def = MetricsCsv.read(out.resolve("fishleg-seed1.csv"));
+        MetricsCsv pre = MetricsCsv.read(out.resolve("fishleg@ocaml-dln-seed1.csv"));
+        assertEquals(def.test[0], pre.test[0], "the same initial weights");
+        assertNotEquals(def.test[def.rows() - 1], pre.test[pre.rows() - 1], "another FishLeg configuration");
+        String md = Files.readString(out.resolve("summary.md"));
+        assertTrue(md.contains("--optimizers fishleg,fishleg@ocaml-dln "), md);
+        assertTrue(md.contains("- `fishleg@ocaml-dln`: `fishleg " + FishLegConfig.preset("ocaml-dln") + "`\n"), md);
+        assertTrue(md.contains("- `fishleg " + FishLegConfig.preset("dln") + "`\n"), md);
+        assertTrue(md.contains("| fishleg@ocaml-dln | 1 | "), md);
+    }
+
+    @Test
     void userMistakesGiveOneLineAndExitCode2() {
         Path out = tmp.resolve("o");
         error("unknown suite 'cifar'", "--suite", "cifar", "--out", out.toString());
         error("--seeds must be integers", "--suite", "dln", "--seeds", "1,x", "--out", out.toString());
         error("--seeds names seed 2 twice", "--suite", "dln", "--seeds", "1-2,2", "--out", out.toString());
         error("unknown optimizer 'nope'", "--suite", "dln", "--optimizers", "adam,nope", "--out", out.toString());
+        error("only FishLeg takes a @PRESET", "--suite", "dln", "--optimizers", "adam@dln", "--out", out.toString());
+        error("unknown FishLeg preset 'nope'", "--suite", "dln", "--optimizers", "fishleg@nope", "--out", out.toString());
+        error("--optimizers names fishleg@dln twice", "--suite", "dln", "--optimizers", "fishleg@dln,fishleg@DLN", "--out", out.toString());
         error("--epochs must be >= 1", "--suite", "dln", "--epochs", "0", "--out", out.toString());
         // missing MNIST: the message train gives
         String none = tmp.resolve("none").toString();

@@ -298,6 +298,19 @@ class FishLegTest {
      * in the middle of the warm-up carries the running means: resumed, it continues exactly.
      */
     @Test
+    void kfacStartPresetIsTheConfigurationOfTheDocumentedRuns() {
+        // the configuration line of `scripts/run-kfac-start.sh mnist` (docs/RESULTS.md, MNIST, "FishLeg started from
+        // KFAC's warm-up"): fishleg train --model mnist-ae --batch-size 1000 --q-init kfac --q-init-steps 21 --lr 1
+        // --damping 3 --aux-lr 1e-4 --ordering momentum-on-gradient
+        assertEquals("lr=1.00000 s=3.00000 aux_lr=0.000100000 aux_betas=(0.900000,0.999000) aux_eps=0.000100000 aux_wd=0.00100000 "
+                + "damping=3.00000 beta=0.900000 wd=0.00000(decoupled) aux_every=10 aux_at_0=true aux_batch=10 factor=full "
+                + "ordering=momentum_on_gradient u=current_gradient fisher=gauss_newton low_rank=true max_step_norm=0.00000 "
+                + "q_init=kfac(steps=21)", FishLegConfig.preset("mnist-ae-kfac-start").toString());
+        assertTrue(FishLegConfig.presets().containsKey("mnist-ae-kfac-start"));
+        assertEquals(FishLegConfig.preset("mnist-ae-kfac-start").toString(), FishLegConfig.preset("MNIST-AE-KFAC-START").toString());
+    }
+
+    @Test
     void kfacWarmStartIsKfacForItsFirstSteps() {
         Random r = new Random(23);
         int n = 6, k = 4;
