@@ -21,6 +21,3 @@ screen ks120                 "${ks[@]}" "${jax[@]}" --q-init-steps 120 --aux-lr 
 screen ks120-auxlr1e-3       "${ks[@]}" "${jax[@]}" --q-init-steps 120 --aux-lr 1e-3
 screen ks120-frozen          "${ks[@]}" "${jax[@]}" --q-init-steps 120 --aux-lr 0     # diagnostic: Q fixed after step 120
 screen ks300                 "${ks[@]}" "${jax[@]}" --q-init-steps 300 --aux-lr 1e-4  # five epochs
-screen ks21-damp2            --q-init kfac --damping 2 --lr 1 "${jax[@]}" --q-init-steps 21 --aux-lr 1e-4
-screen ks21-damp1            --q-init kfac --damping 1 --lr 1 "${jax[@]}" --q-init-steps 21 --aux-lr 1e-4
-screen ks21-auxlr3e-4        "${ks[@]}" "${jax[@]}" --q-init-steps 21 --aux-lr 3e-4
