@@ -17,7 +17,6 @@ import org.fishleg.nn.Mlp;
 import org.fishleg.optim.FlopCounter;
 import org.fishleg.optim.Optimizer;
 import org.fishleg.optim.Optimizers;
-import org.fishleg.optim.fishleg.FishLegConfig;
 import org.fishleg.train.DeviceAuxSource;
 import org.fishleg.train.StepGraphs;
 import picocli.CommandLine.Command;
@@ -105,18 +104,7 @@ final class BenchCommand implements Callable<Integer>, Main.Streams {
             ModelChoice mc = ModelChoice.parse(model, likelihood);
             List<String> opts = new ArrayList<>();
             for (String o : optimizers) {
-                try {
-                    int at = o.indexOf('@');
-                    String name = Optimizers.canonicalName(at < 0 ? o : o.substring(0, at));
-                    if (at >= 0) {
-                        if (!name.startsWith("fishleg")) throw new UserException("'" + o + "': only FishLeg takes a @PRESET");
-                        FishLegConfig.preset(o.substring(at + 1)); // validates the preset name
-                        name = name + o.substring(at);
-                    }
-                    opts.add(name);
-                } catch (IllegalArgumentException e) {
-                    throw new UserException(e.getMessage());
-                }
+                opts.add(TrainingRun.optimizerWithPreset(o));
             }
             for (int b : batchSizes) if (b < 1) throw new UserException("--batch-sizes must be >= 1, got " + b);
             if (!(seconds > 0)) throw new UserException("--seconds must be > 0, got " + seconds);
@@ -264,10 +252,9 @@ final class BenchCommand implements Callable<Integer>, Main.Streams {
                     be.randUniform(pool);
                     DeviceAuxSource aux = new DeviceAuxSource(be, pool, DeviceAuxSource.seedFor(seed));
                     Optimizers.Options oo = new Optimizers.Options().modelName(mc.name);
-                    int at = optName.indexOf('@');
-                    if (at >= 0) oo.fishLeg(FishLegConfig.preset(optName.substring(at + 1)));
+                    String base = TrainingRun.applyPreset(optName, oo);
                     List<String> notices = new ArrayList<>();
-                    try (Optimizer opt = Optimizers.create(at < 0 ? optName : optName.substring(0, at), net, oo, aux);
+                    try (Optimizer opt = Optimizers.create(base, net, oo, aux);
                          StepGraphs sg = new StepGraphs(be, useGraphs, notices::add)) {
                         Runnable nothing = () -> { };
                         for (int i = 0; i < warmup; i++) sg.step(opt, net, x, y, loss, nothing);

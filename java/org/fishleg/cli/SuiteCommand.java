@@ -20,7 +20,6 @@ import org.fishleg.bench.SuiteSummary;
 import org.fishleg.data.Dataset;
 import org.fishleg.data.Splits;
 import org.fishleg.optim.Optimizers;
-import org.fishleg.optim.fishleg.FishLegConfig;
 import org.fishleg.plot.MetricsCsv;
 import org.fishleg.plot.SuiteChart;
 import org.fishleg.train.DeviceDataset;
@@ -197,9 +196,8 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
                     String label = "[" + opt + " seed " + seed + "]";
                     TrainingProgress prog = new EpochLines(err, label, s.stepsBased() ? "step" : "epoch", nEpochs);
                     Optimizers.Options oo = new Optimizers.Options().modelName(mc.name).batchSize(batch);
-                    int at = opt.indexOf('@'); // fishleg@PRESET: that FishLeg preset instead of the model's
-                    if (at >= 0) oo.fishLeg(FishLegConfig.preset(opt.substring(at + 1)));
-                    TrainResult r = TrainingRun.with(be, train, test, mc, seed, init, cfg, prog, at < 0 ? opt : opt.substring(0, at), oo, (trainer, o) -> {
+                    String base = TrainingRun.applyPreset(opt, oo); // fishleg@PRESET: that preset instead of the model's
+                    TrainResult r = TrainingRun.with(be, train, test, mc, seed, init, cfg, prog, base, oo, (trainer, o) -> {
                         described.putIfAbsent(opt, o.describe());
                         hook.watch(trainer);
                         try {
@@ -293,19 +291,7 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
         List<String> names = new ArrayList<>();
         if (optimizers == null || optimizers.isEmpty()) return defaultOptimizers();
         for (String o : optimizers) {
-            String n;
-            try {
-                int at = o.indexOf('@');
-                n = Optimizers.canonicalName(at < 0 ? o : o.substring(0, at));
-                if (at >= 0) {
-                    if (!n.startsWith("fishleg")) throw new UserException("--optimizers '" + o + "': only FishLeg takes a @PRESET");
-                    String p = o.substring(at + 1).trim().toLowerCase(Locale.ROOT);
-                    FishLegConfig.preset(p); // validates the preset name
-                    n = n + "@" + p;
-                }
-            } catch (IllegalArgumentException e) {
-                throw new UserException(e.getMessage());
-            }
+            String n = TrainingRun.optimizerWithPreset(o);
             if (names.contains(n)) throw new UserException("--optimizers names " + n + " twice");
             names.add(n);
         }

@@ -10,6 +10,7 @@ import org.fishleg.backend.cuda.CudaSupport;
 import org.fishleg.nn.Mlp;
 import org.fishleg.optim.Optimizer;
 import org.fishleg.optim.Optimizers;
+import org.fishleg.optim.fishleg.FishLegConfig;
 import org.fishleg.train.DeviceDataset;
 import org.fishleg.train.Sampling;
 import org.fishleg.train.Trainer;
@@ -54,6 +55,33 @@ final class TrainingRun {
     /** Batch sampling when none is given: bootstrap for dln (the authors' deep linear network), shuffle otherwise. */
     static Sampling defaultSampling(ModelChoice mc) {
         return Sampling.parse(org.fishleg.optim.Recipes.sampling(mc.name));
+    }
+
+    /**
+     * An optimizer name of the benchmark commands, canonical: {@code NAME} or {@code fishleg...@PRESET} (that FishLeg preset
+     * instead of the model's; the preset lower-cased).
+     * @throws UserException for an unknown optimizer or preset, or a preset on an optimizer other than FishLeg
+     */
+    static String optimizerWithPreset(String o) {
+        try {
+            int at = o.indexOf('@');
+            String n = Optimizers.canonicalName(at < 0 ? o : o.substring(0, at));
+            if (at < 0) return n;
+            if (!n.startsWith("fishleg")) throw new UserException("'" + o + "': only FishLeg takes a @PRESET");
+            String p = o.substring(at + 1).trim().toLowerCase(java.util.Locale.ROOT);
+            FishLegConfig.preset(p); // validates the preset name
+            return n + "@" + p;
+        } catch (IllegalArgumentException e) {
+            throw new UserException(e.getMessage());
+        }
+    }
+
+    /** The optimizer part of {@link #optimizerWithPreset}'s name; its preset, if any, set on {@code oo}. */
+    static String applyPreset(String name, Optimizers.Options oo) {
+        int at = name.indexOf('@');
+        if (at < 0) return name;
+        oo.fishLeg(FishLegConfig.preset(name.substring(at + 1)));
+        return name.substring(0, at);
     }
 
     /** Batch size when none is given: 40 for dln (its whole training set), 100 otherwise. */
