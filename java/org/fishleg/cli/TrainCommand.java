@@ -331,6 +331,12 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
                     + "Preset default (1: the first batch only).")
     Integer qInitSteps;
 
+    @Option(names = "--q-init-every", paramLabel = "N",
+            description = "FishLeg with --q-init kfac and --q-init-steps K: within those K steps factorise the running-mean factors "
+                    + "into Q as KFAC does its inverses, before each of the first N + 1 steps and then every N-th (20: KFAC's "
+                    + "schedule, so the first K steps are KFAC's). Preset default (1: every step).")
+    Integer qInitEvery;
+
     // ---------------------------------------------------------------- KFAC
     @Option(names = "--kfac-damping", paramLabel = "GAMMA",
             description = "KFAC Tikhonov damping gamma: sqrt(gamma) on each factor (or split by pi, --kfac-damping-split). Default: 3 (curves-ae 1).")
@@ -582,6 +588,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         if (preconditionAux != null) b.preconditionAux(parse(() -> onOff("--precondition-aux", preconditionAux)));
         if (qInit != null) parse(() -> b.qInit(qInit));
         if (qInitSteps != null) b.qInitSteps(qInitSteps);
+        if (qInitEvery != null) b.qInitEvery(qInitEvery);
         // --lr, --weight-decay and --momentum are applied once, by Optimizers.create (they go in its Options)
         return parse(b::build);
     }
@@ -642,6 +649,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
         fishLegOnly.put("--precondition-aux", preconditionAux);
         fishLegOnly.put("--q-init", qInit);
         fishLegOnly.put("--q-init-steps", qInitSteps);
+        fishLegOnly.put("--q-init-every", qInitEvery);
         if (!fishLeg)
             for (var e : fishLegOnly.entrySet())
                 if (e.getValue() != null)

@@ -35,7 +35,8 @@ import org.fishleg.optim.kron.KroneckerBlocks;
  *
  * <p>Q starts at s I, or ({@link FishLegConfig#qInit} KFAC) at KFAC's Kronecker-factored estimate of
  * (F + gamma I)^-1 on the first training batch; with {@link FishLegConfig#qInitSteps} K it is re-estimated from KFAC's
- * running-mean factors before each of the first K steps (KFAC's warm-up, with its inverses every step), and the
+ * running-mean factors before each of the first K steps (KFAC's warm-up; factorised every step, or with
+ * {@link FishLegConfig#qInitEvery} on KFAC's schedule of inverses), and the
  * auxiliary loss alone moves it from step K on.
  *
  * <p>Everything runs on the model's backend; nothing is copied to the host during a step (but the first K
@@ -193,6 +194,8 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
         model.sampledErrors(ws);
         float shift = (float) Math.sqrt(cfg.damping);
         float decay = KroneckerBlocks.warmupDecay(step, 0.9f); // KFAC's warm-up running means
+        // KFAC's schedule of inverses (Kfac.invertsAt): every one of the first qInitEvery + 1 steps, then every qInitEvery-th
+        boolean factorise = step <= cfg.qInitEvery || step % cfg.qInitEvery == 0;
         long off = 0;
         for (int l = 0; l < layers; l++) {
             int n1 = L[l].rows(), n2 = R[l].rows();
@@ -207,6 +210,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
             }
             b.gemm(true, false, (1f - decay) / batch, f.a(l), f.a(l), decay, fa);
             b.gemm(true, false, (1f - decay) * batch, ws.d[l], ws.d[l], decay, fg);
+            if (!factorise) continue;
             try {
                 b.spdInverseFactor(fa, shift, L[l]);
                 b.spdInverseFactor(fg, shift, R[l]);
@@ -215,7 +219,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
                         + " cannot be factorised with damping " + cfg.damping + " (" + e.getMessage() + ")", e);
             }
         }
-        refreshPS();
+        if (factorise) refreshPS();
         qInitPending = step + 1 < cfg.qInitSteps;
     }
 

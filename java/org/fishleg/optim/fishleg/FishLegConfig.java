@@ -138,6 +138,13 @@ public final class FishLegConfig {
      * (1: the first batch only; the auxiliary loss alone moves Q from step qInitSteps on). Must be 1 otherwise.
      */
     public final int qInitSteps;
+    /**
+     * With {@link QInit#KFAC} and {@link #qInitSteps} above 1: how often the running-mean factors are factorised into Q
+     * within those steps, as KFAC does its inverses: before each of the first qInitEvery + 1 steps and then before every
+     * qInitEvery-th (1: every step, the default). With KFAC's period (20) the first qInitSteps steps are KFAC's step for
+     * step, for any qInitSteps; the running means are updated at every step either way.
+     */
+    public final int qInitEvery;
 
     private FishLegConfig(Builder b) {
         lr = b.lr; initScale = b.initScale; auxLr = b.auxLr; auxBeta1 = b.auxBeta1; auxBeta2 = b.auxBeta2;
@@ -149,6 +156,10 @@ public final class FishLegConfig {
         preconditionAux = b.preconditionAux;
         qInit = b.qInit;
         qInitSteps = b.qInitSteps;
+        qInitEvery = b.qInitEvery;
+        if (qInitEvery < 1) throw new IllegalArgumentException("FishLeg --q-init-every must be >= 1, got " + qInitEvery);
+        if (qInitEvery > 1 && qInit != QInit.KFAC)
+            throw new IllegalArgumentException("FishLeg --q-init-every " + qInitEvery + " needs --q-init kfac");
         if (qInitSteps < 1) throw new IllegalArgumentException("FishLeg --q-init-steps must be >= 1, got " + qInitSteps);
         if (qInitSteps > 1 && qInit != QInit.KFAC)
             throw new IllegalArgumentException("FishLeg --q-init-steps " + qInitSteps + " needs --q-init kfac (Q0 = s I has nothing to re-estimate)");
@@ -180,6 +191,7 @@ public final class FishLegConfig {
         b.preconditionAux = preconditionAux;
         b.qInit = qInit;
         b.qInitSteps = qInitSteps;
+        b.qInitEvery = qInitEvery;
         return b;
     }
 
@@ -285,7 +297,8 @@ public final class FishLegConfig {
                 decoupledWeightDecay ? "(decoupled)" : "(in loss)", auxEvery, auxAtStepZero, auxBatchSize,
                 factor.name().toLowerCase(Locale.ROOT), ordering.name().toLowerCase(Locale.ROOT),
                 auxDirection.name().toLowerCase(Locale.ROOT), fisher.name().toLowerCase(Locale.ROOT), lowRank, maxStepNorm,
-                preconditionAux ? " precondition_aux=true" : "", qInit == QInit.KFAC ? " q_init=kfac" + (qInitSteps > 1 ? "(steps=" + qInitSteps + ")" : "") : "");
+                preconditionAux ? " precondition_aux=true" : "", qInit == QInit.KFAC ? " q_init=kfac" + (qInitSteps > 1 ? "(steps=" + qInitSteps
+                        + (qInitEvery > 1 ? ",every=" + qInitEvery : "") + ")" : "") : "");
     }
 
     /** Sets a configuration field by field, starting from the JAX MNIST defaults; {@link #build} checks the values. */
@@ -297,6 +310,7 @@ public final class FishLegConfig {
         private boolean preconditionAux = false;
         private QInit qInit = QInit.IDENTITY;
         private int qInitSteps = 1;
+        private int qInitEvery = 1;
         private int auxEvery = 10, auxBatchSize = 1000;
         private Factor factor = Factor.FULL;
         private Ordering ordering = Ordering.MOMENTUM_ON_GRADIENT;
@@ -442,6 +456,12 @@ public final class FishLegConfig {
          * @return this builder
          */
         public Builder qInitSteps(int v) { qInitSteps = v; return this; }
+        /**
+         * Sets {@link FishLegConfig#qInitEvery}.
+         * @param v the factorisation period within the KFAC start (>= 1; 1: every step, KFAC's: 20)
+         * @return this builder
+         */
+        public Builder qInitEvery(int v) { qInitEvery = v; return this; }
         /**
          * The configuration, checked.
          * @return the configuration

@@ -386,6 +386,64 @@ class FishLegTest {
                 .endsWith("q_init=kfac(steps=120)"));
     }
 
+    /**
+     * With --q-init-every N the start factorises on KFAC's schedule of inverses (steps 0..N, then every N-th), so a start
+     * longer than N + 1 steps is still KFAC step for step; factorising every step (the default) departs from that KFAC at
+     * the first step where KFAC keeps its old inverses.
+     */
+    @Test
+    void kfacStartOnKfacsInverseScheduleIsKfacForAllItsSteps() {
+        Random r = new Random(29);
+        int n = 6, k = 7, every = 2;
+        float gamma = 0.09f, lr = 0.5f;
+        for (Likelihood lik : new Likelihood[] {Likelihood.bernoulli(), Likelihood.gaussian(1f)}) {
+            float[][] xs = new float[k][], ys = new float[k][];
+            for (int i = 0; i < k; i++) {
+                xs[i] = Fixtures.gaussian(r, n * 4, 1);
+                ys[i] = Fixtures.targets(r, lik, n, 3);
+            }
+            org.fishleg.optim.kfac.KfacConfig kc = org.fishleg.optim.kfac.KfacConfig.defaults().toBuilder().lr(lr).damping(gamma)
+                    .momentum(0.9f).weightDecay(0f).inverseEvery(every).build();
+            for (int qEvery : new int[] {every, 1}) {
+                FishLegConfig cfg = FishLegConfig.preset("mnist-ae").toBuilder().auxLr(0f).damping(gamma).lr(lr)
+                        .ordering(FishLegConfig.Ordering.MOMENTUM_ON_GRADIENT).weightDecay(0f)
+                        .qInit(FishLegConfig.QInit.KFAC).qInitSteps(k).qInitEvery(qEvery).build();
+                assertEquals(0.9f, cfg.beta);
+                try (Mlp m = new Mlp(cpu, SPEC, lik); Mlp twin = new Mlp(cpu, SPEC, lik); FishLeg fl = new FishLeg(m, cfg, new FixedAux());
+                     org.fishleg.optim.kfac.Kfac kfac = new org.fishleg.optim.kfac.Kfac(twin, kc); Tensor loss = cpu.zeros(1, 1)) {
+                    m.init(4);
+                    twin.init(4);
+                    for (int i = 0; i < k; i++) {
+                        try (Tensor x = cpu.upload(xs[i], n, 4); Tensor y = cpu.upload(ys[i], n, 3)) {
+                            cpu.setSeed(300 + i);
+                            fl.step(m, x, y, loss);
+                            cpu.setSeed(300 + i);
+                            kfac.step(twin, x, y, loss);
+                        }
+                        float[] a = cpu.download(m.params()), b = cpu.download(twin.params());
+                        double diff = 0, size = 0;
+                        for (int j = 0; j < a.length; j++) {
+                            diff = Math.max(diff, Math.abs(a[j] - b[j]));
+                            size = Math.max(size, Math.abs(b[j]));
+                        }
+                        // KFAC inverts at steps 0, 1, 2, 4, 6: the eager start first differs after step 3
+                        if (qEvery == every || i < 3)
+                            assertTrue(diff <= 2e-5 * size, lik + " every " + qEvery + " step " + i + ": the start is not KFAC: " + diff);
+                        else if (i == 3)
+                            assertTrue(diff > 1e-4 * size, lik + " step 3: factorising every step still matches KFAC's stale inverses: " + diff);
+                    }
+                }
+            }
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> FishLegConfig.preset("mnist-ae").toBuilder().qInitEvery(20).build());
+        assertTrue(e.getMessage().contains("needs --q-init kfac"), e.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> FishLegConfig.preset("mnist-ae").toBuilder().damping(1f).qInit("kfac").qInitSteps(9).qInitEvery(0).build());
+        assertTrue(FishLegConfig.preset("mnist-ae").toBuilder().damping(1f).qInit("kfac").qInitSteps(300).qInitEvery(20).build().toString()
+                .endsWith("q_init=kfac(steps=300,every=20)"));
+    }
+
     /** max |M (F + shift I) - I| in double. */
     static double inverseError(double[][] m, double[][] f, double shift) {
         int n = m.length;
