@@ -26,7 +26,7 @@ CP="target/fishleg.jar:target/lib/*"
 
 die() { echo "results: $*" >&2; exit 2; }
 
-SECTIONS="mnist-short step-cost dln-seeds presets dln-full mnist-suite kfac-reference curves-suite faces-suite dln-suite"
+SECTIONS="mnist-short step-cost dln-seeds presets dln-full mnist-suite kfac-reference curves-suite curves-kfac-start faces-suite dln-suite"
 describe() {
   case $1 in
     mnist-short) echo "MNIST AE 2 epochs batch 100: Adam, SGD-momentum, FishLeg default and presets; Adam and momentum 10 epochs (~12 min)" ;;
@@ -37,6 +37,7 @@ describe() {
     mnist-suite) echo "bench suite mnist-ae: FishLeg, Adam, momentum (and KFAC where built) at batch 1000, 75 epochs, seed 1 (~85 min)" ;;
     kfac-reference) echo "scripts/kfac-reference.sh: KFAC's benchmark form from the uniform init against the published MNIST demo, 50 epochs; FishLeg probes (~35 min)" ;;
     curves-suite) echo "bench suite curves-ae: the same on regenerated CURVES, 100 epochs (~15 min)" ;;
+    curves-kfac-start) echo "bench suite curves-ae: FishLeg, KFAC and FishLeg started from KFAC (curves-ae-kfac-start), seeds 1-3, 100 epochs (~40 min)" ;;
     faces-suite) echo "bench suite faces-ae: the same on the FACES-like data, 50 epochs (~4 h on 2 cores; RESULTS_EPOCHS=6: ~40 min; RESULTS_QUICK=1: minutes)" ;;
     dln-suite) echo "bench suite dln: deep linear network, train --model dln defaults, 20000 steps (~2 min)" ;;
   esac
@@ -343,19 +344,20 @@ sec_dln_seeds() {
 
 # suite_section SECTION SUITE: `fishleg bench suite` with its defaults (RESULTS_QUICK=1: --quick); its summary.md
 # (without the title) spliced in, the plots copied to docs/img/suite-SUITE-{epochs,seconds}.png
-suite_section() {
-  local name=$1 suite=$2 dir=runs/results/$1 out quick="" epochs=""
+suite_section() {   # suite_section NAME SUITE [IMG [BENCH-SUITE-ARGS...]]: plots docs/img/IMG-{epochs,seconds}.png (IMG default suite-SUITE)
+  local name=$1 suite=$2 dir=runs/results/$1 out quick="" epochs="" img=${3:-suite-$2}
+  shift 2; [ $# -gt 0 ] && shift
   [ -n "${RESULTS_QUICK:-}" ] && quick=--quick
   [ -n "${RESULTS_EPOCHS:-}" ] && epochs="--epochs $RESULTS_EPOCHS"
   mkdir -p "$dir"
   # shellcheck disable=SC2086
-  if ! fl bench suite --suite "$suite" $quick $epochs --backend "$BACKEND" --overwrite --out "$dir" >"$dir/suite.out" 2>"$dir/suite.log"; then
+  if ! fl bench suite --suite "$suite" "$@" $quick $epochs --backend "$BACKEND" --overwrite --out "$dir" >"$dir/suite.out" 2>"$dir/suite.log"; then
     echo "results: $name failed (see $dir/suite.log): $(tail -n 1 "$dir/suite.log")" >&2
     return
   fi
   mkdir -p docs/img
-  cp "$dir/test-vs-epoch.png" "docs/img/suite-$suite-epochs.png"
-  cp "$dir/test-vs-seconds.png" "docs/img/suite-$suite-seconds.png"
+  cp "$dir/test-vs-epoch.png" "docs/img/$img-epochs.png"
+  cp "$dir/test-vs-seconds.png" "docs/img/$img-seconds.png"
   out=$(mktemp)
   {
     header "$name"
@@ -370,7 +372,8 @@ suite_section() {
     fi
     echo "Per-run metrics CSVs, summary.md and the log in \`$dir/\`."
     echo
-    sed '1,2d' "$dir/summary.md" | sed "s#(test-vs-epoch.png)#(img/suite-$suite-epochs.png)#; s#(test-vs-seconds.png)#(img/suite-$suite-seconds.png)#"
+    sed '1,2d' "$dir/summary.md" | sed "s#(test-vs-epoch.png)#(img/$img-epochs.png)#; s#(test-vs-seconds.png)#(img/$img-seconds.png)#"
+    [ -z "${EPOCH_TABLE:-}" ] || epoch_table "$dir" $EPOCH_TABLE
   } >"$out"
   splice "$name" "$out"
   rm -f "$out"
@@ -432,6 +435,25 @@ sec_kfac_reference() {
   rm -f "$out"
 }
 sec_curves_suite() { suite_section curves-suite curves-ae; }
+# FishLeg started from KFAC (the opt-in preset curves-ae-kfac-start) against KFAC and the default FishLeg, three seeds
+sec_curves_kfac_start() {
+  EPOCH_TABLE="1 5 10 15 20 30 50 75 100" suite_section curves-kfac-start curves-ae curves-kfac-start \
+    --optimizers fishleg,kfac,fishleg@curves-ae-kfac-start --seeds 1,2,3
+}
+# epoch_table DIR EPOCH...: test NLL of every run's CSV in DIR at those epochs, one row per run
+epoch_table() {
+  local dir=$1 f e; shift
+  echo
+  echo "Test NLL by epoch, per run (from the metrics CSVs):"
+  echo
+  printf '| run |'; for e in "$@"; do printf ' %s |' "$e"; done; echo
+  printf '|---|'; for e in "$@"; do printf -- '---:|'; done; echo
+  for f in "$dir"/*-seed*.csv; do
+    printf '| %s |' "$(basename "$f" .csv)"
+    for e in "$@"; do printf ' %s |' "$(csv_at "$f" test_loss "$e")"; done
+    echo
+  done
+}
 sec_faces_suite() { suite_section faces-suite faces-ae; }
 sec_dln_suite() { suite_section dln-suite dln; }
 

@@ -183,7 +183,8 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
      * {@link FishLegConfig.QInit#KFAC}: L_l = C_A^-1 and R_l = C_G^-1 from the Cholesky factors of Abar + sqrt(gamma) I and
      * Gbar + sqrt(gamma) I on the batch x (Abar = A^T A / B, A = [1, h]; Gbar = B Delta^T Delta with Delta the errors of
      * targets sampled from the model), so P = (Abar + sqrt(gamma) I)^-1 and S = (Gbar + sqrt(gamma) I)^-1. Runs one forward
-     * and sampled backward pass and two host factorisations per layer (eager; the step that follows recomputes the gradient).
+     * and sampled backward pass and two host factorisations per layer (eager; the step that follows reuses the gradient, and
+     * recomputes it only on the low-rank path, which reads the work buffers' errors).
      */
     private void initFactorsFromBatch(Tensor x, Tensor y, Tensor lossOut) {
         int batch = x.rows();
@@ -296,6 +297,9 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
 
     /** Whether step number {@code s} (0-based) updates lambda first. */
     private boolean auxAt(long s) {
+        // a KFAC start on KFAC's schedule of inverses keeps KFAC's Q between its factorisations: no auxiliary update
+        // until it is over (a start that factorises every step overwrites them anyway, but for the last one)
+        if (cfg.qInitEvery > 1 && s < cfg.qInitSteps) return false;
         return cfg.auxLr > 0 && (s > 0 || cfg.auxAtStepZero) && (s % cfg.auxEvery == 0);
     }
 
@@ -339,10 +343,13 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
 
     private void queue(Mlp m, Tensor x, Tensor y, Tensor lossOut, boolean auxNow) {
         if (m != model) throw new IllegalArgumentException("this FishLeg instance was built for another model");
-        if (qInitPending) initFactorsFromBatch(x, y, lossOut);
+        boolean started = qInitPending;
+        if (started) initFactorsFromBatch(x, y, lossOut);
         Tensor g = model.grads();
-        model.lossAndGradient(x, y, lossOut, g);
         boolean lowRank = lowRankApplies(x.rows());
+        // the start's pass left this batch's loss and gradient in lossOut and g; its sampled errors replaced the work
+        // buffers' errors, which only the low-rank path reads
+        if (!started || lowRank) model.lossAndGradient(x, y, lossOut, g);
         if (!cfg.decoupledWeightDecay && cfg.weightDecay != 0f) b.axpy(cfg.weightDecay, model.params(), g);
         if (gbar != null) b.axpby(1f - cfg.beta, g, cfg.beta, gbar);
 
