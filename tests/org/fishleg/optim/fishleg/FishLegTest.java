@@ -341,20 +341,11 @@ class FishLegTest {
                 m.init(4);
                 twin.init(4);
                 for (int i = 0; i < k + 2; i++) {
-                    try (Tensor x = cpu.upload(xs[i], n, 4); Tensor y = cpu.upload(ys[i], n, 3)) {
-                        if (i < k) assertNull(fl.replayKey(n), "warm-up step " + i + " factorises on the host: not replayable");
-                        else assertNotNull(fl.replayKey(n), "step " + i + " is past the warm-up");
-                        cpu.setSeed(300 + i);
-                        fl.step(m, x, y, loss);
-                        cpu.setSeed(300 + i);
-                        kfac.step(twin, x, y, loss);
-                    }
-                    float[] a = cpu.download(m.params()), b = cpu.download(twin.params());
-                    double diff = 0, size = 0;
-                    for (int j = 0; j < a.length; j++) {
-                        diff = Math.max(diff, Math.abs(a[j] - b[j]));
-                        size = Math.max(size, Math.abs(b[j]));
-                    }
+                    if (i < k) assertNull(fl.replayKey(n), "warm-up step " + i + " factorises on the host: not replayable");
+                    else assertNotNull(fl.replayKey(n), "step " + i + " is past the warm-up");
+                    double[] ds = stepBothAndCompare(fl, m, kfac, twin, xs[i], ys[i], n, 300 + i, loss);
+                    double diff = ds[0], size = ds[1];
+                    float[] a = cpu.download(m.params());
                     if (i < k) assertTrue(diff <= 2e-5 * size, lik + " step " + i + ": FishLeg's warm-up is not KFAC: " + diff);
                     else assertTrue(diff > 1e-3 * size, lik + " step " + i + ": FishLeg still follows KFAC's new inverses: " + diff);
                     if (i == 1) {
@@ -422,18 +413,8 @@ class FishLegTest {
                     m.init(4);
                     twin.init(4);
                     for (int i = 0; i < k; i++) {
-                        try (Tensor x = cpu.upload(xs[i], n, 4); Tensor y = cpu.upload(ys[i], n, 3)) {
-                            cpu.setSeed(300 + i);
-                            fl.step(m, x, y, loss);
-                            cpu.setSeed(300 + i);
-                            kfac.step(twin, x, y, loss);
-                        }
-                        float[] a = cpu.download(m.params()), b = cpu.download(twin.params());
-                        double diff = 0, size = 0;
-                        for (int j = 0; j < a.length; j++) {
-                            diff = Math.max(diff, Math.abs(a[j] - b[j]));
-                            size = Math.max(size, Math.abs(b[j]));
-                        }
+                        double[] ds = stepBothAndCompare(fl, m, kfac, twin, xs[i], ys[i], n, 300 + i, loss);
+                        double diff = ds[0], size = ds[1];
                         // KFAC inverts at steps 0, 1, 2, 4, 6: the eager start first differs after step 3
                         if (qEvery == every || i < 3)
                             assertTrue(diff <= 2e-5 * size, lik + " every " + qEvery + " step " + i + ": the start is not KFAC: " + diff);
@@ -450,6 +431,28 @@ class FishLegTest {
                 () -> FishLegConfig.preset("mnist-ae").toBuilder().damping(1f).qInit("kfac").qInitSteps(9).qInitEvery(0).build());
         assertTrue(FishLegConfig.preset("mnist-ae").toBuilder().damping(1f).qInit("kfac").qInitSteps(300).qInitEvery(20).build().toString()
                 .endsWith("q_init=kfac(steps=300,every=20)"));
+    }
+
+    /**
+     * One step of FishLeg on m and of KFAC on twin on the same batch and the same sampled targets (backend seed set
+     * before each).
+     * @return {max |theta_m - theta_twin|, max |theta_twin|} after the steps
+     */
+    static double[] stepBothAndCompare(FishLeg fl, Mlp m, org.fishleg.optim.kfac.Kfac kfac, Mlp twin, float[] xs, float[] ys, int n,
+                                       long seed, Tensor loss) {
+        try (Tensor x = cpu.upload(xs, n, 4); Tensor y = cpu.upload(ys, n, 3)) {
+            cpu.setSeed(seed);
+            fl.step(m, x, y, loss);
+            cpu.setSeed(seed);
+            kfac.step(twin, x, y, loss);
+        }
+        float[] a = cpu.download(m.params()), b = cpu.download(twin.params());
+        double diff = 0, size = 0;
+        for (int j = 0; j < a.length; j++) {
+            diff = Math.max(diff, Math.abs(a[j] - b[j]));
+            size = Math.max(size, Math.abs(b[j]));
+        }
+        return new double[] {diff, size};
     }
 
     /** max |M (F + shift I) - I| in double. */
