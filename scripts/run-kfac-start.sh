@@ -7,7 +7,8 @@
 # it with the suites' KFAC and FishLeg. On 2 CPU cores, alone: mnist about 20 minutes, curves 5, faces (6 epochs) 20.
 # Usage: scripts/run-kfac-start.sh mnist|curves|faces [DIR] [K [NAME OPTION...]] (default runs/kfac-start, K 21); metrics
 # DIR/SUITE-kK.csv, or DIR/SUITE-kK-NAME.csv with extra `fishleg train` options not set here (e.g. aux-every5
-# --aux-every 5); AUX_LR=X sets the auxiliary lr (default 1e-4), LR=X the learning rate and DAMPING=X the damping (defaults KFAC's),
+# --aux-every 5; or e20 --q-init-every 20, a start factorised on KFAC's schedule of inverses, as the CURVES runs with K 300
+# and 400); AUX_LR=X sets the auxiliary lr (default 1e-4), LR=X the learning rate and DAMPING=X the damping (defaults KFAC's),
 # SEED=S the seed (default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
