@@ -342,9 +342,10 @@ sec_dln_seeds() {
   rm -f "$out"
 }
 
-# suite_section SECTION SUITE: `fishleg bench suite` with its defaults (RESULTS_QUICK=1: --quick); its summary.md
-# (without the title) spliced in, the plots copied to docs/img/suite-SUITE-{epochs,seconds}.png
-suite_section() {   # suite_section NAME SUITE [IMG [BENCH-SUITE-ARGS...]]: plots docs/img/IMG-{epochs,seconds}.png (IMG default suite-SUITE)
+# suite_section SECTION SUITE [IMG [BENCH-SUITE-ARGS...]]: `fishleg bench suite` with its defaults plus the extra
+# arguments (RESULTS_QUICK=1: --quick); its summary.md (without the title) spliced in, then with EPOCH_TABLE="E..." a
+# per-run table of test NLL at those epochs; the plots copied to docs/img/IMG-{epochs,seconds}.png (IMG: suite-SUITE)
+suite_section() {
   local name=$1 suite=$2 dir=runs/results/$1 out quick="" epochs="" img=${3:-suite-$2}
   shift 2; [ $# -gt 0 ] && shift
   [ -n "${RESULTS_QUICK:-}" ] && quick=--quick

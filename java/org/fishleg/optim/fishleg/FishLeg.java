@@ -195,8 +195,7 @@ public final class FishLeg implements Optimizer, org.fishleg.optim.FlopCounter, 
         model.sampledErrors(ws);
         float shift = (float) Math.sqrt(cfg.damping);
         float decay = KroneckerBlocks.warmupDecay(step, 0.9f); // KFAC's warm-up running means
-        // KFAC's schedule of inverses (Kfac.invertsAt): every one of the first qInitEvery + 1 steps, then every qInitEvery-th
-        boolean factorise = step <= cfg.qInitEvery || step % cfg.qInitEvery == 0;
+        boolean factorise = KroneckerBlocks.warmupInvertsAt(step, cfg.qInitEvery); // KFAC's schedule of inverses
         long off = 0;
         for (int l = 0; l < layers; l++) {
             int n1 = L[l].rows(), n2 = R[l].rows();

@@ -138,7 +138,9 @@ public final class Kfac implements Optimizer, FlopCounter, org.fishleg.optim.Lea
      */
     public double pi(int l) { return pi[l]; }
 
-    private boolean invertsAt(long s) { return (cfg.warmup && s <= cfg.inverseEvery) || s % cfg.inverseEvery == 0; }
+    private boolean invertsAt(long s) {
+        return cfg.warmup ? KroneckerBlocks.warmupInvertsAt(s, cfg.inverseEvery) : s % cfg.inverseEvery == 0;
+    }
 
     /** The factors' moving-average decay at step s: min(1 - 1/(s + 1), statDecay) with the warm-up. */
     private float decayAt(long s) {

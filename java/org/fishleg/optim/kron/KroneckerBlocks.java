@@ -64,6 +64,15 @@ public final class KroneckerBlocks implements AutoCloseable {
      */
     public static float warmupDecay(long k, float cap) { return Math.min(1f - 1f / (k + 1), cap); }
 
+    /**
+     * Whether KFAC's warm-up schedule of inverses factorises at step k: at every one of the first every + 1 steps, then
+     * at every every-th. Shared by KFAC (with its warm-up) and FishLeg's KFAC start.
+     * @param k the step, from 0
+     * @param every the period of the inverses after the warm-up
+     * @return whether step k factorises
+     */
+    public static boolean warmupInvertsAt(long k, int every) { return k <= every || k % every == 0; }
+
     /** Number of layer blocks. */
     public int layers() { return layers; }
 
