@@ -26,7 +26,7 @@ CP="target/fishleg.jar:target/lib/*"
 
 die() { echo "results: $*" >&2; exit 2; }
 
-SECTIONS="mnist-short step-cost dln-seeds presets dln-full mnist-suite kfac-reference curves-suite curves-kfac-start faces-suite dln-suite"
+SECTIONS="mnist-short step-cost dln-seeds presets dln-full mnist-suite mnist-decay kfac-reference curves-suite curves-kfac-start faces-suite dln-suite"
 describe() {
   case $1 in
     mnist-short) echo "MNIST AE 2 epochs batch 100: Adam, SGD-momentum, FishLeg default and presets; Adam and momentum 10 epochs (~12 min)" ;;
@@ -35,6 +35,7 @@ describe() {
     presets) echo "FishLeg preset study on MNIST AE: epoch 1/2 test NLL and ms/step at batch 100 and 1000 (~20 min)" ;;
     dln-full) echo "deep linear network, full-batch variant (DeepLinearExperiment): seed 1 with plots, seeds 1-8 (~4 min)" ;;
     mnist-suite) echo "bench suite mnist-ae: FishLeg, Adam, momentum (and KFAC where built) at batch 1000, 75 epochs, seed 1 (~85 min)" ;;
+    mnist-decay) echo "bench suite mnist-ae with one lr decay for all (cosine over the last 75%): FishLeg started from KFAC (mnist-ae-kfac-start), KFAC, Adam, momentum, 75 epochs, seed 1 (~75 min)" ;;
     kfac-reference) echo "scripts/kfac-reference.sh: KFAC's benchmark form from the uniform init against the published MNIST demo, 50 epochs; FishLeg probes (~35 min)" ;;
     curves-suite) echo "bench suite curves-ae: the same on regenerated CURVES, 100 epochs (~15 min)" ;;
     curves-kfac-start) echo "bench suite curves-ae: FishLeg, KFAC and FishLeg started from KFAC (curves-ae-kfac-start), seeds 1-3, 100 epochs (~40 min)" ;;
@@ -381,6 +382,11 @@ suite_section() {
 }
 
 sec_mnist_suite() { suite_section mnist-suite mnist-ae; }
+# The MNIST suite with the same lr schedule for every optimizer (the decay that takes FishLeg's KFAC start under 57)
+sec_mnist_decay() {
+  EPOCH_TABLE="1 2 5 10 20 30 40 50 60 75" suite_section mnist-decay mnist-ae mnist-decay \
+    --optimizers fishleg@mnist-ae-kfac-start,kfac,adam,momentum --lr-schedule cosine,start=0.25,floor=0.1
+}
 
 # The published MNIST demo of the KFAC / K-BFGS benchmark code (repository renyiryry/kbfgs_neurips2020_public,
 # its KFAC demo notebook's printed output: batch 1000, lr 1, damping 3, PyTorch's default init), as

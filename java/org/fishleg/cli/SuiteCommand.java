@@ -23,6 +23,7 @@ import org.fishleg.optim.Optimizers;
 import org.fishleg.plot.MetricsCsv;
 import org.fishleg.plot.SuiteChart;
 import org.fishleg.train.DeviceDataset;
+import org.fishleg.train.LrSchedule;
 import org.fishleg.train.Sampling;
 import org.fishleg.train.TrainResult;
 import org.fishleg.train.TrainerConfig;
@@ -90,6 +91,12 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
                     + "with --quick 10, 10, 5, 2000.")
     Integer epochs;
 
+    @Option(names = "--lr-schedule", paramLabel = "SCHEDULE",
+            description = "The same learning-rate schedule for every run, as for train: constant | linear | cosine, "
+                    + "optionally ,start=F,floor=M (e.g. cosine,start=0.25,floor=0.1: the lr kept for the first quarter of the "
+                    + "run, then cosine-decayed towards a tenth of it). Default: constant.")
+    String lrSchedule;
+
     @Option(names = "--eval-every-epochs", paramLabel = "N",
             description = "Evaluate the test and training sets every N epochs (and at the start and the end). Default: 1 (dln: 10).")
     Integer evalEveryEpochs;
@@ -148,6 +155,12 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
         if (batch < 1) throw new UserException("--batch-size must be >= 1, got " + batch);
         int nEpochs = epochs != null ? epochs : quick ? s.quickEpochs : s.epochs;
         if (nEpochs < 1) throw new UserException("--epochs must be >= 1, got " + nEpochs);
+        LrSchedule schedule;
+        try {
+            schedule = lrSchedule != null ? LrSchedule.parse(lrSchedule) : LrSchedule.CONSTANT;
+        } catch (IllegalArgumentException e) {
+            throw new UserException(e.getMessage());
+        }
         int evalEvery = evalEveryEpochs != null ? evalEveryEpochs : s.evalEveryEpochs;
         if (evalEvery < 1) throw new UserException("--eval-every-epochs must be >= 1, got " + evalEvery);
         if (evalBatchSize < 1) throw new UserException("--eval-batch-size must be >= 1, got " + evalBatchSize);
@@ -163,7 +176,8 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
         TrainingRun.checkUsable(backendChoice);
         Sampling samp = TrainingRun.defaultSampling(mc);
         String command = command(s, opts, seedList, batch, nEpochs, evalEvery, nTrain, nTest, dir)
-                + (init == WeightInit.NORMAL ? "" : " --weight-init " + init.cliName());
+                + (init == WeightInit.NORMAL ? "" : " --weight-init " + init.cliName())
+                + (schedule.isConstant() ? "" : " --lr-schedule " + schedule);
 
         // ---- data (the same message as train when it is missing)
         Splits splits = DataSources.load(dataName, dataDir, 1);
@@ -192,7 +206,7 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
                     Path csv = dir.resolve(opt + "-seed" + seed + ".csv");
                     TrainerConfig cfg = TrainerConfig.builder().batchSize(batch).seed(seed).epochs(nEpochs).logEvery(10)
                             .evalEveryEpochs(evalEvery).evalBatchSize(evalBatchSize).metrics(csv).sampling(samp)
-                            .evalTrainSet(true).build();
+                            .evalTrainSet(true).lrSchedule(schedule).build();
                     String label = "[" + opt + " seed " + seed + "]";
                     TrainingProgress prog = new EpochLines(err, label, s.stepsBased() ? "step" : "epoch", nEpochs);
                     Optimizers.Options oo = new Optimizers.Options().modelName(mc.name).batchSize(batch);
@@ -243,9 +257,11 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
             md.append("Each run is `fishleg train --model ").append(mc.name).append(" --optimizer OPTIMIZER --seed S --batch-size ")
                     .append(batch).append(" --epochs ").append(nEpochs).append(" --eval-every-epochs ").append(evalEvery)
                     .append(" --eval-train-set").append(init == WeightInit.NORMAL ? "" : " --weight-init " + init.cliName())
+                    .append(schedule.isConstant() ? "" : " --lr-schedule " + schedule)
                     .append("`, metrics in `OPTIMIZER-seedS.csv`.\n\n");
         }
-        md.append("Optimizers (default hyper-parameters for ").append(mc.name).append("):\n\n");
+        md.append("Optimizers (default hyper-parameters for ").append(mc.name)
+                .append(schedule.isConstant() ? "" : "; every run's lr follows --lr-schedule " + schedule).append("):\n\n");
         for (Map.Entry<String, String> e : described.entrySet())
             md.append(e.getKey().indexOf('@') < 0 ? "- `" : "- `" + e.getKey() + "`: `").append(e.getValue()).append("`\n");
         md.append("\n");

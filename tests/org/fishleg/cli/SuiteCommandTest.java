@@ -83,6 +83,30 @@ class SuiteCommandTest {
     }
 
     @Test
+    void lrScheduleAppliesToEveryRun() throws IOException {
+        Path con = tmp.resolve("constant"), cos = tmp.resolve("cosine");
+        MainTest.Run a = MainTest.run("bench", "suite", "--suite", "dln", "--quick", "--epochs", "20", "--optimizers", "adam,fishleg",
+                "--backend", "cpu", "--out", con.toString());
+        MainTest.Run b = MainTest.run("bench", "suite", "--suite", "dln", "--quick", "--epochs", "20", "--optimizers", "adam,fishleg",
+                "--backend", "cpu", "--lr-schedule", "COSINE,start=0.5,floor=0.1", "--out", cos.toString());
+        assertEquals(0, a.code(), a.err());
+        assertEquals(0, b.code(), b.err());
+        for (String o : List.of("adam", "fishleg")) {
+            MetricsCsv c = MetricsCsv.read(con.resolve(o + "-seed1.csv")), d = MetricsCsv.read(cos.resolve(o + "-seed1.csv"));
+            assertEquals(c.rows(), d.rows(), o);
+            int half = 0; // the last evaluation within the first half (the schedule keeps the lr there): the same losses
+            while (half + 1 < c.rows() && c.step[half + 1] <= 10) half++;
+            assertTrue(half > 0, o);
+            assertEquals(c.test[half], d.test[half], o + ": step " + c.step[half] + ", before the decay");
+            assertNotEquals(c.test[c.rows() - 1], d.test[d.rows() - 1], o + ": the decay changes the last steps");
+        }
+        String md = Files.readString(cos.resolve("summary.md"));
+        assertTrue(md.contains("--out " + cos + " --lr-schedule cosine,start=0.5,floor=0.1`"), md);
+        assertTrue(md.contains("Optimizers (default hyper-parameters for dln; every run's lr follows --lr-schedule cosine,start=0.5,floor=0.1):"), md);
+        assertFalse(Files.readString(con.resolve("summary.md")).contains("--lr-schedule"));
+    }
+
+    @Test
     void userMistakesGiveOneLineAndExitCode2() {
         Path out = tmp.resolve("o");
         error("unknown suite 'cifar'", "--suite", "cifar", "--out", out.toString());
@@ -93,6 +117,7 @@ class SuiteCommandTest {
         error("unknown FishLeg preset 'nope'", "--suite", "dln", "--optimizers", "fishleg@nope", "--out", out.toString());
         error("--optimizers names fishleg@dln twice", "--suite", "dln", "--optimizers", "fishleg@dln,fishleg@DLN", "--out", out.toString());
         error("--epochs must be >= 1", "--suite", "dln", "--epochs", "0", "--out", out.toString());
+        error("unknown learning-rate schedule 'steep'", "--suite", "dln", "--lr-schedule", "steep", "--out", out.toString());
         // missing MNIST: the message train gives
         String none = tmp.resolve("none").toString();
         MainTest.Run train = MainTest.run("train", "--model", "mnist-ae", "--data-dir", none, "--metrics", "none");
