@@ -3,7 +3,7 @@
 # init and batch order, test and whole-training-set NLL every epoch): Q set from KFAC's running-mean factors before
 # each of the first K steps (--q-init kfac --q-init-steps K, default 21: KFAC's own warm-up), then moved by the auxiliary
 # loss alone (aux lr 1e-4),
-# with the model's KFAC lr and damping and KFAC's order (momentum on the gradient, then Q). docs/RESULTS.md compares
+# with the model's KFAC lr and damping (curves: lr 0.5, the sweep's best) and KFAC's order (momentum on the gradient, then Q). docs/RESULTS.md compares
 # it with the suites' KFAC and FishLeg. On 2 CPU cores, alone: mnist about 20 minutes, curves 5, faces (6 epochs) 20.
 # Usage: scripts/run-kfac-start.sh mnist|curves|faces [DIR] [K [NAME OPTION...]] (default runs/kfac-start, K 21); metrics
 # DIR/SUITE-kK.csv, or DIR/SUITE-kK-NAME.csv with extra `fishleg train` options not set here (e.g. aux-every5
@@ -19,7 +19,7 @@ name=$suite-k$k
 if [ $# -gt 3 ]; then name=$name-$4; shift 4; else shift $#; fi
 case "$suite" in
   mnist)  opts=(--model mnist-ae --epochs 75 --lr "${LR:-1}" --damping "${DAMPING:-3}") ;;     # KFAC's mnist-ae recipe: lr 1, damping 3
-  curves) opts=(--model curves-ae --epochs 100 --lr "${LR:-0.5}" --damping "${DAMPING:-1}") ;; # KFAC's curves-ae recipe: lr 0.5, damping 1
+  curves) opts=(--model curves-ae --epochs 100 --lr "${LR:-0.5}" --damping "${DAMPING:-1}") ;; # lr 0.5, damping 1: the KFAC sweep's best, the CURVES runs of docs/RESULTS.md (KFAC's recipe is now lr 0.3)
   faces)  opts=(--model faces-ae --epochs 6 --lr "${LR:-1}" --damping "${DAMPING:-3}") ;;      # the FACES suite block's length
   *) echo "usage: scripts/run-kfac-start.sh mnist|curves|faces [DIR] [K]" >&2; exit 2 ;;
 esac

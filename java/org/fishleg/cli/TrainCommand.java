@@ -90,7 +90,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
 
     @Option(names = "--lr", paramLabel = "X",
             description = "Learning rate. Default: sgd 0.01; momentum 0.03 (faces-ae 0.01, dln 2e-3); adam/adamw 1e-4 (faces-ae 3e-5, dln 2e-4); "
-                    + "fishleg: the preset's (mnist-ae 0.01, jax-mnist 0.05); kfac 1 (curves-ae 0.5, faces-ae and dln 0.1).")
+                    + "fishleg: the preset's (mnist-ae 0.01, jax-mnist 0.05); kfac 1 (curves-ae 0.3, faces-ae and dln 0.1).")
     Float lr;
 
     @Option(names = "--lr-schedule", paramLabel = "SCHEDULE",
@@ -255,8 +255,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
                     + "mnist-ae-kfac-start (mnist-ae with --q-init kfac --q-init-steps 21 --lr 1 --damping 3 --aux-lr 1e-4 "
                     + "--ordering momentum-on-gradient: started from KFAC's warm-up; opt-in, for batch 1000) | "
                     + "curves-ae (mnist-ae with --lr 0.02) | curves-ae-kfac-start (curves-ae with --q-init kfac --q-init-steps 400 "
-                    + "--q-init-every 20 --lr 0.5 --damping 1 --aux-lr 1e-4 --ordering momentum-on-gradient; diverged on 2 of 3 seeds, kept to "
-                    + "reproduce docs/RESULTS.md) | faces-ae (mnist-ae with --init-scale 1 --aux-lr 1e-4) | "
+                    + "--q-init-every 20 --lr 0.3 --damping 1 --aux-lr 1e-4 --ordering momentum-on-gradient; opt-in, ties KFAC on CURVES) | faces-ae (mnist-ae with --init-scale 1 --aux-lr 1e-4) | "
                     + "dln (ocaml-dln with --lr 0.1 --max-step-norm 1). "
                     + "Default: the preset of the model's name for mnist-ae (mnist-ae-1000 at --batch-size 1000 or more), curves-ae, "
                     + "faces-ae and dln, jax-mnist otherwise. "
@@ -346,7 +345,7 @@ final class TrainCommand implements Callable<Integer>, Main.Streams {
 
     @Option(names = "--kfac-damping-split", paramLabel = "none|pi",
             description = "KFAC: none (sqrt(gamma) on each factor, the KFAC/K-BFGS benchmark code) | pi (Martens and Grosse's "
-                    + "pi sqrt(gamma) and sqrt(gamma)/pi). Default: none with lr 1 (mnist-ae), lr 0.5 (curves-ae); pi with lr 0.1 for faces-ae, dln.")
+                    + "pi sqrt(gamma) and sqrt(gamma)/pi). Default: none with lr 1 (mnist-ae), lr 0.3 (curves-ae); pi with lr 0.1 for faces-ae, dln.")
     String kfacDampingSplit;
 
     @Option(names = "--kfac-warmup", paramLabel = "on|off",

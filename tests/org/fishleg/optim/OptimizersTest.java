@@ -26,8 +26,9 @@ class OptimizersTest {
         assertEquals(2e-4f, Optimizers.defaultLr("adam", "dln"));
         assertEquals(2e-3f, Optimizers.defaultLr("momentum", "dln"));
         assertEquals(0.02f, Optimizers.defaultLr("fishleg", "curves-ae")); // curves-ae: mnist-ae at lr 0.02
-        // curves-ae's KFAC: the benchmark form at lr 0.5, damping 1 (scripts/sweep-curves-kfac.sh); faces-ae keeps the pi split
-        assertEquals(0.5f, Optimizers.defaultLr("kfac", "curves-ae"));
+        // curves-ae's KFAC: the benchmark form at lr 0.3, damping 1 (scripts/sweep-curves-kfac.sh; stable on three seeds,
+        // where lr 0.5 diverged on one); faces-ae keeps the pi split
+        assertEquals(0.3f, Optimizers.defaultLr("kfac", "curves-ae"));
         org.fishleg.optim.kfac.KfacConfig kc = Recipes.kfacConfig("curves-ae");
         assertEquals(org.fishleg.optim.kfac.KfacConfig.DampingSplit.NONE, kc.dampingSplit);
         assertEquals(1f, kc.damping);

@@ -308,10 +308,10 @@ class FishLegTest {
                 + "q_init=kfac(steps=21)", FishLegConfig.preset("mnist-ae-kfac-start").toString());
         assertTrue(FishLegConfig.presets().containsKey("mnist-ae-kfac-start"));
         assertEquals(FishLegConfig.preset("mnist-ae-kfac-start").toString(), FishLegConfig.preset("MNIST-AE-KFAC-START").toString());
-        // CURVES (docs/RESULTS.md, CURVES): `scripts/run-kfac-start.sh curves DIR 400 e20 --q-init-every 20`, i.e. fishleg train
-        // --model curves-ae --q-init kfac --q-init-steps 400 --q-init-every 20 --lr 0.5 --damping 1 --aux-lr 1e-4
+        // CURVES (docs/RESULTS.md, CURVES): `LR=0.3 scripts/run-kfac-start.sh curves DIR 400 e20 --q-init-every 20`, i.e.
+        // fishleg train --model curves-ae --q-init kfac --q-init-steps 400 --q-init-every 20 --lr 0.3 --damping 1 --aux-lr 1e-4
         // --ordering momentum-on-gradient
-        assertEquals("lr=0.500000 s=3.00000 aux_lr=0.000100000 aux_betas=(0.900000,0.999000) aux_eps=0.000100000 aux_wd=0.00100000 "
+        assertEquals("lr=0.300000 s=3.00000 aux_lr=0.000100000 aux_betas=(0.900000,0.999000) aux_eps=0.000100000 aux_wd=0.00100000 "
                 + "damping=1.00000 beta=0.900000 wd=0.00000(decoupled) aux_every=10 aux_at_0=true aux_batch=10 factor=full "
                 + "ordering=momentum_on_gradient u=current_gradient fisher=gauss_newton low_rank=true max_step_norm=0.00000 "
                 + "q_init=kfac(steps=400,every=20)", FishLegConfig.preset("curves-ae-kfac-start").toString());
