@@ -25,7 +25,7 @@ run jax-lr01-30       30 --optimizer fishleg --fishleg-preset jax-mnist --lr 0.1
 run jax-aux1e3-30     30 --optimizer fishleg --fishleg-preset jax-mnist --aux-lr 1e-3
 run jax-s1-30         30 --optimizer fishleg --fishleg-preset jax-mnist --init-scale 1
 run momentum-30       30 --optimizer momentum
-run kfac-30           30 --optimizer kfac
+run kfac-30           30 --optimizer kfac --kfac-damping-split pi --lr 0.1 --kfac-damping 3 --kfac-warmup off  # the curves-ae KFAC recipe when this ran
 # 100 epochs (the suite's length)
 run mnist-ae          100 --optimizer fishleg --fishleg-preset mnist-ae
 run mnist-ae-lr02     100 --optimizer fishleg --fishleg-preset mnist-ae --lr 0.02
