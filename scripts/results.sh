@@ -35,10 +35,10 @@ describe() {
     presets) echo "FishLeg preset study on MNIST AE: epoch 1/2 test NLL and ms/step at batch 100 and 1000 (~20 min)" ;;
     dln-full) echo "deep linear network, full-batch variant (DeepLinearExperiment): seed 1 with plots, seeds 1-8 (~4 min)" ;;
     mnist-suite) echo "bench suite mnist-ae: FishLeg, Adam, momentum (and KFAC where built) at batch 1000, 75 epochs, seed 1 (~85 min)" ;;
-    mnist-decay) echo "bench suite mnist-ae with one lr decay for all (cosine over the last 75%): FishLeg started from KFAC (mnist-ae-kfac-start), KFAC, Adam, momentum, 75 epochs, seed 1 (~75 min)" ;;
+    mnist-decay) echo "bench suite mnist-ae with one lr decay for all (cosine over the last 75%): FishLeg started from KFAC (mnist-ae-kfac-start), KFAC, Adam, momentum, 75 epochs, seed 1 (~67 min)" ;;
     kfac-reference) echo "scripts/kfac-reference.sh: KFAC's benchmark form from the uniform init against the published MNIST demo, 50 epochs; FishLeg probes (~35 min)" ;;
     curves-suite) echo "bench suite curves-ae: the same on regenerated CURVES, 100 epochs (~15 min)" ;;
-    curves-kfac-start) echo "bench suite curves-ae: FishLeg, KFAC and FishLeg started from KFAC (curves-ae-kfac-start), seeds 1-3, 100 epochs (~40 min)" ;;
+    curves-kfac-start) echo "bench suite curves-ae: FishLeg, KFAC and FishLeg started from KFAC (curves-ae-kfac-start), seeds 1-3, 100 epochs (~31 min)" ;;
     faces-suite) echo "bench suite faces-ae: the same on the FACES-like data, 50 epochs (~4 h on 2 cores; RESULTS_EPOCHS=6: ~40 min; RESULTS_QUICK=1: minutes)" ;;
     dln-suite) echo "bench suite dln: deep linear network, train --model dln defaults, 20000 steps (~2 min)" ;;
   esac
