@@ -3,8 +3,9 @@
 # init and batch order, test and whole-training-set NLL every epoch): Q set from KFAC's running-mean factors before
 # each of the first K steps (--q-init kfac --q-init-steps K, default 21: KFAC's own warm-up), then moved by the auxiliary
 # loss alone (aux lr 1e-4),
-# with the model's KFAC lr and damping (curves: lr 0.5, the sweep's best) and KFAC's order (momentum on the gradient, then Q). docs/RESULTS.md compares
-# it with the suites' KFAC and FishLeg. On 2 CPU cores, alone: mnist about 20 minutes, curves 5, faces (6 epochs) 20.
+# with KFAC's lr and damping (mnist and faces: the mnist-ae recipe, lr 1 and damping 3; curves: lr 0.5 and damping 1,
+# the best of the KFAC sweep and KFAC's recipe until it moved to lr 0.3) and KFAC's order (momentum on the gradient,
+# then Q). docs/RESULTS.md compares it with the suites' KFAC and FishLeg. On 2 CPU cores, alone: mnist about 20 minutes, curves 5, faces (6 epochs) 20.
 # Usage: scripts/run-kfac-start.sh mnist|curves|faces [DIR] [K [NAME OPTION...]] (default runs/kfac-start, K 21); metrics
 # DIR/SUITE-kK.csv, or DIR/SUITE-kK-NAME.csv with extra `fishleg train` options not set here (e.g. aux-every5
 # --aux-every 5; or e20 --q-init-every 20, a start factorised on KFAC's schedule of inverses, as the CURVES runs with K 300

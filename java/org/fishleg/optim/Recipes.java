@@ -67,9 +67,9 @@ public final class Recipes {
      * factor) at its demo values lr 1, damping 3, which reproduces the published MNIST demo's curve here
      * (docs/RESULTS.md, MNIST suite). curves-ae gets the same form at lr 0.3, damping 1, second in a batch-1000 sweep
      * on seed 1 and stable on three seeds (docs/RESULTS.md, CURVES; scripts/sweep-curves-kfac.sh: lr 1, damping 3 stays
-     * on the initial plateau; lr 0.5, damping 1, the sweep's best, diverged on seed 3 of three). faces-ae and dln keep the form their suites in docs/RESULTS.md were run with: Martens and
-     * Grosse's pi split at lr 0.1, without the warm-up (on dln a learned sigma scales G by 1/sigma^2, which the pi
-     * split follows).
+     * on the initial plateau; lr 0.5, damping 1, the sweep's best, diverged on seed 3 of three). faces-ae and dln keep
+     * the form their suites in docs/RESULTS.md were run with: Martens and Grosse's pi split at lr 0.1, without the
+     * warm-up (on dln a learned sigma scales G by 1/sigma^2, which the pi split follows).
      * @param modelName a named model, or null
      * @return the configuration
      */
