@@ -175,9 +175,10 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
         String backendChoice = TrainingRun.backendChoice(backend);
         TrainingRun.checkUsable(backendChoice);
         Sampling samp = TrainingRun.defaultSampling(mc);
-        String command = command(s, opts, seedList, batch, nEpochs, evalEvery, nTrain, nTest, dir)
-                + (init == WeightInit.NORMAL ? "" : " --weight-init " + init.cliName())
+        // the options every run shares with 'fishleg train' beyond the suite's defaults
+        String runFlags = (init == WeightInit.NORMAL ? "" : " --weight-init " + init.cliName())
                 + (schedule.isConstant() ? "" : " --lr-schedule " + schedule);
+        String command = command(s, opts, seedList, batch, nEpochs, evalEvery, nTrain, nTest, dir) + runFlags;
 
         // ---- data (the same message as train when it is missing)
         Splits splits = DataSources.load(dataName, dataDir, 1);
@@ -256,9 +257,7 @@ final class SuiteCommand implements Callable<Integer>, Main.Streams {
         if (nTrain == null && nTest == null) {
             md.append("Each run is `fishleg train --model ").append(mc.name).append(" --optimizer OPTIMIZER --seed S --batch-size ")
                     .append(batch).append(" --epochs ").append(nEpochs).append(" --eval-every-epochs ").append(evalEvery)
-                    .append(" --eval-train-set").append(init == WeightInit.NORMAL ? "" : " --weight-init " + init.cliName())
-                    .append(schedule.isConstant() ? "" : " --lr-schedule " + schedule)
-                    .append("`, metrics in `OPTIMIZER-seedS.csv`.\n\n");
+                    .append(" --eval-train-set").append(runFlags).append("`, metrics in `OPTIMIZER-seedS.csv`.\n\n");
         }
         md.append("Optimizers (default hyper-parameters for ").append(mc.name)
                 .append(schedule.isConstant() ? "" : "; every run's lr follows --lr-schedule " + schedule).append("):\n\n");
